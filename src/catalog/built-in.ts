@@ -1,0 +1,24 @@
+import type { EventStore } from '../store/event-store.js';
+import { Catalog } from './catalog.js';
+import { dataExport } from './commands/data-export.js';
+import { echoTest } from './commands/echo-test.js';
+import { fileDelete } from './commands/file-delete.js';
+import { emailSend, externalSharePrepare, paymentExecute } from './commands/red-commands.js';
+
+export interface BuiltInDeps {
+  readonly store: EventStore;
+  readonly workspaceDir: string;
+  readonly outboxDir: string;
+}
+
+/** The command types NEXUS ships with, risk levels as the seed set them. */
+export function builtInCatalog(deps: BuiltInDeps): Catalog {
+  return new Catalog([
+    echoTest,
+    fileDelete(deps.workspaceDir),
+    dataExport(deps),
+    externalSharePrepare,
+    emailSend,
+    paymentExecute,
+  ]);
+}

@@ -1,0 +1,57 @@
+import type { z } from 'zod';
+import type { RiskLevel } from '../events/command-events.js';
+import type { Tenant } from '../events/tenant.js';
+import type { Logger } from '../logger.js';
+
+/** What a handler gets besides its params. */
+export interface HandlerContext {
+  readonly tenant: Tenant;
+  readonly correlation_id: string;
+  readonly command_id: string;
+  readonly task_id: string;
+  readonly attempt: number;
+  /** Aborted on timeout or shutdown: stop and let the task be retried. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+export type CommandHandler<P> = (params: P, context: HandlerContext) => Promise<unknown> | unknown;
+
+/**
+ * One command type: its params schema (checked at the door with 422, and again before the
+ * handler runs), its risk level and its handler.
+ *
+ * @example
+ *   export const echoTest = defineCommand({
+ *     type: 'echo.test', risk: 'GREEN', description: 'Answers its params',
+ *     params: z.record(z.string(), z.unknown()),
+ *     handler: (params) => params,
+ *   });
+ */
+export interface CommandDefinition<P = unknown> {
+  readonly type: string;
+  readonly risk: RiskLevel;
+  readonly description: string;
+  readonly params: z.ZodType<P, Record<string, unknown>>;
+  /** Absent only for types whose executor this build does not ship; their tasks dead-letter. */
+  readonly handler?: CommandHandler<P>;
+}
+
+export function defineCommand<P>(definition: CommandDefinition<P>): CommandDefinition<P> {
+  return definition;
+}
+
+/**
+ * Thrown by handlers for a failure with a known cause. `retryable` failures are retried with
+ * backoff up to MAX_RETRIES; the others dead-letter at once.
+ */
+export class TaskFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'TaskFailure';
+  }
+}

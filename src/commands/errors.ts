@@ -1,0 +1,19 @@
+/** Domain errors of a command's life. Plain errors: only `src/http` turns them into statuses. */
+export class DomainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The command id is taken by a different request (an idempotency key reused with another body). */
+export class IdempotencyKeyReusedError extends DomainError {}
+
+/** The task cannot start: it is not queued, not due, or already past this attempt. */
+export class TaskNotRunnableError extends DomainError {}
+
+/** A result or failure for an attempt that is not the running one: a stale worker. */
+export class StaleAttemptError extends DomainError {}
+
+/** A task command for a command that was never submitted. */
+export class CommandNotFoundError extends DomainError {}

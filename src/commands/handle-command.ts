@@ -1,0 +1,85 @@
+import type { DomainEvent, RecordedEvent } from '../events/envelope.js';
+import { currentVersion, validateEvent } from '../events/registry.js';
+import type { Tenant } from '../events/tenant.js';
+import { ConcurrencyError, type EventStore, type EventToAppend, type ExpectedRevision } from '../store/event-store.js';
+import { fold, type Command, type Decider } from './decider.js';
+
+export interface StreamTarget {
+  readonly tenant: Tenant;
+  readonly stream: string;
+}
+
+export interface HandleOptions<S> {
+  readonly newEventId: () => string;
+  /** State and revision the caller already knows (from a projection); re-read after a conflict. */
+  readonly known?: { readonly state: S; readonly revision: ExpectedRevision };
+  /** Tries in all when appends keep conflicting. */
+  readonly maxTries?: number;
+}
+
+export interface Handled<S> {
+  /** What this call appended; empty when the command changed nothing. */
+  readonly events: readonly RecordedEvent[];
+  readonly state: S;
+  readonly revision: ExpectedRevision;
+}
+
+/**
+ * Runs one command against one stream: load, decide, append with the expected revision.
+ * A concurrent writer makes the append fail; the command is then decided again on fresh state.
+ *
+ * @example
+ *   await handleCommand(store, commandLifeDecider, { tenant, stream }, startTask, { newEventId });
+ */
+export async function handleCommand<C extends Command, S, E extends DomainEvent>(
+  store: EventStore,
+  decider: Decider<C, S, E>,
+  target: StreamTarget,
+  command: C,
+  options: HandleOptions<S>,
+): Promise<Handled<S>> {
+  const maxTries = options.maxTries ?? 5;
+  let known = options.known;
+  for (let tries = 1; ; tries++) {
+    // 1. load
+    const { state, revision } = known ?? (await load(store, decider, target));
+    // 2. decide
+    const events = decider.decide(command, state);
+    if (events.length === 0) return { events: [], state, revision };
+    // 3. append with the expected revision
+    try {
+      const toAppend = events.map((event) => envelope(event, command, options.newEventId()));
+      const result = await store.append(target.tenant, target.stream, toAppend, revision);
+      return { events: result.events, state: fold(decider.evolve, state, events), revision: result.revision };
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError) || tries >= maxTries) throw error;
+      known = undefined;
+    }
+  }
+}
+
+export async function load<S, E extends DomainEvent>(
+  store: EventStore,
+  decider: Pick<Decider<never, S, E>, 'evolve' | 'initialState'>,
+  target: StreamTarget,
+): Promise<{ state: S; revision: ExpectedRevision }> {
+  const history = (await store.readStream(target.tenant, target.stream)) as unknown as RecordedEvent<E>[];
+  const state = fold(decider.evolve, decider.initialState(), history);
+  return { state, revision: history.length === 0 ? 'no_stream' : history[history.length - 1]!.revision };
+}
+
+function envelope(event: DomainEvent, command: Command, eventId: string): EventToAppend {
+  const { metadata } = command;
+  return {
+    event_id: eventId,
+    type: event.type,
+    version: currentVersion(event.type),
+    data: validateEvent(event),
+    metadata: {
+      correlation_id: metadata.correlation_id,
+      occurred_at: metadata.now.toISOString(),
+      actor: metadata.actor,
+      ...(metadata.causation_id === undefined ? {} : { causation_id: metadata.causation_id }),
+    },
+  };
+}

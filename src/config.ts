@@ -1,0 +1,132 @@
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting NEXUS reads, parsed once at start. Mirrors `.env.example` (a test keeps the
+ * two in step): REQUIRED for production, OPTIONAL worth knowing, ADVANCED rarely touched.
+ */
+type Section = 'REQUIRED' | 'OPTIONAL' | 'ADVANCED';
+interface Variable<T extends z.ZodType = z.ZodType> {
+  readonly section: Section;
+  readonly schema: T;
+  /** One line for `.env.example` and the README. */
+  readonly help: string;
+  /** The default as written in `.env.example`; empty when there is none. */
+  readonly example: string;
+}
+
+const variable = <T extends z.ZodType>(section: Section, schema: T, help: string, example = ''): Variable<T> => ({
+  section,
+  schema,
+  help,
+  example,
+});
+
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const secret = z.string().min(8, 'must be at least 8 characters').optional();
+
+export const variables = {
+  NEXUS_API_KEY: variable(
+    'REQUIRED',
+    secret,
+    'Key clients send as x-api-key. Unset: development mode (loopback only, keys not checked).',
+    'dev-key-change-in-production',
+  ),
+  ADMIN_API_KEY: variable('REQUIRED', secret, 'Key for admin routes (x-api-key). Unset: admin routes only in development mode.', 'admin-key-change-in-production'),
+  PORT: variable('OPTIONAL', int(1, 65535, 8000), 'HTTP port.', '8000'),
+  HOST: variable(
+    'OPTIONAL',
+    z.string().min(1).optional(),
+    'Listen address. Default 0.0.0.0, or 127.0.0.1 in development mode (which refuses any other).',
+  ),
+  NEXUS_DATA_DIR: variable('OPTIONAL', z.string().min(1).default('./data'), 'Folder of the embedded event store.', './data'),
+  NEXUS_WORKSPACE_DIR: variable('OPTIONAL', z.string().min(1).optional(), 'The only folder file.delete may touch. Default: <NEXUS_DATA_DIR>/workspace.'),
+  NEXUS_OUTBOX_DIR: variable('OPTIONAL', z.string().min(1).optional(), 'Where data.export writes its files. Default: <NEXUS_DATA_DIR>/outbox.'),
+  LOG_LEVEL: variable(
+    'OPTIONAL',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    'fatal, error, warn, info, debug, trace or silent.',
+    'info',
+  ),
+  WORKER_CONCURRENCY: variable('OPTIONAL', int(1, 1024, 8), 'Tasks run at once by the in-process workers.', '8'),
+  MAX_RETRIES: variable('OPTIONAL', int(0, 100, 3), 'Retries after a failed first attempt, then the task is dead-lettered.', '3'),
+  STREAM_EVENT_KEEP: variable('OPTIONAL', int(10, 1_000_000, 2000), 'Recent reports per tenant served from memory (older ones come from the log).', '2000'),
+  STREAM_WORKLOG_KEEP: variable('OPTIONAL', int(1, 100_000, 200), 'Worklog entries kept in the snapshot.', '200'),
+  ASK_TTL_SECONDS: variable('OPTIONAL', int(1, 31_536_000, 86_400), 'How long a RED command waits for a decision.', '86400'),
+  RETRY_BASE_DELAY_MS: variable('ADVANCED', int(0, 3_600_000, 1000), 'Backoff before the first retry; doubles per attempt, with jitter.', '1000'),
+  RETRY_MAX_DELAY_MS: variable('ADVANCED', int(0, 86_400_000, 60_000), 'Longest backoff between attempts.', '60000'),
+  TASK_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 86_400, 300), 'A task running longer fails with TASK_TIMEOUT (and is retried).', '300'),
+  SSE_HEARTBEAT_SECONDS: variable(
+    'ADVANCED',
+    z.coerce.number().positive().max(3600).default(15),
+    'Comment line sent on idle SSE streams to keep proxies from closing them.',
+    '15',
+  ),
+  SSE_RETRY_MS: variable('ADVANCED', int(0, 600_000, 3000), 'Reconnect delay advertised to SSE clients (retry: field).', '3000'),
+  SSE_STALL_TIMEOUT_SECONDS: variable(
+    'ADVANCED',
+    z.coerce.number().positive().max(3600).default(30),
+    'An SSE client whose buffer stays full this long is cut; it resumes by Last-Event-ID.',
+    '30',
+  ),
+  MAX_BODY_BYTES: variable('ADVANCED', int(1024, 100 * 1024 * 1024, 1_048_576), 'Largest request body; larger ones get 413.', '1048576'),
+  RATE_LIMIT_PER_SECOND: variable('ADVANCED', int(0, 1_000_000, 200), 'Requests per second per tenant (0 turns the limit off).', '200'),
+  RATE_LIMIT_BURST: variable('ADVANCED', int(1, 10_000_000, 400), 'Requests a tenant may send at once above the rate.', '400'),
+  SHUTDOWN_TIMEOUT_SECONDS: variable('ADVANCED', z.coerce.number().nonnegative().max(600).default(10), 'On SIGTERM, how long running tasks may finish.', '10'),
+} satisfies Record<string, Variable>;
+
+type Variables = typeof variables;
+type Parsed = { readonly [K in keyof Variables]: z.output<Variables[K]['schema']> };
+
+export interface Config extends Omit<Parsed, 'HOST' | 'NEXUS_WORKSPACE_DIR' | 'NEXUS_OUTBOX_DIR'> {
+  readonly HOST: string;
+  /** Absolute paths, defaults filled in. */
+  readonly NEXUS_WORKSPACE_DIR: string;
+  readonly NEXUS_OUTBOX_DIR: string;
+  /** No NEXUS_API_KEY: keys are not checked and only loopback is served. */
+  readonly developmentMode: boolean;
+  /** NEXUS_DATA_DIR made absolute. */
+  readonly dataDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+
+/** Parses the environment; throws `ConfigError` naming every bad variable. Empty values count as unset. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const problems: string[] = [];
+  const parsed: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(variables)) {
+    const raw = env[name]?.trim();
+    const result = spec.schema.safeParse(raw === '' ? undefined : raw);
+    if (result.success) parsed[name] = result.data;
+    else problems.push(`${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(raw)})`);
+  }
+  const values = parsed as Parsed;
+  const developmentMode = values.NEXUS_API_KEY === undefined;
+  const host = values.HOST ?? (developmentMode ? '127.0.0.1' : '0.0.0.0');
+  if (problems.length === 0 && developmentMode && !isLoopback(host)) {
+    problems.push(`HOST: ${host} is not a loopback address; set NEXUS_API_KEY to serve beyond this machine`);
+  }
+  if (problems.length === 0 && values.NEXUS_API_KEY !== undefined && values.NEXUS_API_KEY === values.ADMIN_API_KEY) {
+    problems.push('ADMIN_API_KEY: must differ from NEXUS_API_KEY');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const dataDir = resolve(values.NEXUS_DATA_DIR);
+  return {
+    ...values,
+    HOST: host,
+    developmentMode,
+    dataDir,
+    NEXUS_WORKSPACE_DIR: resolve(values.NEXUS_WORKSPACE_DIR ?? join(dataDir, 'workspace')),
+    NEXUS_OUTBOX_DIR: resolve(values.NEXUS_OUTBOX_DIR ?? join(dataDir, 'outbox')),
+  };
+}

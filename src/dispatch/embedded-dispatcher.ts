@@ -1,0 +1,154 @@
+import type { EventStore } from '../store/event-store.js';
+import { taskChange, taskKey, type TaskRef } from '../projections/pending-tasks.js';
+import { abandonTask, runTask, type TaskRunnerDeps } from '../worker/run-task.js';
+import { TaskQueue } from './task-queue.js';
+
+export interface EmbeddedDispatcherOptions extends TaskRunnerDeps {
+  readonly concurrency: number;
+}
+
+/**
+ * A claim that ends without the log moving on (the store unreachable, say) is offered again
+ * this much later. When the log did move on, its events supersede the claim first.
+ */
+const RECLAIM_DELAY_MS = 1000;
+
+/**
+ * In-process workers. What is pending is folded from the log at start and followed live, so
+ * a crash or restart loses nothing; attempts a previous process left running are recorded as
+ * failed (`WORKER_LOST`) and retried like any other failure.
+ *
+ * @example
+ *   const dispatcher = await EmbeddedDispatcher.start({ ...runnerDeps, concurrency: 8 });
+ *   await dispatcher.stop(10_000);
+ */
+export class EmbeddedDispatcher {
+  private readonly queue = new TaskQueue();
+  private readonly following = new AbortController();
+  private readonly shutdown = new AbortController();
+  private readonly active = new Set<Promise<void>>();
+  private loop: Promise<void> = Promise.resolve();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Infinity;
+  private stopping = false;
+
+  private constructor(private readonly options: EmbeddedDispatcherOptions) {}
+
+  static async start(options: EmbeddedDispatcherOptions): Promise<EmbeddedDispatcher> {
+    const dispatcher = new EmbeddedDispatcher(options);
+    const head = await dispatcher.rebuild();
+    await dispatcher.recoverOrphans();
+    dispatcher.loop = dispatcher.follow(head);
+    dispatcher.pump();
+    return dispatcher;
+  }
+
+  /** Tasks waiting, claimed or running. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /** Stops claiming; waits up to `graceMs` for running tasks, then aborts them (they are retried). */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.wakeTimer);
+    this.following.abort();
+    await this.loop;
+    const finished = Promise.allSettled([...this.active]);
+    const timer = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([finished, timer]);
+    this.shutdown.abort();
+    await finished;
+  }
+
+  private async rebuild(): Promise<number> {
+    const { store } = this.options;
+    const head = await store.headPosition();
+    const now = this.options.now().getTime();
+    for (let after = 0; after < head; ) {
+      const page = await store.readFeed({ after, upTo: head, limit: 5000 });
+      if (page.length === 0) break;
+      for (const event of page) {
+        const change = taskChange(event);
+        if (change) this.queue.apply(change, now);
+      }
+      after = page[page.length - 1]!.position;
+    }
+    return head;
+  }
+
+  private async recoverOrphans(): Promise<void> {
+    for (const ref of this.queue.running()) {
+      await abandonTask(this.options, ref, 'the executor running this attempt stopped before it finished');
+    }
+  }
+
+  private async follow(after: number): Promise<void> {
+    const { store, logger } = this.options;
+    const { signal } = this.following;
+    let position = after;
+    while (!signal.aborted) {
+      try {
+        for await (const batch of store.subscribe({ after: position, signal })) {
+          const now = this.options.now().getTime();
+          for (const event of batch) {
+            const change = taskChange(event);
+            if (change) this.queue.apply(change, now);
+          }
+          position = batch[batch.length - 1]!.position;
+          this.pump();
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        logger.error({ err: error }, 'dispatcher lost its subscription; resubscribing');
+        await new Promise((resolve) => setTimeout(resolve, RECLAIM_DELAY_MS).unref());
+      }
+    }
+  }
+
+  private pump(): void {
+    if (this.stopping) return;
+    const now = this.options.now().getTime();
+    while (this.active.size < this.options.concurrency) {
+      const ref = this.queue.claim(now);
+      if (!ref) break;
+      this.run(ref);
+    }
+    this.armWakeTimer(now);
+  }
+
+  private run(ref: TaskRef): void {
+    const running = runTask(this.options, ref, this.shutdown.signal).then(
+      () => this.settle(ref),
+      (error: unknown) => {
+        this.options.logger.error({ err: error, correlation_id: ref.correlation_id, task_id: ref.task_id }, 'task could not be run');
+        this.settle(ref);
+      },
+    );
+    this.active.add(running);
+    void running.finally(() => {
+      this.active.delete(running);
+      this.pump();
+    });
+  }
+
+  private settle(ref: TaskRef): void {
+    const now = this.options.now().getTime();
+    this.queue.release(ref, taskKey(ref.tenant, ref.command_id), now + RECLAIM_DELAY_MS, now);
+  }
+
+  private armWakeTimer(now: number): void {
+    const next = this.queue.nextDueAt();
+    if (next === undefined || next >= this.wakeAt) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = next;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAt = Infinity;
+      this.pump();
+    }, Math.max(0, next - now));
+  }
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** One org/project pair. Every event, stream and report belongs to exactly one. */
+export interface Tenant {
+  readonly org_id: string;
+  readonly project_id: string;
+}
+
+/** Safe identifiers for `x-org-id` / `x-project-id`: no `/`, so a tenant key is unambiguous. */
+export const tenantIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+export const tenantSchema = z.object({ org_id: tenantIdSchema, project_id: tenantIdSchema });
+
+export const tenantKey = (tenant: Tenant): string => `${tenant.org_id}/${tenant.project_id}`;
+
+export function tenantFromKey(key: string): Tenant {
+  const slash = key.indexOf('/');
+  return { org_id: key.slice(0, slash), project_id: key.slice(slash + 1) };
+}

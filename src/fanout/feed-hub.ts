@@ -1,0 +1,127 @@
+import type { RecordedEvent } from '../events/envelope.js';
+import { tenantKey, type Tenant } from '../events/tenant.js';
+import type { EventStore } from '../store/event-store.js';
+import type { FeedProjection } from '../projections/fold-feed.js';
+import { TenantFeed } from './tenant-feed.js';
+
+export interface FeedHubOptions<S> {
+  readonly store: EventStore;
+  readonly projection: FeedProjection<S>;
+  readonly render: (event: RecordedEvent) => Uint8Array;
+  /** `STREAM_EVENT_KEEP` */
+  readonly keep: number;
+  /** A feed nobody has used for this long is dropped from memory. */
+  readonly idleMs?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * In-process fan-out: one subscription to the whole log, split by tenant into `TenantFeed`s
+ * that exist only while someone watches. Each event is folded and rendered once, however
+ * many subscribers read it.
+ *
+ * @example
+ *   const hub = await FeedHub.start({ store, projection, render, keep: 2000 });
+ *   const feed = hub.attach(tenant); ... hub.detach(feed);
+ */
+export class FeedHub<S> {
+  /** The last log position the hub has processed. */
+  position: number;
+  private readonly feeds = new Map<string, TenantFeed<S>>();
+  private readonly abort = new AbortController();
+  private readonly sweeper: NodeJS.Timeout;
+  private loop: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly options: FeedHubOptions<S>,
+    head: number,
+  ) {
+    this.position = head;
+    const idleMs = options.idleMs ?? 60_000;
+    this.sweeper = setInterval(() => this.sweep(idleMs), Math.min(idleMs, 30_000)).unref();
+  }
+
+  static async start<S>(options: FeedHubOptions<S>): Promise<FeedHub<S>> {
+    const hub = new FeedHub(options, await options.store.headPosition());
+    hub.loop = hub.follow();
+    return hub;
+  }
+
+  /** The tenant's feed, counted as watched until `detach`. */
+  attach(tenant: Tenant): TenantFeed<S> {
+    const feed = this.feed(tenant);
+    feed.subscribers++;
+    return feed;
+  }
+
+  detach(feed: TenantFeed<S>): void {
+    feed.subscribers--;
+    feed.idleSince = Date.now();
+  }
+
+  /** The tenant's feed for a one-off read. */
+  feed(tenant: Tenant): TenantFeed<S> {
+    const key = tenantKey(tenant);
+    let feed = this.feeds.get(key);
+    if (!feed) {
+      feed = new TenantFeed(tenant, {
+        store: this.options.store,
+        projection: this.options.projection,
+        render: this.options.render,
+        keep: this.options.keep,
+        hubPosition: () => this.position,
+      });
+      this.feeds.set(key, feed);
+    }
+    feed.idleSince = Date.now();
+    return feed;
+  }
+
+  get subscriberCount(): number {
+    let count = 0;
+    for (const feed of this.feeds.values()) count += feed.subscribers;
+    return count;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.abort.abort();
+    for (const feed of this.feeds.values()) feed.close();
+    await this.loop;
+  }
+
+  private async follow(): Promise<void> {
+    const { signal } = this.abort;
+    while (!signal.aborted) {
+      try {
+        for await (const batch of this.options.store.subscribe({ after: this.position, signal })) {
+          this.dispatch(batch);
+        }
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        this.options.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      }
+    }
+  }
+
+  private dispatch(batch: readonly RecordedEvent[]): void {
+    const touched = new Set<TenantFeed<S>>();
+    for (const event of batch) {
+      const feed = this.feeds.get(tenantKey(event.tenant));
+      if (!feed) continue;
+      feed.push(event);
+      touched.add(feed);
+    }
+    this.position = batch[batch.length - 1]!.position;
+    for (const feed of touched) feed.notify();
+  }
+
+  private sweep(idleMs: number): void {
+    const now = Date.now();
+    for (const [key, feed] of this.feeds) {
+      if (feed.subscribers === 0 && now - feed.idleSince > idleMs) this.feeds.delete(key);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Config } from '../config.js';
+import type { FeedHub } from '../fanout/feed-hub.js';
+import type { Logger } from '../logger.js';
+import type { SnapshotProjection, SnapshotState } from '../projections/snapshot.js';
+import type { EventStore } from '../store/event-store.js';
+import type { AppEnv } from './app-env.js';
+import { errorBody, errorHandler } from './errors.js';
+import { accessLog } from './middleware/access-log.js';
+import { apiKeyAuth } from './middleware/auth.js';
+import { correlation } from './middleware/correlation.js';
+import { rateLimit } from './middleware/rate-limit.js';
+import { tenantHeaders } from './middleware/tenant.js';
+import { openApiDocument } from './openapi.js';
+import { agentDocs, agentRoutes } from './routes/agent.js';
+import { commandDocs, commandRoutes } from './routes/commands.js';
+import { healthDocs, healthRoutes } from './routes/health.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly store: EventStore;
+  readonly catalog: Catalog;
+  readonly hub: FeedHub<SnapshotState>;
+  readonly projection: SnapshotProjection;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly newId: (prefix?: string) => string;
+  /** Aborted when NEXUS starts shutting down: streams end, health turns 503. */
+  readonly shutdown: AbortSignal;
+  readonly gauges: () => Record<string, unknown>;
+  readonly startedAt: Date;
+}
+
+/** Route prefixes that need a key and a tenant. */
+const TENANT_PREFIXES = ['/sidecar', '/agent'];
+
+/**
+ * The HTTP API, with its dependencies passed in.
+ *
+ * @example
+ *   const app = createApp({ config, store, catalog, hub, projection, logger, ... });
+ *   serve({ fetch: app.fetch, port: config.PORT });
+ */
+export function createApp(deps: AppDeps) {
+  const { config, logger } = deps;
+  const app = new Hono<AppEnv>();
+  app.onError(errorHandler(logger));
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.use(correlation({ newId: () => deps.newId() }));
+  app.use(accessLog(logger));
+
+  app.route('/', healthRoutes({ ...deps, mode: 'embedded', developmentMode: config.developmentMode }));
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...agentDocs], {
+    title: 'NEXUS',
+    version: '0.1.0',
+    description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
+  });
+  app.get('/openapi.json', (c) => c.json(document));
+
+  const guards = [
+    bodyLimit({
+      maxSize: config.MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody('payload_too_large', `the body is larger than ${config.MAX_BODY_BYTES} bytes`), 413),
+    }),
+    apiKeyAuth({ apiKey: config.NEXUS_API_KEY, adminKey: config.ADMIN_API_KEY, developmentMode: config.developmentMode }),
+    tenantHeaders(),
+    rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
+  ];
+  for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
+
+  app.route('/sidecar', commandRoutes({ ...deps, askTtlSeconds: config.ASK_TTL_SECONDS }));
+  app.route(
+    '/agent',
+    agentRoutes({
+      ...deps,
+      sse: {
+        heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
+        retryMs: config.SSE_RETRY_MS,
+        stallTimeoutMs: config.SSE_STALL_TIMEOUT_SECONDS * 1000,
+      },
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,44 @@
+import { Hono } from 'hono';
+import type { EventStore } from '../../store/event-store.js';
+import type { AppEnv } from '../app-env.js';
+import type { RouteDoc } from '../openapi.js';
+
+export interface HealthDeps {
+  readonly store: EventStore;
+  readonly mode: 'embedded';
+  readonly developmentMode: boolean;
+  readonly shutdown: AbortSignal;
+  /** Gauges of the running parts, e.g. `{ dispatcher: { pending: 3 } }`. */
+  readonly gauges: () => Record<string, unknown>;
+  readonly startedAt: Date;
+  readonly now: () => Date;
+}
+
+export const healthDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/health',
+    summary: 'Liveness and readiness (no auth)',
+    description: '200 when the process is up and its event store answers; 503 otherwise or while shutting down.',
+    tags: ['operations'],
+    tenant: false,
+    responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
+  },
+];
+
+export function healthRoutes(deps: HealthDeps) {
+  return new Hono<AppEnv>().get('/health', async (c) => {
+    const base = {
+      mode: deps.mode,
+      auth: deps.developmentMode ? 'development' : 'api-key',
+      uptime_seconds: Math.round((deps.now().getTime() - deps.startedAt.getTime()) / 1000),
+    };
+    if (deps.shutdown.aborted) return c.json({ status: 'shutting_down', ...base }, 503);
+    try {
+      const position = await deps.store.headPosition();
+      return c.json({ status: 'ok', ...base, store: { status: 'ok', position }, ...deps.gauges() });
+    } catch (error) {
+      return c.json({ status: 'unavailable', ...base, store: { status: 'error', message: (error as Error).message } }, 503);
+    }
+  });
+}

@@ -1,0 +1,52 @@
+import type { RecordedEvent } from '../events/envelope.js';
+import type { NexusEvent } from '../events/registry.js';
+
+/** One entry of the report feed: what the SSE stream and `GET /agent/reports` carry. */
+export interface Report {
+  readonly report_id: string;
+  readonly report_type: string;
+  /** Position of the event the report was made from: the SSE `id:`. */
+  readonly position: number;
+  readonly correlation_id: string;
+  readonly command_id: string | null;
+  readonly task_id: string | null;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly timestamp: string;
+}
+
+const reportTypes: Record<NexusEvent['type'], string> = {
+  CommandAccepted: 'command_accepted',
+  RiskWarningRaised: 'risk_warning',
+  TaskQueued: 'task_queued',
+  AskCreated: 'ask_created',
+  TaskStarted: 'task_started',
+  TaskSucceeded: 'task_completed',
+  TaskFailed: 'task_failed',
+  TaskRetryScheduled: 'task_retrying',
+  TaskDeadLettered: 'task_dead_lettered',
+};
+
+/** `SomeEventHappened` → `some_event_happened`, for event types without a chosen name. */
+const snakeCase = (type: string): string => type.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+
+/** Every event becomes exactly one report, so report positions are event positions. */
+export function toReport(event: RecordedEvent): Report {
+  const data = (event.data ?? {}) as Record<string, unknown>;
+  const { command_id, task_id, ...rest } = data;
+  const payload = event.type === 'AskCreated' ? askPayload(rest) : rest;
+  return {
+    report_id: event.event_id,
+    report_type: reportTypes[event.type as NexusEvent['type']] ?? snakeCase(event.type),
+    position: event.position,
+    correlation_id: event.metadata.correlation_id,
+    command_id: typeof command_id === 'string' ? command_id : null,
+    task_id: typeof task_id === 'string' ? task_id : null,
+    payload,
+    timestamp: event.metadata.occurred_at,
+  };
+}
+
+/** The seed's ask shape: the exact command params travel as `payload`. */
+function askPayload({ params, ...ask }: Record<string, unknown>): Record<string, unknown> {
+  return { ...ask, payload: params };
+}

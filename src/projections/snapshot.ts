@@ -1,0 +1,179 @@
+import type { RecordedEvent } from '../events/envelope.js';
+import type { RiskLevel } from '../events/command-events.js';
+import type { NexusEvent } from '../events/registry.js';
+import type { Tenant } from '../events/tenant.js';
+import { worklogEntry, type WorklogEntry } from './worklog.js';
+
+export interface Autopilot {
+  readonly status: 'idle' | 'running' | 'paused';
+  readonly queued: number;
+  readonly running: number;
+  readonly awaiting_approval: number;
+  readonly dead_lettered: number;
+}
+
+export interface PendingAsk {
+  readonly ask_id: string;
+  readonly command_id: string;
+  readonly task_id: string;
+  readonly command_type: string;
+  readonly correlation_id: string;
+  readonly risk_level: RiskLevel;
+  readonly description: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly payload_hash: string;
+  readonly requested_by: string;
+  readonly created_at: string;
+  readonly expires_at: string;
+  readonly options: readonly string[];
+}
+
+export interface Executor {
+  readonly in_flight: readonly string[];
+  readonly last_seen_at: string;
+  readonly completed: number;
+  readonly failed: number;
+}
+
+/** The read model of one tenant, as folded from its events. */
+export interface SnapshotState {
+  /** Position of the last event folded in. */
+  readonly position: number;
+  readonly paused: boolean;
+  readonly counts: Omit<Autopilot, 'status'>;
+  readonly worklog: readonly WorklogEntry[];
+  readonly asks: readonly PendingAsk[];
+  readonly memory: Readonly<Record<string, unknown>>;
+  readonly sidecar: Readonly<Record<string, Executor>>;
+}
+
+/** What the SSE `snapshot` event and `GET /agent/snapshot` carry. */
+export interface Snapshot {
+  readonly autopilot: Autopilot;
+  readonly worklog: readonly WorklogEntry[];
+  readonly asks: readonly PendingAsk[];
+  readonly memory: Readonly<Record<string, unknown>>;
+  readonly sidecar: Readonly<Record<string, Executor>>;
+  readonly org_id: string;
+  readonly project_id: string;
+  /** The event position this snapshot is consistent with. */
+  readonly position: number;
+  readonly timestamp: string;
+}
+
+export interface SnapshotOptions {
+  /** `STREAM_WORKLOG_KEEP`: the latest entries kept. */
+  readonly worklogKeep: number;
+  /** Executors remembered once idle. */
+  readonly executorsKeep?: number;
+}
+
+export const initialSnapshot = (): SnapshotState => ({
+  position: 0,
+  paused: false,
+  counts: { queued: 0, running: 0, awaiting_approval: 0, dead_lettered: 0 },
+  worklog: [],
+  asks: [],
+  memory: {},
+  sidecar: {},
+});
+
+type Counts = SnapshotState['counts'];
+const countChanges: Partial<Record<NexusEvent['type'], Partial<Counts>>> = {
+  TaskQueued: { queued: 1 },
+  AskCreated: { awaiting_approval: 1 },
+  TaskStarted: { queued: -1, running: 1 },
+  TaskSucceeded: { running: -1 },
+  TaskFailed: { running: -1 },
+  TaskRetryScheduled: { queued: 1 },
+  TaskDeadLettered: { dead_lettered: 1 },
+};
+
+function count(counts: Counts, type: NexusEvent['type']): Counts {
+  const change = countChanges[type];
+  if (!change) return counts;
+  return {
+    queued: counts.queued + (change.queued ?? 0),
+    running: counts.running + (change.running ?? 0),
+    awaiting_approval: counts.awaiting_approval + (change.awaiting_approval ?? 0),
+    dead_lettered: counts.dead_lettered + (change.dead_lettered ?? 0),
+  };
+}
+
+function pendingAsk(event: RecordedEvent<NexusEvent>): PendingAsk | undefined {
+  if (event.type !== 'AskCreated') return undefined;
+  const { params, ...ask } = event.data;
+  return { ...ask, payload: params, correlation_id: event.metadata.correlation_id, created_at: event.metadata.occurred_at };
+}
+
+function trackExecutors(
+  sidecar: SnapshotState['sidecar'],
+  event: RecordedEvent<NexusEvent>,
+  keep: number,
+): SnapshotState['sidecar'] {
+  if (event.type !== 'TaskStarted' && event.type !== 'TaskSucceeded' && event.type !== 'TaskFailed') return sidecar;
+  const startedBy = event.type === 'TaskStarted' ? event.data.executor_id : undefined;
+  const id = startedBy ?? Object.keys(sidecar).find((key) => sidecar[key]!.in_flight.includes(event.data.task_id));
+  if (id === undefined) return sidecar;
+  const before = sidecar[id] ?? { in_flight: [], last_seen_at: event.metadata.occurred_at, completed: 0, failed: 0 };
+  const after: Executor = {
+    in_flight: startedBy ? [...before.in_flight, event.data.task_id] : before.in_flight.filter((t) => t !== event.data.task_id),
+    last_seen_at: event.metadata.occurred_at,
+    completed: before.completed + (event.type === 'TaskSucceeded' ? 1 : 0),
+    failed: before.failed + (event.type === 'TaskFailed' ? 1 : 0),
+  };
+  return forgetIdle({ ...sidecar, [id]: after }, keep);
+}
+
+/** Keeps at most `keep` executors, forgetting the longest-idle ones first. */
+function forgetIdle(sidecar: SnapshotState['sidecar'], keep: number): SnapshotState['sidecar'] {
+  const ids = Object.keys(sidecar);
+  if (ids.length <= keep) return sidecar;
+  const idle = ids
+    .filter((id) => sidecar[id]!.in_flight.length === 0)
+    .sort((a, b) => sidecar[a]!.last_seen_at.localeCompare(sidecar[b]!.last_seen_at));
+  const drop = new Set(idle.slice(0, ids.length - keep));
+  return Object.fromEntries(Object.entries(sidecar).filter(([id]) => !drop.has(id)));
+}
+
+/**
+ * The snapshot projection: a pure fold of a tenant's events. Events at or before the
+ * state's position are ignored, so feeding the same events twice changes nothing.
+ */
+export function snapshotProjection(options: SnapshotOptions) {
+  const executorsKeep = options.executorsKeep ?? 32;
+  const evolve = (state: SnapshotState, recorded: RecordedEvent): SnapshotState => {
+    if (recorded.position <= state.position) return state;
+    const event = recorded as RecordedEvent<NexusEvent>;
+    const entry = worklogEntry(event);
+    const ask = pendingAsk(event);
+    return {
+      ...state,
+      position: event.position,
+      counts: count(state.counts, event.type),
+      worklog: entry ? [...state.worklog, entry].slice(-options.worklogKeep) : state.worklog,
+      asks: ask ? [...state.asks, ask] : state.asks,
+      sidecar: trackExecutors(state.sidecar, event, executorsKeep),
+    };
+  };
+  return { initialState: initialSnapshot, evolve };
+}
+
+export type SnapshotProjection = ReturnType<typeof snapshotProjection>;
+
+/** The snapshot as clients see it: consistent with `position`, stamped at `timestamp`. */
+export function snapshotView(state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string }): Snapshot {
+  const { counts } = state;
+  const busy = counts.queued + counts.running > 0;
+  return {
+    autopilot: { status: state.paused ? 'paused' : busy ? 'running' : 'idle', ...counts },
+    worklog: state.worklog,
+    asks: state.asks,
+    memory: state.memory,
+    sidecar: state.sidecar,
+    org_id: at.tenant.org_id,
+    project_id: at.tenant.project_id,
+    position: Math.max(at.position, state.position),
+    timestamp: at.timestamp,
+  };
+}

@@ -1,0 +1,104 @@
+import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
+import type { Tenant } from '../events/tenant.js';
+
+/**
+ * What an append expects the stream to look like:
+ * - `no_stream`: the stream must not exist yet;
+ * - `stream_exists`: it must have at least one event;
+ * - a number: the revision of its last event must be exactly that;
+ * - `any`: no check.
+ */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
+
+export interface EventToAppend {
+  /** Unique across the whole store; appending the same ids again is a no-op. */
+  readonly event_id: string;
+  readonly type: string;
+  readonly version: number;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
+
+export interface AppendResult {
+  /** Revision of the stream's last event after the append. */
+  readonly revision: number;
+  /** The events as recorded, with their positions. */
+  readonly events: readonly RecordedEvent[];
+}
+
+export interface FeedQuery {
+  /** Only this tenant's events; all tenants when absent (dispatch and fan-out only). */
+  readonly tenant?: Tenant;
+  /** Exclusive lower bound: events with a position strictly greater. */
+  readonly after: number;
+  /** Inclusive upper bound, for time travel. */
+  readonly upTo?: number;
+  readonly limit: number;
+}
+
+export interface SubscribeOptions {
+  readonly tenant?: Tenant;
+  readonly after: number;
+  readonly signal?: AbortSignal;
+  /** Largest batch handed over at once. */
+  readonly batchSize?: number;
+}
+
+/** The optimistic-concurrency failure of every adapter, whatever its engine calls it. */
+export class ConcurrencyError extends Error {
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: number | 'no_stream',
+    detail?: string,
+  ) {
+    super(detail ?? `stream ${stream}: expected revision ${String(expected)}, found ${String(actual)}`);
+    this.name = 'ConcurrencyError';
+  }
+}
+
+/** The store cannot serve requests (closed, unreachable, disk full). */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * The event store port. Streams live inside a tenant; positions are global, strictly
+ * increasing integers and a tenant's feed is the log filtered to that tenant.
+ *
+ * @example
+ *   const { revision } = await store.append(tenant, 'command-42', [event], 'no_stream');
+ *   const history = await store.readStream(tenant, 'command-42');
+ *   for await (const batch of store.subscribe({ tenant, after: 0, signal })) render(batch);
+ */
+export interface EventStore {
+  /**
+   * Appends atomically and durably; resolves once committed. Throws `ConcurrencyError` when the
+   * stream does not match `expected`. Re-appending events whose ids are already in that stream,
+   * in the same order, resolves to the original result and writes nothing.
+   */
+  append(
+    tenant: Tenant,
+    stream: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult>;
+
+  /** The whole stream in revision order; empty when it does not exist. */
+  readStream(tenant: Tenant, stream: string): Promise<RecordedEvent[]>;
+
+  /** A page of the log in position order. */
+  readFeed(query: FeedQuery): Promise<RecordedEvent[]>;
+
+  /** Catch-up then live: every event after `after`, in order, in batches, until aborted. */
+  subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]>;
+
+  /** Position of the last committed event (0 for an empty log). */
+  headPosition(): Promise<number>;
+
+  /** Finishes in-flight appends, then releases the engine. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,62 @@
+import type { Catalog } from '../catalog/catalog.js';
+import { TaskFailure, type HandlerContext } from '../catalog/define-command.js';
+import type { Failure } from '../events/command-events.js';
+
+export type Execution =
+  | { readonly ok: true; readonly result: unknown; readonly duration_ms: number }
+  | { readonly ok: false; readonly error: Failure; readonly retryable: boolean; readonly duration_ms: number };
+
+/** Results are recorded in the log: keep them to what a report can carry. */
+const MAX_RESULT_BYTES = 1024 * 1024;
+
+function failure(error: unknown): { error: Failure; retryable: boolean } {
+  if (error instanceof TaskFailure) return { error: { code: error.code, message: error.message }, retryable: error.retryable };
+  const message = error instanceof Error ? error.message : String(error);
+  return { error: { code: 'HANDLER_ERROR', message }, retryable: true };
+}
+
+function deadline(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/**
+ * Runs a command type's handler on params as recorded, under a timeout and the shutdown
+ * signal, and turns whatever happens into a result or a classified failure.
+ */
+export async function executeHandler(
+  catalog: Catalog,
+  command: { command_type: string; params: Record<string, unknown> },
+  context: Omit<HandlerContext, 'signal'>,
+  options: { timeoutMs: number; shutdown?: AbortSignal; now: () => number },
+): Promise<Execution> {
+  const startedAt = options.now();
+  const elapsed = () => Math.max(0, options.now() - startedAt);
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new TaskFailure('TASK_TIMEOUT', `no result within ${options.timeoutMs} ms`, true)),
+    options.timeoutMs,
+  );
+  const onShutdown = () => controller.abort(new TaskFailure('SHUTDOWN', 'NEXUS stopped while the task ran', true));
+  options.shutdown?.addEventListener('abort', onShutdown, { once: true });
+  try {
+    const definition = catalog.get(command.command_type);
+    const { handler } = definition;
+    if (!handler) throw new TaskFailure('HANDLER_UNAVAILABLE', `this NEXUS has no executor for ${command.command_type}`);
+    const params = definition.params.safeParse(command.params);
+    if (!params.success) throw new TaskFailure('INVALID_PARAMS', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const pending = Promise.resolve().then(() => handler(params.data, { ...context, signal: controller.signal }));
+    const result = (await Promise.race([pending, deadline(controller.signal)])) ?? null;
+    if (JSON.stringify(result).length > MAX_RESULT_BYTES) {
+      throw new TaskFailure('RESULT_TOO_LARGE', `the result is larger than ${MAX_RESULT_BYTES} bytes`);
+    }
+    return { ok: true, result, duration_ms: elapsed() };
+  } catch (error) {
+    const reason = error instanceof Error && error.name === 'UnknownCommandTypeError' ? new TaskFailure('UNKNOWN_COMMAND_TYPE', error.message) : error;
+    return { ok: false, ...failure(reason), duration_ms: elapsed() };
+  } finally {
+    clearTimeout(timer);
+    options.shutdown?.removeEventListener('abort', onShutdown);
+  }
+}
