@@ -34,7 +34,7 @@ export const variables = {
     'dev-key-change-in-production',
   ),
   ADMIN_API_KEY: variable('REQUIRED', secret, 'Key for admin routes (x-api-key). Unset: admin routes only in development mode.', 'admin-key-change-in-production'),
-  PORT: variable('OPTIONAL', int(1, 65535, 8000), 'HTTP port.', '8000'),
+  PORT: variable('OPTIONAL', int(0, 65535, 8000), 'HTTP port (0: any free port).', '8000'),
   HOST: variable(
     'OPTIONAL',
     z.string().min(1).optional(),

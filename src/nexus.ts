@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { builtInCatalog } from './catalog/built-in.js';
+import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
+import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { EmbeddedDispatcher } from './dispatch/embedded-dispatcher.js';
 import { upcast } from './events/registry.js';
@@ -25,6 +26,8 @@ export interface RunningNexus {
 export interface StartOptions {
   readonly logger?: Logger;
   readonly now?: () => Date;
+  /** The command types to serve; the built-in ones by default. */
+  readonly catalog?: (deps: BuiltInDeps) => Catalog;
 }
 
 /**
@@ -48,7 +51,11 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     keep: config.STREAM_EVENT_KEEP,
     onError: (error) => logger.error({ err: error }, 'fan-out lost its subscription; resubscribing'),
   });
-  const catalog = builtInCatalog({ store, workspaceDir: config.NEXUS_WORKSPACE_DIR, outboxDir: config.NEXUS_OUTBOX_DIR });
+  const catalog = (options.catalog ?? builtInCatalog)({
+    store,
+    workspaceDir: config.NEXUS_WORKSPACE_DIR,
+    outboxDir: config.NEXUS_OUTBOX_DIR,
+  });
   const dispatcher = await EmbeddedDispatcher.start({
     store,
     catalog,

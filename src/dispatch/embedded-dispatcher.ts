@@ -1,4 +1,3 @@
-import type { EventStore } from '../store/event-store.js';
 import { taskChange, taskKey, type TaskRef } from '../projections/pending-tasks.js';
 import { abandonTask, runTask, type TaskRunnerDeps } from '../worker/run-task.js';
 import { TaskQueue } from './task-queue.js';

@@ -1,0 +1,194 @@
+import { connect } from 'node:net';
+import { waitUntil } from '../support/wait.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tenant } from '../../src/events/tenant.js';
+import { API_KEY, startTestNexus, type TestNexus } from '../support/nexus.js';
+import type { SseClient } from '../support/sse-client.js';
+
+const acme: Tenant = { org_id: 'acme', project_id: 'web' };
+
+let nexus: TestNexus;
+beforeAll(async () => {
+  nexus = await startTestNexus({ SSE_HEARTBEAT_SECONDS: '0.05', SSE_STALL_TIMEOUT_SECONDS: '1' });
+});
+afterAll(() => nexus.stop());
+
+async function send(tenant: Tenant, count: number, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await nexus.command(tenant, { command_type: 'echo.test', params: { i }, correlation_id: `${prefix}-${i}` });
+    expect(response.status).toBe(202);
+    ids.push(((await response.json()) as { command_id: string }).command_id);
+  }
+  return ids;
+}
+
+const completed = (client: SseClient, commandIds: readonly string[]) => () => {
+  const done = new Set(client.reports.filter((r) => r.report_type === 'task_completed').map((r) => r.command_id));
+  return commandIds.every((id) => done.has(id));
+};
+
+async function history(tenant: Tenant): Promise<number[]> {
+  const positions: number[] = [];
+  for (let after = 0; ; ) {
+    const page = (await (await nexus.get(`/agent/reports?after=${after}&limit=1000`, tenant)).json()) as {
+      reports: Array<{ position: number }>;
+      next_after: number;
+      has_more: boolean;
+    };
+    positions.push(...page.reports.map((r) => r.position));
+    after = page.next_after;
+    if (!page.has_more) return positions;
+  }
+}
+
+const ids = (client: SseClient) => client.events.filter((e) => e.event === 'report').map((e) => Number(e.id));
+
+describe('GET /agent/reports/stream', () => {
+  it('sends retry, then the snapshot, then a report per change with id = position', async () => {
+    const client = await nexus.stream(acme);
+    expect(client.status).toBe(200);
+    expect(client.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(client.headers['cache-control']).toBe('no-cache');
+    expect(client.headers['x-accel-buffering']).toBe('no');
+    await client.until((c) => c.events.length >= 1);
+    expect(client.retry).toBe(3000);
+    expect(client.events[0]!.event).toBe('snapshot');
+    const snapshot = client.snapshot!;
+    expect(Object.keys(snapshot)).toEqual(['autopilot', 'worklog', 'asks', 'memory', 'sidecar', 'org_id', 'project_id', 'position', 'timestamp']);
+    expect(client.events[0]!.id).toBe(String(snapshot.position));
+
+    const [commandId] = await send(acme, 1, 'live');
+    await client.until(completed(client, [commandId!]));
+    const mine = client.reports.filter((r) => r.command_id === commandId);
+    expect(mine.map((r) => r.report_type)).toEqual(['command_accepted', 'task_queued', 'task_started', 'task_completed']);
+    expect(mine.every((r) => r.correlation_id === 'live-0')).toBe(true);
+    for (const event of client.events.filter((e) => e.event === 'report')) {
+      expect(Number(event.id)).toBe((JSON.parse(event.data) as { position: number }).position);
+    }
+    client.close();
+  });
+
+  it('replays from 0, from the middle and from the latest position with no gap and no duplicate', async () => {
+    const tenant = { org_id: 'replay', project_id: 'p' };
+    const commandIds = await send(tenant, 10, 'r');
+    const live = await nexus.stream(tenant, { lastEventId: 0 });
+    await live.until(completed(live, commandIds));
+    live.close();
+    const all = await history(tenant);
+    expect(all.length).toBe(40);
+
+    for (const from of [0, all[17]!, all[all.length - 1]!]) {
+      const client = await nexus.stream(tenant, { lastEventId: from });
+      const expected = all.filter((p) => p > from);
+      await client.until((c) => c.events.length >= 1 + expected.length);
+      expect(client.events[0]!.event).toBe('snapshot');
+      expect(client.snapshot!.position).toBe(from);
+      expect(ids(client)).toEqual(expected);
+      client.close();
+    }
+  });
+
+  it('resumes by ?last_event_id= for browsers, and then follows live', async () => {
+    const tenant = { org_id: 'browser', project_id: 'p' };
+    const first = await send(tenant, 3, 'b');
+    const watcher = await nexus.stream(tenant, { lastEventId: 0 });
+    await watcher.until(completed(watcher, first));
+    watcher.close();
+    const all = await history(tenant);
+    const resumeAt = all[5]!;
+    const client = await nexus.stream(tenant, { query: `?last_event_id=${resumeAt}` });
+    const later = await send(tenant, 2, 'b-later');
+    await client.until(completed(client, later));
+    const expected = (await history(tenant)).filter((p) => p > resumeAt);
+    expect(ids(client)).toEqual(expected);
+    client.close();
+  });
+
+  it('prefers the Last-Event-ID header over the query parameter', async () => {
+    const tenant = { org_id: 'both', project_id: 'p' };
+    const commandIds = await send(tenant, 2, 'h');
+    const watcher = await nexus.stream(tenant, { lastEventId: 0 });
+    await watcher.until(completed(watcher, commandIds));
+    watcher.close();
+    const all = await history(tenant);
+    const client = await nexus.stream(tenant, { lastEventId: all[3]!, query: '?last_event_id=0' });
+    await client.until((c) => ids(c).length >= all.length - 4);
+    expect(ids(client)).toEqual(all.slice(4));
+    client.close();
+  });
+
+  it('keeps tenants apart: another org or project sees, replays and reads none of it', async () => {
+    const mine = { org_id: 'iso-org', project_id: 'alpha' };
+    const otherProject = { org_id: 'iso-org', project_id: 'beta' };
+    const otherOrg = { org_id: 'iso-org-2', project_id: 'alpha' };
+    const spies = [await nexus.stream(otherProject), await nexus.stream(otherOrg, { lastEventId: 0 })];
+    const secret = await send(mine, 3, 'secret');
+    const control = await send(otherProject, 1, 'control');
+    const watcher = await nexus.stream(mine, { lastEventId: 0 });
+    await watcher.until(completed(watcher, secret));
+    await spies[0]!.until(completed(spies[0]!, control));
+    for (const spy of spies) {
+      expect(spy.reports.filter((r) => secret.includes(r.command_id ?? ''))).toEqual([]);
+      expect(spy.reports.every((r) => !r.correlation_id.startsWith('secret'))).toBe(true);
+    }
+    expect(spies[0]!.snapshot).toMatchObject({ org_id: 'iso-org', project_id: 'beta' });
+    const replayed = await nexus.stream(otherOrg, { lastEventId: 0 });
+    await replayed.until((c) => c.events.length >= 1);
+    const otherHistory = await history(otherOrg);
+    expect(otherHistory).toEqual([]);
+    const otherSnapshot = (await (await nexus.get('/agent/snapshot', otherOrg)).json()) as { worklog: unknown[] };
+    expect(otherSnapshot.worklog).toEqual([]);
+    for (const client of [...spies, watcher, replayed]) client.close();
+  });
+
+  it('sends comment heartbeats on an idle stream', async () => {
+    const client = await nexus.stream({ org_id: 'quiet', project_id: 'p' });
+    await client.until((c) => c.comments >= 3);
+    client.close();
+  });
+
+  it('never lets a slow client hold up others: it is cut and resumes by its last id', async () => {
+    const tenant = { org_id: 'slow', project_id: 'p' };
+    const socket = connect(Number(new URL(nexus.url).port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`GET /agent/reports/stream HTTP/1.1\r\nhost: x\r\nx-api-key: ${API_KEY}\r\nx-org-id: slow\r\nx-project-id: p\r\n\r\n`);
+    socket.pause();
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const fast = await nexus.stream(tenant);
+    const sseClients = async () => ((await (await fetch(`${nexus.url}/health`)).json()) as { sse: { clients: number } }).sse.clients;
+    await waitUntil(async () => (await sseClients()) === 2, { what: 'both clients to be connected' });
+
+    // Enough to fill the kernel's socket buffers (several MB on loopback) many times over.
+    const blob = 'x'.repeat(60_000);
+    const commandIds: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const response = await nexus.command(tenant, { command_type: 'echo.test', params: { i, blob } });
+      commandIds.push(((await response.json()) as { command_id: string }).command_id);
+    }
+    await fast.until(completed(fast, commandIds));
+    // The server cuts the stalled client; once it reads again it finds the stream ended.
+    await waitUntil(async () => (await sseClients()) === 1, { what: 'the slow client to be cut' });
+    socket.resume();
+    await closed;
+
+    const resumed = await nexus.stream(tenant, { lastEventId: 0 });
+    const all = await history(tenant);
+    await resumed.until((c) => ids(c).length >= all.length);
+    expect(ids(resumed)).toEqual(all);
+    fast.close();
+    resumed.close();
+  });
+});
+
+describe('shutdown', () => {
+  it('ends open streams so clients reconnect elsewhere', async () => {
+    const own = await startTestNexus();
+    const client = await own.stream(acme);
+    await client.until((c) => c.events.length >= 1);
+    await own.stop();
+    await client.until((c) => c.ended);
+    const health = await fetch(`${own.url}/health`).catch((error: unknown) => error);
+    expect(health).toBeInstanceOf(Error);
+  });
+});
