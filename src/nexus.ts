@@ -42,7 +42,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const now = options.now ?? (() => new Date());
   const startedAt = now();
-  const store = openSqliteEventStore({ path: join(config.dataDir, 'nexus.db'), upcast });
+  const store = await openSqliteEventStore({ path: join(config.dataDir, 'nexus.db'), upcast });
   const projection = snapshotProjection({ worklogKeep: config.STREAM_WORKLOG_KEEP });
   const hub = await FeedHub.start({
     store,

@@ -23,8 +23,10 @@ export type SubmitCommand = Command<
     params: Record<string, unknown>;
     risk_level: RiskLevel;
     description: string;
-    request_hash: string;
-    payload_hash: string;
+    /** Only with an idempotency key: what replays are compared by. */
+    request_hash?: string;
+    /** Only for RED commands: what an approval is bound to. */
+    payload_hash?: string;
     idempotency_key?: string;
     ask_ttl_seconds: number;
   }
@@ -55,7 +57,7 @@ export interface AcceptedCommand {
   readonly command_type: string;
   readonly params: Record<string, unknown>;
   readonly risk_level: RiskLevel;
-  readonly request_hash: string;
+  readonly request_hash?: string;
 }
 
 export type CommandLifeState =
@@ -78,27 +80,32 @@ function submit({ data, metadata }: SubmitCommand, state: CommandLifeState): Com
     if (state.command.request_hash === data.request_hash) return [];
     throw new IdempotencyKeyReusedError('this Idempotency-Key was already used with a different request');
   }
+  // A spread is kept last in objects built here: V8 makes `{ ...a, b }` some fifty times slower.
   const ids = { command_id: data.command_id, task_id: data.task_id, command_type: data.command_type };
   const accepted: CommandLifeEvent = {
     type: 'CommandAccepted',
     data: {
-      ...ids,
+      command_id: data.command_id,
+      task_id: data.task_id,
+      command_type: data.command_type,
       params: data.params,
       risk_level: data.risk_level,
       description: data.description,
       requested_by: metadata.actor,
-      request_hash: data.request_hash,
-      ...(data.idempotency_key === undefined ? {} : { idempotency_key: data.idempotency_key }),
+      ...(data.idempotency_key === undefined ? {} : { idempotency_key: data.idempotency_key, request_hash: data.request_hash }),
     },
   };
   if (data.risk_level === 'RED') {
+    if (data.payload_hash === undefined) throw new TypeError('a RED command needs its payload hash');
     const expiresAt = new Date(metadata.now.getTime() + data.ask_ttl_seconds * 1000).toISOString();
     return [
       accepted,
       {
         type: 'AskCreated',
         data: {
-          ...ids,
+          command_id: data.command_id,
+          task_id: data.task_id,
+          command_type: data.command_type,
           ask_id: data.ask_id,
           risk_level: data.risk_level,
           description: data.description,
@@ -111,10 +118,10 @@ function submit({ data, metadata }: SubmitCommand, state: CommandLifeState): Com
       },
     ];
   }
-  const queued: CommandLifeEvent = { type: 'TaskQueued', data: { ...ids, attempt: 1 } };
+  const queued: CommandLifeEvent = { type: 'TaskQueued', data: { attempt: 1, ...ids } };
   if (data.risk_level === 'YELLOW') {
     const message = `${data.command_type} is a YELLOW command: it runs without approval; review its outcome`;
-    return [accepted, { type: 'RiskWarningRaised', data: { ...ids, risk_level: 'YELLOW', message } }, queued];
+    return [accepted, { type: 'RiskWarningRaised', data: { risk_level: 'YELLOW', message, ...ids } }, queued];
   }
   return [accepted, queued];
 }
@@ -133,7 +140,7 @@ function start({ data, metadata }: StartTask, state: CommandLifeState): CommandL
   return [
     {
       type: 'TaskStarted',
-      data: { ...taskIds(command), attempt: data.attempt, executor_id: data.executor_id },
+      data: { attempt: data.attempt, executor_id: data.executor_id, ...taskIds(command) },
     },
   ];
 }
@@ -146,7 +153,7 @@ function complete({ data }: CompleteTask, state: CommandLifeState): CommandLifeE
   }
   const ids = taskIds(state.command);
   return [
-    { type: 'TaskSucceeded', data: { ...ids, attempt: data.attempt, result: data.result, duration_ms: data.duration_ms } },
+    { type: 'TaskSucceeded', data: { attempt: data.attempt, result: data.result, duration_ms: data.duration_ms, ...ids } },
   ];
 }
 
@@ -163,7 +170,9 @@ function fail({ data, metadata }: FailTask, state: CommandLifeState): CommandLif
   const failed: TaskFailed = {
     type: 'TaskFailed',
     data: {
-      ...ids,
+      command_id: ids.command_id,
+      task_id: ids.task_id,
+      command_type: ids.command_type,
       attempt: data.attempt,
       error: data.error,
       retryable: data.retryable,
@@ -175,10 +184,10 @@ function fail({ data, metadata }: FailTask, state: CommandLifeState): CommandLif
     const retryAt = new Date(metadata.now.getTime() + delay).toISOString();
     return [
       failed,
-      { type: 'TaskRetryScheduled', data: { ...ids, attempt: data.attempt + 1, retry_at: retryAt, delay_ms: delay } },
+      { type: 'TaskRetryScheduled', data: { attempt: data.attempt + 1, retry_at: retryAt, delay_ms: delay, ...ids } },
     ];
   }
-  return [failed, { type: 'TaskDeadLettered', data: { ...ids, attempts: data.attempt, error: data.error } }];
+  return [failed, { type: 'TaskDeadLettered', data: { attempts: data.attempt, error: data.error, ...ids } }];
 }
 
 export function decide(command: CommandLifeCommand, state: CommandLifeState): CommandLifeEvent[] {

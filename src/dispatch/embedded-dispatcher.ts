@@ -1,4 +1,4 @@
-import { taskChange, taskKey, type TaskRef } from '../projections/pending-tasks.js';
+import { taskKey, type PendingTask } from '../projections/pending-tasks.js';
 import { abandonTask, runTask, type TaskRunnerDeps } from '../worker/run-task.js';
 import { TaskQueue } from './task-queue.js';
 
@@ -71,18 +71,15 @@ export class EmbeddedDispatcher {
     for (let after = 0; after < head; ) {
       const page = await store.readFeed({ after, upTo: head, limit: 5000 });
       if (page.length === 0) break;
-      for (const event of page) {
-        const change = taskChange(event);
-        if (change) this.queue.apply(change, now);
-      }
+      for (const event of page) this.queue.apply(event, now);
       after = page[page.length - 1]!.position;
     }
     return head;
   }
 
   private async recoverOrphans(): Promise<void> {
-    for (const ref of this.queue.running()) {
-      await abandonTask(this.options, ref, 'the executor running this attempt stopped before it finished');
+    for (const task of this.queue.running()) {
+      await abandonTask(this.options, task, 'the executor running this attempt stopped before it finished');
     }
   }
 
@@ -94,10 +91,7 @@ export class EmbeddedDispatcher {
       try {
         for await (const batch of store.subscribe({ after: position, signal })) {
           const now = this.options.now().getTime();
-          for (const event of batch) {
-            const change = taskChange(event);
-            if (change) this.queue.apply(change, now);
-          }
+          for (const event of batch) this.queue.apply(event, now);
           position = batch[batch.length - 1]!.position;
           this.pump();
         }
@@ -113,19 +107,19 @@ export class EmbeddedDispatcher {
     if (this.stopping) return;
     const now = this.options.now().getTime();
     while (this.active.size < this.options.concurrency) {
-      const ref = this.queue.claim(now);
-      if (!ref) break;
-      this.run(ref);
+      const task = this.queue.claim(now);
+      if (!task) break;
+      this.run(task);
     }
     this.armWakeTimer(now);
   }
 
-  private run(ref: TaskRef): void {
-    const running = runTask(this.options, ref, this.shutdown.signal).then(
-      () => this.settle(ref),
+  private run(task: PendingTask): void {
+    const running = runTask(this.options, task, this.shutdown.signal).then(
+      () => this.settle(task),
       (error: unknown) => {
-        this.options.logger.error({ err: error, correlation_id: ref.correlation_id, task_id: ref.task_id }, 'task could not be run');
-        this.settle(ref);
+        this.options.logger.error({ err: error, correlation_id: task.correlation_id, command_id: task.command_id }, 'task could not be run');
+        this.settle(task);
       },
     );
     this.active.add(running);
@@ -135,9 +129,9 @@ export class EmbeddedDispatcher {
     });
   }
 
-  private settle(ref: TaskRef): void {
+  private settle(task: PendingTask): void {
     const now = this.options.now().getTime();
-    this.queue.release(ref, taskKey(ref.tenant, ref.command_id), now + RECLAIM_DELAY_MS, now);
+    this.queue.release(task, taskKey(task.tenant, task.command_id), now + RECLAIM_DELAY_MS, now);
   }
 
   private armWakeTimer(now: number): void {

@@ -1,9 +1,9 @@
-import type { TaskChange, TaskRef } from '../projections/pending-tasks.js';
+import type { RecordedEvent } from '../events/envelope.js';
+import { taskChange, taskKey, type PendingTask } from '../projections/pending-tasks.js';
 
 interface Entry {
-  ref: TaskRef;
-  status: 'ready' | 'claimed' | 'running';
-  due_at: number;
+  task: PendingTask;
+  status: 'waiting' | 'ready' | 'claimed' | 'running';
 }
 
 interface Timed {
@@ -12,10 +12,12 @@ interface Timed {
   readonly attempt: number;
 }
 
+const attemptOf = (task: PendingTask): number => ('attempt' in task.state ? task.state.attempt : 0);
+
 /**
- * What is left to run, folded from task changes in log order: ready tasks in a FIFO once due
- * and a min-heap until then. `claim` hands a task out once; it stays claimed until the log
- * says it started, finished or is ready again, or until `release`.
+ * What is left to run, folded from the log in order: ready tasks in a FIFO once due and a
+ * min-heap until then. `claim` hands a task out once; it stays claimed until the log says it
+ * started, finished or is ready again, or until `release`.
  */
 export class TaskQueue {
   private readonly entries = new Map<string, Entry>();
@@ -23,21 +25,21 @@ export class TaskQueue {
   private dueHead = 0;
   private readonly delayed: Timed[] = [];
 
-  apply(change: TaskChange, now: number): void {
+  apply(event: RecordedEvent, now: number): void {
+    const { command_id } = event.data as { command_id?: string };
+    if (command_id === undefined) return;
+    const change = taskChange(this.entries.get(taskKey(event.tenant, command_id))?.task, event);
+    if (!change) return;
     if (change.kind === 'finished') {
       this.entries.delete(change.key);
       return;
     }
-    if (change.kind === 'running') {
-      this.entries.set(change.key, { ref: change.ref, status: 'running', due_at: 0 });
-      return;
-    }
-    this.entries.set(change.key, { ref: change.ref, status: 'ready', due_at: change.due_at });
-    this.schedule({ due_at: change.due_at, key: change.key, attempt: change.ref.attempt }, now);
+    this.entries.set(change.key, { task: change.task, status: change.kind });
+    if (change.kind === 'ready') this.schedule({ due_at: change.due_at, key: change.key, attempt: attemptOf(change.task) }, now);
   }
 
   /** The next task due at `now`, now claimed, or undefined. */
-  claim(now: number): TaskRef | undefined {
+  claim(now: number): PendingTask | undefined {
     while (this.delayed.length > 0 && this.delayed[0]!.due_at <= now) this.due.push(popHeap(this.delayed));
     while (this.dueHead < this.due.length) {
       const next = this.due[this.dueHead++]!;
@@ -46,21 +48,20 @@ export class TaskQueue {
         this.dueHead = 0;
       }
       const entry = this.entries.get(next.key);
-      if (entry?.status === 'ready' && entry.ref.attempt === next.attempt) {
+      if (entry?.status === 'ready' && attemptOf(entry.task) === next.attempt) {
         entry.status = 'claimed';
-        return entry.ref;
+        return entry.task;
       }
     }
     return undefined;
   }
 
-  /** A claim that ended without the log moving on: ready again at `due_at`. */
-  release(ref: TaskRef, key: string, dueAt: number, now: number): void {
+  /** A claim that ended without the log moving on: ready again at `dueAt`. */
+  release(task: PendingTask, key: string, dueAt: number, now: number): void {
     const entry = this.entries.get(key);
-    if (entry?.status !== 'claimed' || entry.ref.attempt !== ref.attempt) return;
+    if (entry?.status !== 'claimed' || attemptOf(entry.task) !== attemptOf(task)) return;
     entry.status = 'ready';
-    entry.due_at = dueAt;
-    this.schedule({ due_at: dueAt, key, attempt: ref.attempt }, now);
+    this.schedule({ due_at: dueAt, key, attempt: attemptOf(task) }, now);
   }
 
   /** When the earliest delayed task falls due. */
@@ -69,12 +70,15 @@ export class TaskQueue {
   }
 
   /** Tasks the log shows as started and not finished. */
-  running(): TaskRef[] {
-    return [...this.entries.values()].filter((e) => e.status === 'running').map((e) => e.ref);
+  running(): PendingTask[] {
+    return [...this.entries.values()].filter((e) => e.status === 'running').map((e) => e.task);
   }
 
+  /** Tasks queued, claimed or running (not those waiting for a decision). */
   get size(): number {
-    return this.entries.size;
+    let count = 0;
+    for (const entry of this.entries.values()) if (entry.status !== 'waiting') count++;
+    return count;
   }
 
   private schedule(timed: Timed, now: number): void {

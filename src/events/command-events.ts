@@ -24,8 +24,8 @@ export const commandAccepted = defineEvent(
     risk_level: riskLevelSchema,
     description: z.string(),
     requested_by: z.string(),
-    /** sha-256 of the canonical request: what an idempotency key is bound to. */
-    request_hash: z.string(),
+    /** With an idempotency key: sha-256 of the canonical request, what the key is bound to. */
+    request_hash: z.string().optional(),
     idempotency_key: z.string().optional(),
   }),
 );

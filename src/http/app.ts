@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config.js';
 import type { FeedHub } from '../fanout/feed-hub.js';
@@ -60,17 +59,13 @@ export function createApp(deps: AppDeps) {
   app.get('/openapi.json', (c) => c.json(document));
 
   const guards = [
-    bodyLimit({
-      maxSize: config.MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody('payload_too_large', `the body is larger than ${config.MAX_BODY_BYTES} bytes`), 413),
-    }),
     apiKeyAuth({ apiKey: config.NEXUS_API_KEY, adminKey: config.ADMIN_API_KEY, developmentMode: config.developmentMode }),
     tenantHeaders(),
     rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
   ];
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
 
-  app.route('/sidecar', commandRoutes({ ...deps, askTtlSeconds: config.ASK_TTL_SECONDS }));
+  app.route('/sidecar', commandRoutes({ ...deps, askTtlSeconds: config.ASK_TTL_SECONDS, maxBodyBytes: config.MAX_BODY_BYTES }));
   app.route(
     '/agent',
     agentRoutes({

@@ -44,7 +44,7 @@ export function errorHandler(logger: Logger) {
       if (known.status === 429) c.header('retry-after', String((known.details as { retry_after_seconds?: number })?.retry_after_seconds ?? 1));
       return c.json(errorBody(known.code, known.message, known.details), known.status);
     }
-    logger.error({ err: error }, 'request failed');
+    logger.error({ err: error, correlation_id: c.get('correlation_id') as string | undefined }, 'request failed');
     return c.json(errorBody('internal_error', 'NEXUS could not handle this request'), 500);
   };
 }

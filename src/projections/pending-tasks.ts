@@ -1,50 +1,57 @@
+import { evolve, initialState, type CommandLifeState } from '../commands/command-life.js';
+import { commandLifeEvents, type CommandLifeEvent } from '../events/command-events.js';
 import type { RecordedEvent } from '../events/envelope.js';
-import type { NexusEvent } from '../events/registry.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 
-/** Enough to find a task in the log and run it; the log itself says what to run. */
-export interface TaskRef {
+/** A command's life as the dispatcher has seen it in the log, and the revision it is at. */
+export interface PendingTask {
   readonly tenant: Tenant;
   readonly command_id: string;
-  readonly task_id: string;
-  readonly attempt: number;
   readonly correlation_id: string;
+  readonly state: CommandLifeState;
+  readonly revision: number;
 }
 
 /** How an event changes what there is to dispatch. */
 export type TaskChange =
-  | { readonly kind: 'ready'; readonly key: string; readonly ref: TaskRef; readonly due_at: number }
-  | { readonly kind: 'running'; readonly key: string; readonly ref: TaskRef }
+  | { readonly kind: 'ready'; readonly key: string; readonly task: PendingTask; readonly due_at: number }
+  | { readonly kind: 'running' | 'waiting'; readonly key: string; readonly task: PendingTask }
   | { readonly kind: 'finished'; readonly key: string };
+
+const commandLifeTypes = new Set<string>(commandLifeEvents.map((definition) => definition.type));
 
 export const taskKey = (tenant: Tenant, commandId: string): string => `${tenantKey(tenant)}|${commandId}`;
 
 /**
- * The dispatch projection, as a pure mapping: queued and retry-scheduled tasks are ready
- * (from their due time), started ones are running, succeeded and dead-lettered ones are done.
+ * The dispatch projection: each command's stream folded with the command-life decider's own
+ * `evolve`, read as what to do next. Queued and retry-scheduled tasks are ready (from their due
+ * time), started ones running, succeeded and dead-lettered ones finished; the rest wait.
+ * Events at or below the revision already seen change nothing.
  */
-export function taskChange(recorded: RecordedEvent): TaskChange | undefined {
-  const event = recorded as RecordedEvent<NexusEvent>;
-  if (!('task_id' in event.data)) return undefined;
+export function taskChange(previous: PendingTask | undefined, recorded: RecordedEvent): TaskChange | undefined {
+  if (!commandLifeTypes.has(recorded.type)) return undefined;
+  if (previous && recorded.revision <= previous.revision) return undefined;
+  const event = recorded as RecordedEvent<CommandLifeEvent>;
   const key = taskKey(event.tenant, event.data.command_id);
-  const ref = (attempt: number): TaskRef => ({
+  const state = evolve(previous?.state ?? initialState(), event);
+  const task: PendingTask = {
     tenant: event.tenant,
     command_id: event.data.command_id,
-    task_id: event.data.task_id,
-    attempt,
     correlation_id: event.metadata.correlation_id,
-  });
-  switch (event.type) {
-    case 'TaskQueued':
-      return { kind: 'ready', key, ref: ref(event.data.attempt), due_at: Date.parse(event.metadata.occurred_at) };
-    case 'TaskRetryScheduled':
-      return { kind: 'ready', key, ref: ref(event.data.attempt), due_at: Date.parse(event.data.retry_at) };
-    case 'TaskStarted':
-      return { kind: 'running', key, ref: ref(event.data.attempt) };
-    case 'TaskSucceeded':
-    case 'TaskDeadLettered':
+    state,
+    revision: event.revision,
+  };
+  switch (state.status) {
+    case 'queued':
+      return { kind: 'ready', key, task, due_at: Date.parse(event.metadata.occurred_at) };
+    case 'retry_scheduled':
+      return { kind: 'ready', key, task, due_at: Date.parse(state.retry_at) };
+    case 'running':
+      return { kind: 'running', key, task };
+    case 'succeeded':
+    case 'dead_lettered':
       return { kind: 'finished', key };
     default:
-      return undefined;
+      return { kind: 'waiting', key, task };
   }
 }

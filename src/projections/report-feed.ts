@@ -48,5 +48,5 @@ export function toReport(event: RecordedEvent): Report {
 
 /** The seed's ask shape: the exact command params travel as `payload`. */
 function askPayload({ params, ...ask }: Record<string, unknown>): Record<string, unknown> {
-  return { ...ask, payload: params };
+  return Object.assign(ask, { payload: params });
 }

@@ -103,7 +103,7 @@ function count(counts: Counts, type: NexusEvent['type']): Counts {
 function pendingAsk(event: RecordedEvent<NexusEvent>): PendingAsk | undefined {
   if (event.type !== 'AskCreated') return undefined;
   const { params, ...ask } = event.data;
-  return { ...ask, payload: params, correlation_id: event.metadata.correlation_id, created_at: event.metadata.occurred_at };
+  return { payload: params, correlation_id: event.metadata.correlation_id, created_at: event.metadata.occurred_at, ...ask };
 }
 
 function trackExecutors(
@@ -122,7 +122,7 @@ function trackExecutors(
     completed: before.completed + (event.type === 'TaskSucceeded' ? 1 : 0),
     failed: before.failed + (event.type === 'TaskFailed' ? 1 : 0),
   };
-  return forgetIdle({ ...sidecar, [id]: after }, keep);
+  return forgetIdle(Object.assign({}, sidecar, { [id]: after }), keep);
 }
 
 /** Keeps at most `keep` executors, forgetting the longest-idle ones first. */
@@ -148,11 +148,12 @@ export function snapshotProjection(options: SnapshotOptions) {
     const entry = worklogEntry(event);
     const ask = pendingAsk(event);
     return {
-      ...state,
       position: event.position,
+      paused: state.paused,
       counts: count(state.counts, event.type),
       worklog: entry ? [...state.worklog, entry].slice(-options.worklogKeep) : state.worklog,
       asks: ask ? [...state.asks, ask] : state.asks,
+      memory: state.memory,
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
     };
   };

@@ -45,7 +45,8 @@ export function worklogEntry(event: RecordedEvent<NexusEvent>): WorklogEntry | u
   return {
     position: event.position,
     at: event.metadata.occurred_at,
-    ...described,
+    level: described.level,
+    text: described.text,
     correlation_id: event.metadata.correlation_id,
     command_id: event.data.command_id,
   };

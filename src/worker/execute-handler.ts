@@ -28,7 +28,7 @@ function deadline(signal: AbortSignal): Promise<never> {
 export async function executeHandler(
   catalog: Catalog,
   command: { command_type: string; params: Record<string, unknown> },
-  context: Omit<HandlerContext, 'signal'>,
+  context: (signal: AbortSignal) => HandlerContext,
   options: { timeoutMs: number; shutdown?: AbortSignal; now: () => number },
 ): Promise<Execution> {
   const startedAt = options.now();
@@ -46,7 +46,7 @@ export async function executeHandler(
     if (!handler) throw new TaskFailure('HANDLER_UNAVAILABLE', `this NEXUS has no executor for ${command.command_type}`);
     const params = definition.params.safeParse(command.params);
     if (!params.success) throw new TaskFailure('INVALID_PARAMS', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    const pending = Promise.resolve().then(() => handler(params.data, { ...context, signal: controller.signal }));
+    const pending = Promise.resolve().then(() => handler(params.data, context(controller.signal)));
     const result = (await Promise.race([pending, deadline(controller.signal)])) ?? null;
     if (JSON.stringify(result).length > MAX_RESULT_BYTES) {
       throw new TaskFailure('RESULT_TOO_LARGE', `the result is larger than ${MAX_RESULT_BYTES} bytes`);
@@ -54,7 +54,8 @@ export async function executeHandler(
     return { ok: true, result, duration_ms: elapsed() };
   } catch (error) {
     const reason = error instanceof Error && error.name === 'UnknownCommandTypeError' ? new TaskFailure('UNKNOWN_COMMAND_TYPE', error.message) : error;
-    return { ok: false, ...failure(reason), duration_ms: elapsed() };
+    const { error: cause, retryable } = failure(reason);
+    return { ok: false, error: cause, retryable, duration_ms: elapsed() };
   } finally {
     clearTimeout(timer);
     options.shutdown?.removeEventListener('abort', onShutdown);

@@ -2,11 +2,11 @@ import type { Catalog } from '../catalog/catalog.js';
 import { commandLifeDecider, type CommandLifeCommand } from '../commands/command-life.js';
 import type { CommandMetadata } from '../commands/decider.js';
 import { StaleAttemptError, TaskNotRunnableError } from '../commands/errors.js';
-import { handleCommand, load } from '../commands/handle-command.js';
+import { handleCommand } from '../commands/handle-command.js';
 import type { RetryPolicy } from '../commands/retry-policy.js';
 import { commandStream } from '../events/command-events.js';
-import { withLogContext, type Logger } from '../logger.js';
-import type { TaskRef } from '../projections/pending-tasks.js';
+import type { Logger } from '../logger.js';
+import type { PendingTask } from '../projections/pending-tasks.js';
 import { ConcurrencyError, type EventStore } from '../store/event-store.js';
 import { executeHandler } from './execute-handler.js';
 
@@ -29,33 +29,57 @@ const isLostRace = (error: unknown): boolean =>
   error instanceof ConcurrencyError || error instanceof TaskNotRunnableError || error instanceof StaleAttemptError;
 
 /**
- * Runs one attempt of a task, the log deciding at every step: load the command's life, claim
- * the attempt with `TaskStarted` at the expected revision (a concurrent claim loses), run the
- * handler, record the outcome at the revision after the claim (a stale executor's result is
- * rejected). Returns `skipped` when the log had moved on.
+ * The task's own logger, made on first use (most tasks log nothing): every line names its
+ * correlation id, command and task.
  */
-export function runTask(deps: TaskRunnerDeps, ref: TaskRef, shutdown?: AbortSignal): Promise<TaskOutcome> {
-  const { correlation_id, command_id, task_id, attempt, tenant } = ref;
-  return withLogContext({ correlation_id, command_id, task_id }, async () => {
+function taskLogger(logger: Logger, task: PendingTask): () => Logger {
+  let child: Logger | undefined;
+  const { command_id, task_id } = 'command' in task.state ? task.state.command : { command_id: task.command_id, task_id: undefined };
+  return () => (child ??= logger.child({ correlation_id: task.correlation_id, command_id, task_id }));
+}
+
+/**
+ * Runs one attempt of a task, the log deciding at every step: claim the attempt with
+ * `TaskStarted` at the expected revision (a concurrent claim loses; a stale view is re-read
+ * once), run the handler, record the outcome at the revision after the claim (a stale
+ * executor's result is rejected). Returns `skipped` when the log had moved on.
+ */
+export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown?: AbortSignal): Promise<TaskOutcome> {
+  const { state, tenant, correlation_id } = task;
+  if (state.status !== 'queued' && state.status !== 'retry_scheduled') return Promise.resolve('skipped');
+  const { command_id, task_id } = state.command;
+  const attempt = state.attempt;
+  const logger = taskLogger(deps.logger, task);
+  return (async () => {
     const target = { tenant, stream: commandStream(command_id) };
     const metadata = (): CommandMetadata => ({ now: deps.now(), correlation_id, actor: deps.executorId });
-    const options = { newEventId: deps.newEventId };
     try {
-      // 1. load
-      const loaded = await load(deps.store, commandLifeDecider, target);
-      // 2. claim
+      // 1. claim
       const claim: CommandLifeCommand = { type: 'StartTask', data: { task_id, attempt, executor_id: deps.executorId }, metadata: metadata() };
-      const started = await handleCommand(deps.store, commandLifeDecider, target, claim, { ...options, known: loaded, maxTries: 1 });
+      const started = await handleCommand(deps.store, commandLifeDecider, target, claim, {
+        newEventId: deps.newEventId,
+        known: { state, revision: task.revision },
+        maxTries: 2,
+      });
       if (started.state.status !== 'running' || started.events.length === 0) return 'skipped';
-      const { command } = started.state;
-      // 3. run
+      // 2. run
       const execution = await executeHandler(
         deps.catalog,
-        command,
-        { tenant, correlation_id, command_id, task_id, attempt, logger: deps.logger },
+        started.state.command,
+        (signal) => ({
+          tenant,
+          correlation_id,
+          command_id,
+          task_id,
+          attempt,
+          signal,
+          get logger() {
+            return logger();
+          },
+        }),
         { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
       );
-      // 4. record
+      // 3. record
       const outcome: CommandLifeCommand = execution.ok
         ? { type: 'CompleteTask', data: { task_id, attempt, result: execution.result, duration_ms: execution.duration_ms }, metadata: metadata() }
         : {
@@ -71,28 +95,30 @@ export function runTask(deps: TaskRunnerDeps, ref: TaskRef, shutdown?: AbortSign
             },
             metadata: metadata(),
           };
-      await handleCommand(deps.store, commandLifeDecider, target, outcome, { ...options, known: started });
-      if (!execution.ok) deps.logger.warn({ error: execution.error, attempt }, 'task failed');
+      await handleCommand(deps.store, commandLifeDecider, target, outcome, { newEventId: deps.newEventId, known: started });
+      if (!execution.ok) logger().warn({ error: execution.error, attempt }, 'task failed');
       return execution.ok ? 'succeeded' : 'failed';
     } catch (error) {
       if (isLostRace(error)) {
-        deps.logger.debug({ err: error }, 'task skipped: the log moved on');
+        logger().debug({ err: error }, 'task skipped: the log moved on');
         return 'skipped';
       }
       throw error;
     }
-  });
+  })();
 }
 
 /** Records an attempt whose executor vanished (a crash, a kill) as failed, so it is retried. */
-export function abandonTask(deps: TaskRunnerDeps, ref: TaskRef, reason: string): Promise<void> {
-  const { correlation_id, command_id, task_id, attempt, tenant } = ref;
-  return withLogContext({ correlation_id, command_id, task_id }, async () => {
+export function abandonTask(deps: TaskRunnerDeps, task: PendingTask, reason: string): Promise<void> {
+  const { state, tenant, correlation_id } = task;
+  if (state.status !== 'running') return Promise.resolve();
+  const logger = taskLogger(deps.logger, task);
+  return (async () => {
     const command: CommandLifeCommand = {
       type: 'FailTask',
       data: {
-        task_id,
-        attempt,
+        task_id: state.command.task_id,
+        attempt: state.attempt,
         error: { code: 'WORKER_LOST', message: reason },
         retryable: true,
         retry_policy: deps.retryPolicy,
@@ -101,10 +127,11 @@ export function abandonTask(deps: TaskRunnerDeps, ref: TaskRef, reason: string):
       metadata: { now: deps.now(), correlation_id, actor: deps.executorId },
     };
     try {
-      await handleCommand(deps.store, commandLifeDecider, { tenant, stream: commandStream(command_id) }, command, { newEventId: deps.newEventId });
-      deps.logger.warn({ attempt }, 'task abandoned by a lost executor: recorded as failed');
+      const target = { tenant, stream: commandStream(state.command.command_id) };
+      await handleCommand(deps.store, commandLifeDecider, target, command, { newEventId: deps.newEventId, known: { state, revision: task.revision } });
+      logger().warn({ attempt: state.attempt }, 'task abandoned by a lost executor: recorded as failed');
     } catch (error) {
       if (!isLostRace(error)) throw error;
     }
-  });
+  })();
 }

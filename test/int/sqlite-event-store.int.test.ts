@@ -6,7 +6,7 @@ import { eventStoreConformance } from '../support/event-store-conformance.js';
 
 eventStoreConformance('sqlite', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'nexus-store-')), 'nexus.db');
-  const store = openSqliteEventStore({ path });
+  const store = await openSqliteEventStore({ path });
   return {
     store,
     reopen: async () => {

@@ -24,6 +24,7 @@ export function submit(overrides: Partial<SubmitCommand['data']> = {}): SubmitCo
       risk_level: 'GREEN',
       description: 'Answer the params unchanged',
       request_hash: 'hash-1',
+      idempotency_key: 'key-1',
       payload_hash: 'payload-1',
       ask_ttl_seconds: 3600,
       ...overrides,
@@ -37,7 +38,7 @@ const ids = { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test' 
 export const events = {
   accepted: (risk: 'GREEN' | 'YELLOW' | 'RED' = 'GREEN'): CommandLifeEvent => ({
     type: 'CommandAccepted',
-    data: { ...ids, params: { hello: 'world' }, risk_level: risk, description: 'Answer the params unchanged', requested_by: 'alice', request_hash: 'hash-1' },
+    data: { ...ids, params: { hello: 'world' }, risk_level: risk, description: 'Answer the params unchanged', requested_by: 'alice', idempotency_key: 'key-1', request_hash: 'hash-1' },
   }),
   queued: (attempt = 1): CommandLifeEvent => ({ type: 'TaskQueued', data: { ...ids, attempt } }),
   started: (attempt = 1, executor_id = 'worker-a'): CommandLifeEvent => ({ type: 'TaskStarted', data: { ...ids, attempt, executor_id } }),

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { API_KEY, ADMIN_KEY } from './nexus.js';
+import { waitUntil } from './wait.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
@@ -18,51 +20,69 @@ export interface NexusProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
 /**
  * NEXUS as its own process (`src/main.ts`), for what only a process can show: kill -9,
- * SIGTERM, restarts. It runs in an empty folder so no developer's `.env` leaks in.
+ * SIGTERM, restarts. It runs in an empty folder so no developer's `.env` leaks in. Ready once
+ * `/health` answers.
  */
-export function spawnNexus(env: Record<string, string>): Promise<NexusProcess> {
+export async function spawnNexus(env: Record<string, string>, options: { compiled?: boolean } = {}): Promise<NexusProcess> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-proc-'));
-  const child = spawn(process.execPath, ['--import', tsx, join(root, 'src', 'main.ts')], {
+  const port = await freePort();
+  // `compiled`: run the build in dist/, as `npm start` does (run `npm run build` first).
+  const entry = options.compiled ? [join(root, 'dist', 'src', 'main.js')] : ['--import', tsx, join(root, 'src', 'main.ts')];
+  const child = spawn(process.execPath, entry, {
     cwd,
     env: {
       PATH: process.env.PATH,
       NEXUS_API_KEY: API_KEY,
       ADMIN_API_KEY: ADMIN_KEY,
       HOST: '127.0.0.1',
-      PORT: '0',
       LOG_LEVEL: 'info',
       RATE_LIMIT_PER_SECOND: '0',
       ...env,
+      PORT: String(port),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return new Promise((resolvePromise, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        logs.push(entry);
-        if (entry.msg === 'NEXUS is serving') {
-          resolvePromise({
-            url: String(entry.url),
-            child,
-            logs,
-            exited,
-            kill: (signal) => {
-              child.kill(signal);
-              return exited;
-            },
-          });
-        }
-      } catch {
-        logs.push({ raw: line });
-      }
-    });
-    void exited.then((code) => reject(new Error(`NEXUS exited with ${code} before serving: ${stderr}`)));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ raw: line });
+    }
   });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done((exitCode = code))));
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(
+    async () => {
+      if (exitCode !== undefined) throw new Error(`NEXUS exited with ${exitCode} before serving: ${stderr}`);
+      return (await fetch(`${url}/health`).catch(() => undefined))?.ok === true;
+    },
+    { timeoutMs: 30_000, what: 'NEXUS to serve' },
+  );
+  return {
+    url,
+    child,
+    logs,
+    exited,
+    kill: (signal) => {
+      child.kill(signal);
+      return exited;
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { toReport } from '../../src/projections/report-feed.js';
 import { snapshotProjection, snapshotView } from '../../src/projections/snapshot.js';
-import { taskChange } from '../../src/projections/pending-tasks.js';
+import { taskChange, type PendingTask } from '../../src/projections/pending-tasks.js';
+import type { RecordedEvent } from '../../src/events/envelope.js';
 import { projectionSpec } from '../support/projection-spec.js';
 import { events, recorded, tenant } from '../support/fixtures.js';
 
@@ -114,13 +115,29 @@ describe('report feed', () => {
 });
 
 describe('pending tasks', () => {
-  it('makes queued and retry-scheduled tasks ready, started ones running, finished ones done', () => {
-    const [, queued, started, succeeded] = ran;
-    expect(taskChange(ran[0]!)).toBeUndefined();
-    expect(taskChange(queued!)).toMatchObject({ kind: 'ready', ref: { attempt: 1, command_id: 'cmd-1', correlation_id: 'corr-1' } });
-    expect(taskChange(started!)).toMatchObject({ kind: 'running' });
-    expect(taskChange(succeeded!)).toMatchObject({ kind: 'finished' });
-    const [retry] = recorded([events.retryScheduled(2, '2026-11-23T10:00:05.000Z', 5000)]);
-    expect(taskChange(retry!)).toMatchObject({ kind: 'ready', due_at: Date.parse('2026-11-23T10:00:05.000Z'), ref: { attempt: 2 } });
+  const fold = (events: RecordedEvent[]) => {
+    let task: PendingTask | undefined;
+    const changes = events.map((event) => {
+      const change = taskChange(task, event);
+      if (change && change.kind !== 'finished') task = change.task;
+      return change?.kind;
+    });
+    return { changes, task };
+  };
+
+  it('folds each stream with the decider: queued and retrying are ready, started running, finished done', () => {
+    expect(fold(ran).changes).toEqual(['waiting', 'ready', 'running', 'finished']);
+    const retried = recorded([events.accepted(), events.queued(), events.started(), events.failed(), events.retryScheduled(2, '2026-11-23T10:00:05.000Z', 5000)]);
+    const { task } = fold(retried);
+    const last = taskChange(fold(retried.slice(0, 4)).task, retried[4]!);
+    expect(last).toMatchObject({ kind: 'ready', due_at: Date.parse('2026-11-23T10:00:05.000Z') });
+    expect(task).toMatchObject({ revision: 4, correlation_id: 'corr-1', state: { status: 'retry_scheduled', attempt: 2 } });
+    expect(fold(asked).changes).toEqual(['waiting', 'waiting']);
+  });
+
+  it('ignores events it has already seen', () => {
+    const { task } = fold(ran.slice(0, 3));
+    expect(taskChange(task, ran[1]!)).toBeUndefined();
+    expect(taskChange(task, ran[2]!)).toBeUndefined();
   });
 });

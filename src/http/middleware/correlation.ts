@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { withLogContext } from '../../logger.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
+import { header } from '../header.js';
 
 /** Visible ASCII, 1-128 characters: safe in headers, logs and SSE data. */
 export const correlationIdSchema = z
@@ -14,18 +14,18 @@ export interface CorrelationOptions {
 }
 
 /**
- * Gives every request a correlation id (`x-correlation-id`, or a new one), answers it in the
- * same header and puts it on every log line written while the request is handled.
+ * Gives every request a correlation id (`x-correlation-id`, or a new one) and answers it in the
+ * same header. Routes that learn a better one (a command's body) replace it.
  */
 export function correlation(options: CorrelationOptions): MiddlewareHandler<AppEnv> {
   return async function correlationMiddleware(c, next) {
-    const given = c.req.header('x-correlation-id');
+    const given = header(c, 'x-correlation-id');
     if (given !== undefined && !correlationIdSchema.safeParse(given).success) {
       throw new RequestError(400, 'invalid_correlation_id', 'x-correlation-id must be 1-128 visible ASCII characters');
     }
     const id = given ?? options.newId();
     c.set('correlation_id', id);
-    await withLogContext({ correlation_id: id }, next);
-    if (!c.res.headers.has('x-correlation-id')) c.res.headers.set('x-correlation-id', c.get('correlation_id'));
+    c.header('x-correlation-id', id);
+    await next();
   };
 }

@@ -2,12 +2,13 @@ import type { MiddlewareHandler } from 'hono';
 import { tenantIdSchema } from '../../events/tenant.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
+import { header } from '../header.js';
 
 /** `x-org-id` and `x-project-id`: required, validated, and the only source of the tenant. */
 export function tenantHeaders(): MiddlewareHandler<AppEnv> {
   return async function tenantHeadersMiddleware(c, next) {
-    const org = c.req.header('x-org-id');
-    const project = c.req.header('x-project-id');
+    const org = header(c, 'x-org-id');
+    const project = header(c, 'x-project-id');
     if (org === undefined || project === undefined) {
       throw new RequestError(400, 'missing_tenant', 'send the tenant in the x-org-id and x-project-id headers');
     }

@@ -14,6 +14,7 @@ import type { RouteDoc } from '../openapi.js';
 import { retryFrame, snapshotFrame } from '../sse-frames.js';
 import { runSseSession } from '../sse-session.js';
 import { readQuery } from '../validation.js';
+import { header } from '../header.js';
 
 const position = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -128,7 +129,7 @@ export function agentRoutes(deps: AgentRoutesDeps) {
   return new Hono<AppEnv>()
     .get('/reports/stream', async (c) => {
       const { last_event_id } = readQuery(c, streamQuery);
-      const resume = resumePosition(c.req.header('last-event-id'), last_event_id);
+      const resume = resumePosition(header(c, 'last-event-id'), last_event_id);
       const tenant = c.get('tenant');
       const feed = deps.hub.attach(tenant);
       try {

@@ -5,13 +5,13 @@ import { submitCommand } from '../../commands/submit-command.js';
 import { riskLevelSchema } from '../../events/command-events.js';
 import { tenantKey } from '../../events/tenant.js';
 import { canonicalJson, derivedId, sha256 } from '../../ids.js';
-import { refineLogContext } from '../../logger.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { RequestError } from '../errors.js';
 import { correlationIdSchema } from '../middleware/correlation.js';
 import { readJson, zodIssues } from '../validation.js';
+import { header } from '../header.js';
 
 export const submitCommandBody = z
   .object({
@@ -37,6 +37,7 @@ export interface CommandRoutesDeps {
   readonly store: EventStore;
   readonly catalog: Catalog;
   readonly askTtlSeconds: number;
+  readonly maxBodyBytes: number;
   readonly now: () => Date;
   readonly newId: (prefix?: string) => string;
 }
@@ -68,8 +69,8 @@ export const commandDocs: RouteDoc[] = [
 
 export function commandRoutes(deps: CommandRoutesDeps) {
   return new Hono<AppEnv>().post('/command', async (c) => {
-    const body = await readJson(c, submitCommandBody);
-    const key = c.req.header('idempotency-key');
+    const body = await readJson(c, submitCommandBody, deps.maxBodyBytes);
+    const key = header(c, 'idempotency-key');
     if (key !== undefined && !idempotencyKeySchema.safeParse(key).success) {
       throw new RequestError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
@@ -82,7 +83,6 @@ export function commandRoutes(deps: CommandRoutesDeps) {
     const correlationId = body.correlation_id ?? c.get('correlation_id');
     c.set('correlation_id', correlationId);
     c.header('x-correlation-id', correlationId);
-    refineLogContext({ correlation_id: correlationId });
     const recordedParams = params.data as Record<string, unknown>;
     const submitted = await submitCommand(
       deps.store,
@@ -97,10 +97,9 @@ export function commandRoutes(deps: CommandRoutesDeps) {
           params: recordedParams,
           risk_level: definition.risk,
           description: body.description ?? definition.description,
-          request_hash: sha256(canonicalJson(body)),
-          payload_hash: sha256(canonicalJson({ command_type: definition.type, params: recordedParams })),
-          ...(key === undefined ? {} : { idempotency_key: key }),
           ask_ttl_seconds: deps.askTtlSeconds,
+          ...(definition.risk === 'RED' ? { payload_hash: sha256(canonicalJson({ command_type: definition.type, params: recordedParams })) } : {}),
+          ...(key === undefined ? {} : { idempotency_key: key, request_hash: sha256(canonicalJson(body)) }),
         },
         metadata: { now: deps.now(), correlation_id: correlationId, actor: c.get('principal').id },
       },
