@@ -36,4 +36,6 @@ export default tseslint.config(
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  // JavaScript files are type-checked by tsc (checkJs), which knows Node's globals.
+  { files: ['**/*.js'], rules: { 'no-undef': 'off' } },
 );

@@ -26,20 +26,22 @@ export async function benchLatency(url: string, options: { rate: number; seconds
     }
   });
   const client = commandClient(url, org, 64);
-  const perTick = Math.max(1, Math.round(options.rate / 100));
+  // An open-loop load: each command leaves at its own time (1/rate apart), whatever the
+  // answers to the previous ones; the timer wakes about every millisecond.
+  const started = performance.now();
   let sent = 0;
   await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      for (let i = 0; i < perTick && sent < total; i++, sent++) {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.rate));
+      for (; sent < due; sent++) {
         const id = `lat-${sent}`;
         sentAt.set(id, performance.now());
         void client.send({ command_type: 'echo.test', params: {}, correlation_id: id });
       }
-      if (sent >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 10);
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
   });
   await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 30_000))]);
   socket.destroy();

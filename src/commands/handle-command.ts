@@ -25,8 +25,10 @@ export interface Handled<S> {
 }
 
 /**
- * Runs one command against one stream: load, decide, append with the expected revision.
- * A concurrent writer makes the append fail; the command is then decided again on fresh state.
+ * Runs a command (or several, each decided on the state the previous left, all appended at
+ * once) against one stream: load, decide, append with the expected revision. A concurrent
+ * writer makes the append fail; the commands are then decided again on fresh state, up to
+ * `maxTries` in all.
  *
  * @example
  *   await handleCommand(store, commandLifeDecider, { tenant, stream }, startTask, { newEventId });
@@ -35,22 +37,28 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
   store: EventStore,
   decider: Decider<C, S, E>,
   target: StreamTarget,
-  command: C,
+  commands: C | readonly C[],
   options: HandleOptions<S>,
 ): Promise<Handled<S>> {
+  const list: readonly C[] = Array.isArray(commands) ? commands : [commands as C];
   const maxTries = options.maxTries ?? 5;
   let known = options.known;
   for (let tries = 1; ; tries++) {
     // 1. load
     const { state, revision } = known ?? (await load(store, decider, target));
     // 2. decide
-    const events = decider.decide(command, state);
-    if (events.length === 0) return { events: [], state, revision };
+    const decided: EventToAppend[] = [];
+    let next = state;
+    for (const command of list) {
+      const events = decider.decide(command, next);
+      for (const event of events) decided.push(envelope(event, command, options.newEventId()));
+      next = fold(decider.evolve, next, events);
+    }
+    if (decided.length === 0) return { events: [], state, revision };
     // 3. append with the expected revision
     try {
-      const toAppend = events.map((event) => envelope(event, command, options.newEventId()));
-      const result = await store.append(target.tenant, target.stream, toAppend, revision);
-      return { events: result.events, state: fold(decider.evolve, state, events), revision: result.revision };
+      const result = await store.append(target.tenant, target.stream, decided, revision);
+      return { events: result.events, state: next, revision: result.revision };
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || tries >= maxTries) throw error;
       known = undefined;

@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
 import { tenantFromKey, tenantKey, type Tenant } from '../events/tenant.js';
 import { CommitSignal } from './commit-signal.js';
@@ -16,6 +15,7 @@ import {
   type SubscribeOptions,
 } from './event-store.js';
 import { RecentEvents } from './recent-events.js';
+import { threadedWriter, type WireResult, type WriterAnswer, type WriterChannel } from './sqlite-writer-channel.js';
 
 export interface SqliteEventStoreOptions {
   /** The database file; its folder also holds the process lock. */
@@ -35,26 +35,8 @@ interface PendingAppend {
   readonly reject: (error: unknown) => void;
 }
 
-type WireResult =
-  | { kind: 'appended' | 'duplicate'; revision: number; positions: number[] }
-  | { kind: 'conflict'; actual: number; detail?: string };
-
-type WriterMessage =
-  | { type: 'ready' | 'closed' }
-  | { type: 'appended'; id: number; results: WireResult[] }
-  | { type: 'failed'; id: number; message: string };
-
-interface EventRow {
-  position: number;
-  tenant: string;
-  stream: string;
-  revision: number;
-  event_id: string;
-  type: string;
-  version: number;
-  data: string;
-  metadata: string;
-}
+/** A row as `SELECT ${COLUMNS}` returns it in raw mode (arrays are cheaper to build than objects). */
+type EventRow = [position: number, tenant: string, stream: string, revision: number, event_id: string, type: string, version: number, data: string, metadata: string];
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -78,9 +60,10 @@ const COLUMNS = 'position, tenant, stream, revision, event_id, type, version, da
 
 /**
  * The embedded event store: one SQLite file in WAL mode with `synchronous=FULL`, so an append
- * is on disk when its promise resolves. A worker thread owns the writing connection; appends
- * made while it commits are group-committed next, in one transaction (one fsync). Reads use a
- * connection of their own, which only ever sees committed, synced transactions.
+ * is on disk when its promise resolves. A worker thread owns the writing connection; the
+ * appends of one turn of the event loop travel as one batch, and batches that reach it while
+ * it commits are group-committed next, in one transaction (one fsync). Reads use a connection
+ * of their own, which only ever sees committed, synced transactions.
  *
  * @example
  *   const store = await openSqliteEventStore({ path: './data/nexus.db' });
@@ -89,14 +72,16 @@ export async function openSqliteEventStore(options: SqliteEventStoreOptions): Pr
   mkdirSync(dirname(options.path), { recursive: true });
   const lock = acquireProcessLock(join(dirname(options.path), 'nexus.lock'));
   try {
-    const writer = new Worker(new URL('./sqlite-writer.worker.js', import.meta.url), {
-      workerData: { path: options.path, schema: SCHEMA },
-    });
-    await new Promise<void>((resolve, reject) => {
-      writer.once('message', () => resolve());
-      writer.once('error', reject);
-    });
-    return new SqliteEventStore(options, writer, lock);
+    // The writer creates the schema the reader needs, so it starts first and answers later.
+    const answers: { to?: SqliteEventStore } = {};
+    const writer = await threadedWriter(
+      options.path,
+      SCHEMA,
+      (answer: WriterAnswer) => answers.to?.onAnswer(answer),
+      (error) => answers.to?.breakDown(error),
+    );
+    answers.to = new SqliteEventStore(options, writer, lock);
+    return answers.to;
   } catch (error) {
     lock.close();
     throw error;
@@ -124,7 +109,8 @@ class SqliteEventStore implements EventStore {
   private readonly tenants = new Map<string, Tenant>();
   private readonly sql;
   private queue: PendingAppend[] = [];
-  private inFlight: { id: number; batch: PendingAppend[] } | undefined;
+  /** Batches sent to the writer and not answered yet, by id, in the order sent. */
+  private readonly inFlight = new Map<number, PendingAppend[]>();
   private sendScheduled = false;
   private nextBatchId = 1;
   private head: number;
@@ -133,36 +119,36 @@ class SqliteEventStore implements EventStore {
 
   constructor(
     options: SqliteEventStoreOptions,
-    private readonly writer: Worker,
+    private readonly writer: WriterChannel,
     private readonly lock: Database.Database,
   ) {
     this.reader = new Database(options.path, { readonly: true });
+    this.reader.pragma('cache_size = -65536');
     this.upcast = options.upcast ?? ((_type, _version, data) => data);
     this.sql = {
-      stream: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND stream = ? ORDER BY revision`),
-      positions: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position`),
-      feedAll: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`),
-      feedTenant: this.reader.prepare(
-        `SELECT ${COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`,
-      ),
+      stream: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND stream = ? ORDER BY revision`).raw(),
+      positions: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(),
+      feedAll: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(),
+      feedTenant: this.reader
+        .prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`)
+        .raw(),
       head: this.reader.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck(),
     };
     this.head = this.sql.head.get() as number;
     this.recent = new RecentEvents(options.recentKeep ?? 10_000);
     this.recent.startAfter(this.head);
-    writer.on('message', (message: WriterMessage) => this.onWriterMessage(message));
-    writer.on('error', (error) => this.breakDown(error));
-    writer.on('exit', () => this.breakDown(new Error('the writer thread stopped')));
   }
 
   append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.state !== 'open') return Promise.reject(new StoreUnavailableError(`the event store is ${this.state}`));
     return new Promise((resolve, reject) => {
       this.queue.push({ tenant, stream, events, expected, resolve, reject });
-      if (!this.inFlight && !this.sendScheduled) {
+      if (!this.sendScheduled) {
         this.sendScheduled = true;
-        // Let the rest of this turn of the event loop add its appends to the same commit.
-        setImmediate(() => this.send());
+        // An idle writer gets the append at once; a busy one gets, in one message, all that
+        // the rest of this turn of the event loop appends.
+        if (this.inFlight.size === 0) queueMicrotask(() => this.send());
+        else setImmediate(() => this.send());
       }
     });
   }
@@ -201,29 +187,22 @@ class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
-    if (this.inFlight || this.queue.length > 0) {
-      await new Promise<void>((resolve) => {
-        this.drained = resolve;
-        if (!this.inFlight) this.send();
-      });
-    }
+    this.send();
+    if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.commits.fire();
-    await new Promise<void>((resolve) => {
-      this.writer.once('message', () => resolve());
-      this.writer.postMessage({ type: 'close' });
-    });
     this.state = 'closed';
-    await this.writer.terminate();
+    await this.writer.close();
     this.reader.close();
     this.lock.close();
   }
 
   private send(): void {
     this.sendScheduled = false;
-    if (this.inFlight || this.queue.length === 0) return;
+    if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    this.inFlight = { id: this.nextBatchId++, batch };
+    const id = this.nextBatchId++;
+    this.inFlight.set(id, batch);
     const appends = batch.map(({ tenant, stream, expected, events }) => ({
       tenant: tenantKey(tenant),
       stream,
@@ -236,21 +215,22 @@ class SqliteEventStore implements EventStore {
         metadata: JSON.stringify(e.metadata),
       })),
     }));
-    this.writer.postMessage({ type: 'append', id: this.inFlight.id, appends });
+    this.writer.send(id, appends);
   }
 
-  private onWriterMessage(message: WriterMessage): void {
-    if (message.type !== 'appended' && message.type !== 'failed') return;
-    const batch = this.inFlight?.batch ?? [];
-    this.inFlight = undefined;
-    if (message.type === 'failed') {
-      const error = new StoreUnavailableError(`the event store could not commit: ${message.message}`);
-      for (const pending of batch) pending.reject(error);
+  onAnswer(answer: WriterAnswer): void {
+    const batches = answer.ids.map((id) => {
+      const batch = this.inFlight.get(id) ?? [];
+      this.inFlight.delete(id);
+      return batch;
+    });
+    if ('failure' in answer) {
+      const error = new StoreUnavailableError(`the event store could not commit: ${answer.failure}`);
+      for (const pending of batches.flat()) pending.reject(error);
     } else {
-      this.settle(batch, message.results);
+      this.settle(batches.flat(), answer.results.flat());
     }
-    if (this.queue.length > 0) this.send();
-    else this.drained?.();
+    if (this.inFlight.size === 0) this.drained?.();
   }
 
   private settle(batch: PendingAppend[], results: WireResult[]): void {
@@ -289,12 +269,12 @@ class SqliteEventStore implements EventStore {
     if (written.length > 0) this.commits.fire();
   }
 
-  private breakDown(error: unknown): void {
+  breakDown(error: unknown): void {
     if (this.state === 'closed' || this.state === 'broken') return;
     this.state = 'broken';
     const failure = new StoreUnavailableError('the event store writer failed', { cause: error });
-    for (const pending of [...(this.inFlight?.batch ?? []), ...this.queue]) pending.reject(failure);
-    this.inFlight = undefined;
+    for (const pending of [...[...this.inFlight.values()].flat(), ...this.queue]) pending.reject(failure);
+    this.inFlight.clear();
     this.queue = [];
     this.commits.fire();
   }
@@ -302,7 +282,7 @@ class SqliteEventStore implements EventStore {
   private readPositions(positions: number[]): RecordedEvent[] {
     const rows = this.sql.positions.all(positions[0], positions[positions.length - 1]) as EventRow[];
     const wanted = new Set(positions);
-    return rows.filter((row) => wanted.has(row.position)).map((row) => this.toRecorded(row));
+    return rows.filter((row) => wanted.has(row[0])).map((row) => this.toRecorded(row));
   }
 
   private readFeedNow(query: FeedQuery): RecordedEvent[] {
@@ -315,17 +295,17 @@ class SqliteEventStore implements EventStore {
     return (rows as EventRow[]).map((row) => this.toRecorded(row));
   }
 
-  private toRecorded(row: EventRow): RecordedEvent {
+  private toRecorded([position, tenant, stream, revision, event_id, type, version, data, metadata]: EventRow): RecordedEvent {
     return {
-      position: row.position,
-      tenant: this.tenantOf(row.tenant),
-      stream: row.stream,
-      revision: row.revision,
-      event_id: row.event_id,
-      type: row.type,
-      version: row.version,
-      data: this.upcast(row.type, row.version, JSON.parse(row.data)),
-      metadata: JSON.parse(row.metadata) as EventMetadata,
+      position,
+      tenant: this.tenantOf(tenant),
+      stream,
+      revision,
+      event_id,
+      type,
+      version,
+      data: this.upcast(type, version, JSON.parse(data)),
+      metadata: JSON.parse(metadata) as EventMetadata,
     };
   }
 

@@ -1,89 +1,34 @@
-// The embedded store's writer: a worker thread that owns the only writing connection, so
-// commits (and their fsync, synchronous=FULL) never block the event loop. Plain JavaScript,
-// because worker threads load files as Node does, without the TypeScript loader of the parent.
-import Database from 'better-sqlite3';
+// The embedded store's writer in a worker thread, so that commits (and their fsync) never
+// block the event loop that serves requests.
 import { parentPort, workerData } from 'node:worker_threads';
-
-/** @typedef {{ position: number, tenant: string, stream: string, revision: number }} Row */
+import { openWriter } from './sqlite-writer.js';
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
+const writer = openWriter(workerData.path, workerData.schema);
 
-const db = new Database(workerData.path);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.pragma('cache_size = -65536');
-db.exec(workerData.schema);
+/** @type {Array<{ id: number, appends: import('./sqlite-writer.js').WireAppend[] }>} */
+let pending = [];
 
-const sql = {
-  insert: db.prepare(
-    `INSERT INTO events (tenant, stream, revision, event_id, type, version, data, metadata, recorded_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ),
-  lastRevision: db.prepare('SELECT MAX(revision) FROM events WHERE tenant = ? AND stream = ?').pluck(),
-  byEventId: db.prepare('SELECT position, tenant, stream, revision FROM events WHERE event_id = ?'),
-};
-
-/**
- * @typedef {{ event_id: string, type: string, version: number, data: string, metadata: string }} WireEvent
- * @typedef {{ tenant: string, stream: string, expected: string | number, events: WireEvent[] }} WireAppend
- * @typedef {{ kind: 'appended', revision: number, positions: number[] }
- *   | { kind: 'duplicate', revision: number, positions: number[] }
- *   | { kind: 'conflict', actual: number, detail?: string }} WireResult
- */
-
-/** @param {string | number} expected @param {number} actual */
-function matches(expected, actual) {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === -1;
-  if (expected === 'stream_exists') return actual >= 0;
-  return expected === actual;
-}
-
-/**
- * Checks read before anything is written, so a refused append leaves nothing to undo.
- * @param {WireAppend} append
- * @param {string} recordedAt
- * @returns {WireResult}
- */
-function apply(append, recordedAt) {
-  const { tenant, stream, expected, events } = append;
-  if (events.length > 0) {
-    if (new Set(events.map((e) => e.event_id)).size !== events.length) {
-      return { kind: 'conflict', actual: -1, detail: 'the same event id twice in one append' };
-    }
-    const rows = events.map((e) => /** @type {Row | undefined} */ (sql.byEventId.get(e.event_id)));
-    if (rows.some((row) => row !== undefined)) {
-      const first = rows[0];
-      const sameAppend =
-        first !== undefined &&
-        rows.every((row, i) => row !== undefined && row.tenant === tenant && row.stream === stream && row.revision === first.revision + i);
-      if (!sameAppend) return { kind: 'conflict', actual: -1, detail: 'event ids already used by another append' };
-      return { kind: 'duplicate', revision: first.revision + events.length - 1, positions: rows.map((row) => /** @type {Row} */ (row).position) };
-    }
+// Batches that arrive while one commits wait for the next: all of them then share one
+// transaction (one fsync), however many the main thread sent meanwhile.
+function commitPending() {
+  const batches = pending;
+  pending = [];
+  const ids = batches.map((batch) => batch.id);
+  try {
+    port.postMessage({ type: 'appended', ids, results: writer.commit(batches.map((batch) => batch.appends)) });
+  } catch (error) {
+    port.postMessage({ type: 'failed', ids, message: error instanceof Error ? error.message : String(error) });
   }
-  const last = /** @type {number | null} */ (sql.lastRevision.get(tenant, stream));
-  const actual = last ?? -1;
-  if (!matches(expected, actual)) return { kind: 'conflict', actual };
-  const positions = events.map((e, i) =>
-    Number(sql.insert.run(tenant, stream, actual + 1 + i, e.event_id, e.type, e.version, e.data, e.metadata, recordedAt).lastInsertRowid),
-  );
-  return { kind: 'appended', revision: actual + events.length, positions };
 }
-
-const commit = db.transaction((/** @type {WireAppend[]} */ appends) => {
-  const recordedAt = new Date().toISOString();
-  return appends.map((append) => apply(append, recordedAt));
-});
 
 port.on('message', (message) => {
   if (message.type === 'append') {
-    try {
-      port.postMessage({ type: 'appended', id: message.id, results: commit(message.appends) });
-    } catch (error) {
-      port.postMessage({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) });
-    }
+    if (pending.length === 0) setImmediate(commitPending);
+    pending.push({ id: message.id, appends: message.appends });
   } else if (message.type === 'close') {
-    db.close();
+    if (pending.length > 0) commitPending();
+    writer.close();
     port.postMessage({ type: 'closed' });
   }
 });

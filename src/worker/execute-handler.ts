@@ -29,7 +29,7 @@ export async function executeHandler(
   catalog: Catalog,
   command: { command_type: string; params: Record<string, unknown> },
   context: (signal: AbortSignal) => HandlerContext,
-  options: { timeoutMs: number; shutdown?: AbortSignal; now: () => number },
+  options: { timeoutMs: number; shutdown: AbortSignal; now: () => number },
 ): Promise<Execution> {
   const startedAt = options.now();
   const elapsed = () => Math.max(0, options.now() - startedAt);
@@ -39,7 +39,7 @@ export async function executeHandler(
     options.timeoutMs,
   );
   const onShutdown = () => controller.abort(new TaskFailure('SHUTDOWN', 'NEXUS stopped while the task ran', true));
-  options.shutdown?.addEventListener('abort', onShutdown, { once: true });
+  options.shutdown.addEventListener('abort', onShutdown, { once: true });
   try {
     const definition = catalog.get(command.command_type);
     const { handler } = definition;
@@ -58,6 +58,6 @@ export async function executeHandler(
     return { ok: false, error: cause, retryable, duration_ms: elapsed() };
   } finally {
     clearTimeout(timer);
-    options.shutdown?.removeEventListener('abort', onShutdown);
+    options.shutdown.removeEventListener('abort', onShutdown);
   }
 }

@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { commandLifeDecider, type CommandLifeCommand } from '../commands/command-life.js';
+import { commandLifeDecider, type CommandLifeCommand, type CommandLifeState } from '../commands/command-life.js';
 import type { CommandMetadata } from '../commands/decider.js';
 import { StaleAttemptError, TaskNotRunnableError } from '../commands/errors.js';
 import { handleCommand } from '../commands/handle-command.js';
@@ -7,7 +7,7 @@ import type { RetryPolicy } from '../commands/retry-policy.js';
 import { commandStream } from '../events/command-events.js';
 import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
-import { ConcurrencyError, type EventStore } from '../store/event-store.js';
+import { ConcurrencyError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
 import { executeHandler } from './execute-handler.js';
 
 export interface TaskRunnerDeps {
@@ -39,33 +39,43 @@ function taskLogger(logger: Logger, task: PendingTask): () => Logger {
 }
 
 /**
- * Runs one attempt of a task, the log deciding at every step: claim the attempt with
- * `TaskStarted` at the expected revision (a concurrent claim loses; a stale view is re-read
- * once), run the handler, record the outcome at the revision after the claim (a stale
- * executor's result is rejected). Returns `skipped` when the log had moved on.
+ * A handler that answers within this long has its claim and its outcome recorded in one
+ * append; a slower one has its claim recorded first, so the feed shows it running.
  */
-export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown?: AbortSignal): Promise<TaskOutcome> {
+const QUICK_TASK_MS = 10;
+
+const within = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
+};
+
+/**
+ * Runs one attempt of a task, the log deciding at every step. The dispatcher's claim makes
+ * this executor the only one running the attempt; the log is the fence: the outcome is
+ * appended at the revision the claim was decided on, together with the claim or after it, and
+ * the decider refuses it if the stream has moved to another attempt or executor meanwhile.
+ * Returns `skipped` when the log had moved on.
+ */
+export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: AbortSignal): Promise<TaskOutcome> {
   const { state, tenant, correlation_id } = task;
   if (state.status !== 'queued' && state.status !== 'retry_scheduled') return Promise.resolve('skipped');
   const { command_id, task_id } = state.command;
   const attempt = state.attempt;
   const logger = taskLogger(deps.logger, task);
+  const target = { tenant, stream: commandStream(command_id) };
+  const metadata = (): CommandMetadata => ({ now: deps.now(), correlation_id, actor: deps.executorId });
+  const record = (commands: CommandLifeCommand | CommandLifeCommand[], known: { state: CommandLifeState; revision: ExpectedRevision }) =>
+    handleCommand(deps.store, commandLifeDecider, target, commands, { newEventId: deps.newEventId, known, maxTries: 2 });
   return (async () => {
-    const target = { tenant, stream: commandStream(command_id) };
-    const metadata = (): CommandMetadata => ({ now: deps.now(), correlation_id, actor: deps.executorId });
     try {
-      // 1. claim
+      // 1. claim, decided now: a task that cannot start is not run
       const claim: CommandLifeCommand = { type: 'StartTask', data: { task_id, attempt, executor_id: deps.executorId }, metadata: metadata() };
-      const started = await handleCommand(deps.store, commandLifeDecider, target, claim, {
-        newEventId: deps.newEventId,
-        known: { state, revision: task.revision },
-        maxTries: 2,
-      });
-      if (started.state.status !== 'running' || started.events.length === 0) return 'skipped';
+      if (commandLifeDecider.decide(claim, state).length === 0) return 'skipped';
       // 2. run
-      const execution = await executeHandler(
+      const lost = new AbortController();
+      const running = executeHandler(
         deps.catalog,
-        started.state.command,
+        state.command,
         (signal) => ({
           tenant,
           correlation_id,
@@ -77,9 +87,17 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown?: Abor
             return logger();
           },
         }),
-        { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
+        { timeoutMs: deps.taskTimeoutMs, shutdown: AbortSignal.any([shutdown, lost.signal]), now: () => performance.now() },
       );
-      // 3. record
+      let claimed: { state: CommandLifeState; revision: ExpectedRevision } | undefined;
+      if ((await within(running, QUICK_TASK_MS)) === undefined) {
+        claimed = await record(claim, { state, revision: task.revision }).catch((error: unknown) => {
+          lost.abort();
+          throw error;
+        });
+      }
+      const execution = await running;
+      // 3. record the outcome (with the claim, for a quick task)
       const outcome: CommandLifeCommand = execution.ok
         ? { type: 'CompleteTask', data: { task_id, attempt, result: execution.result, duration_ms: execution.duration_ms }, metadata: metadata() }
         : {
@@ -95,7 +113,7 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown?: Abor
             },
             metadata: metadata(),
           };
-      await handleCommand(deps.store, commandLifeDecider, target, outcome, { newEventId: deps.newEventId, known: started });
+      await (claimed ? record(outcome, claimed) : record([claim, outcome], { state, revision: task.revision }));
       if (!execution.ok) logger().warn({ error: execution.error, attempt }, 'task failed');
       return execution.ok ? 'succeeded' : 'failed';
     } catch (error) {

@@ -121,9 +121,10 @@ function resumePosition(header: string | undefined, query: number | undefined): 
 export function agentRoutes(deps: AgentRoutesDeps) {
   /** The snapshot as of `at` (the current one when `at` is absent or not in the past). */
   async function snapshotAt(tenant: Tenant, at: number | undefined) {
-    const current = await deps.hub.feed(tenant).current();
-    if (at === undefined || at >= current.position) return { state: current.state, position: current.position };
-    return { state: await foldFeed(deps.store, tenant, deps.projection, at), position: at };
+    if (at !== undefined && at < deps.hub.position) {
+      return { state: await foldFeed(deps.store, tenant, deps.projection, at), position: at };
+    }
+    return deps.hub.feed(tenant).current();
   }
 
   return new Hono<AppEnv>()
@@ -137,7 +138,7 @@ export function agentRoutes(deps: AgentRoutesDeps) {
         const snapshot = snapshotView(state, { tenant, position: after, timestamp: deps.now().toISOString() });
         const preamble = [retryFrame(deps.sse.retryMs), snapshotFrame(snapshot)];
         const headers = { ...SSE_HEADERS, 'x-correlation-id': c.get('correlation_id') };
-        runSseSession(c.env.outgoing, feed, { preamble, after }, { ...deps.sse, batchSize: 500, headers }, deps.shutdown)
+        runSseSession(c.env.outgoing, feed, { preamble, after }, { ...deps.sse, batchSize: 1000, headers }, deps.shutdown)
           .catch((error: unknown) => deps.logger.warn({ err: error }, 'SSE session ended with an error'))
           .finally(() => deps.hub.detach(feed));
       } catch (error) {
