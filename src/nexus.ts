@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server';
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -69,12 +70,13 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     concurrency: config.WORKER_CONCURRENCY,
   });
   const shutdown = new AbortController();
+  // Every open SSE stream listens for the shutdown: thousands of listeners are expected.
+  setMaxListeners(0, shutdown.signal);
   const app = createApp({
     config,
     store,
     catalog,
     hub,
-    projection,
     logger,
     now,
     newId,

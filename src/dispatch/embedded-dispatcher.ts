@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { taskKey, type PendingTask } from '../projections/pending-tasks.js';
 import { abandonTask, runTask, type TaskRunnerDeps } from '../worker/run-task.js';
 import { TaskQueue } from './task-queue.js';
@@ -31,7 +32,10 @@ export class EmbeddedDispatcher {
   private wakeAt = Infinity;
   private stopping = false;
 
-  private constructor(private readonly options: EmbeddedDispatcherOptions) {}
+  private constructor(private readonly options: EmbeddedDispatcherOptions) {
+    // Every running task listens for the shutdown.
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   static async start(options: EmbeddedDispatcherOptions): Promise<EmbeddedDispatcher> {
     const dispatcher = new EmbeddedDispatcher(options);

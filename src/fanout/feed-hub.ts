@@ -10,6 +10,8 @@ export interface FeedHubOptions<S> {
   readonly render: (event: RecordedEvent) => Uint8Array;
   /** `STREAM_EVENT_KEEP` */
   readonly keep: number;
+  /** A snapshot checkpoint every this many events of a tenant (1000 by default). */
+  readonly checkpointEvery?: number;
   /** A feed nobody has used for this long is dropped from memory. */
   readonly idleMs?: number;
   readonly onError?: (error: unknown) => void;
@@ -69,6 +71,7 @@ export class FeedHub<S> {
         projection: this.options.projection,
         render: this.options.render,
         keep: this.options.keep,
+        checkpointEvery: this.options.checkpointEvery ?? 1000,
         hubPosition: () => this.position,
       });
       this.feeds.set(key, feed);

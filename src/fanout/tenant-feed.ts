@@ -2,7 +2,8 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
 import { CommitSignal } from '../store/commit-signal.js';
-import { foldFeed, type FeedProjection } from '../projections/fold-feed.js';
+import type { FeedProjection } from '../projections/fold-feed.js';
+import { StateHistory } from './state-history.js';
 
 /** An event rendered once for every subscriber (an SSE frame, say). */
 export interface Frame {
@@ -16,12 +17,14 @@ export interface TenantFeedDeps<S> {
   readonly render: (event: RecordedEvent) => Uint8Array;
   /** `STREAM_EVENT_KEEP`: frames held in memory for live and recently dropped subscribers. */
   readonly keep: number;
+  /** A snapshot checkpoint every this many events of the tenant. */
+  readonly checkpointEvery: number;
   readonly hubPosition: () => number;
 }
 
 /**
- * One tenant's live state in the fan-out: its folded snapshot and its latest rendered
- * frames. Subscribers at or after `coveredAfter` are served from memory; older ones from the
+ * One tenant's live state in the fan-out: its folded snapshot (and its history) and its latest
+ * rendered frames. Subscribers at or after `coveredAfter` are served from memory; older ones from the
  * store. Either way they read what the log holds, so a subscriber never sees a gap.
  */
 export class TenantFeed<S> {
@@ -31,9 +34,7 @@ export class TenantFeed<S> {
   idleSince = Date.now();
   private frames: Frame[] = [];
   private coveredAfter: number;
-  private state: S | undefined;
-  private loading: Promise<S> | undefined;
-  private pendingLive: RecordedEvent[] = [];
+  private readonly history: StateHistory<S>;
   private readonly signal = new CommitSignal();
 
   constructor(
@@ -42,6 +43,7 @@ export class TenantFeed<S> {
   ) {
     this.coveredAfter = deps.hubPosition();
     this.lastPosition = this.coveredAfter;
+    this.history = new StateHistory({ ...deps, tenant });
   }
 
   /** Called by the hub, in position order, for each new event of this tenant. */
@@ -53,8 +55,7 @@ export class TenantFeed<S> {
       this.coveredAfter = this.frames[drop - 1]!.position;
       this.frames = this.frames.slice(drop);
     }
-    if (this.state !== undefined) this.state = this.deps.projection.evolve(this.state, event);
-    else if (this.loading) this.pendingLive.push(event);
+    this.history.apply(event);
   }
 
   /** Wakes subscribers; the hub calls it once per batch. */
@@ -63,9 +64,13 @@ export class TenantFeed<S> {
   }
 
   /** The current state and the hub position it is consistent with. */
-  async current(): Promise<{ state: S; position: number }> {
-    if (this.state === undefined) await this.load();
-    return { state: this.state!, position: this.deps.hubPosition() };
+  current(): Promise<{ state: S; position: number }> {
+    return this.history.current();
+  }
+
+  /** The state exactly as it stood after `position`. */
+  stateAt(position: number): Promise<S> {
+    return this.history.at(position);
   }
 
   /**
@@ -96,21 +101,6 @@ export class TenantFeed<S> {
   /** Ends every wait: the hub is shutting down. */
   close(): void {
     this.signal.fire();
-  }
-
-  private load(): Promise<S> {
-    this.loading ??= (async (): Promise<S> => {
-      const upTo = this.deps.hubPosition();
-      let state: S = await foldFeed<S>(this.deps.store, this.tenant, this.deps.projection, upTo);
-      for (const event of this.pendingLive) state = this.deps.projection.evolve(state, event);
-      this.pendingLive = [];
-      this.state = state;
-      return state;
-    })().catch((error: unknown) => {
-      this.loading = undefined;
-      throw error;
-    });
-    return this.loading;
   }
 
   private indexAfter(position: number): number {

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv, Principal, Role } from '../app-env.js';
+import type { AppEnv, Principal } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { header } from '../header.js';
 
@@ -41,15 +41,6 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     const isClient = clientDigest !== undefined && sameSecret(given, clientDigest);
     if (!isAdmin && !isClient) throw new RequestError(401, 'invalid_api_key', 'the x-api-key is not valid');
     c.set('principal', isAdmin ? ADMIN : CLIENT);
-    return next();
-  };
-}
-
-export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
-  return async function requireRoleMiddleware(c, next) {
-    if (!c.get('principal').roles.includes(role)) {
-      throw new RequestError(403, 'forbidden', `this key lacks the ${role} role`);
-    }
     return next();
   };
 }

@@ -3,9 +3,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { FeedHub } from '../../fanout/feed-hub.js';
 import type { Logger } from '../../logger.js';
-import { foldFeed } from '../../projections/fold-feed.js';
 import { toReport } from '../../projections/report-feed.js';
-import { snapshotView, type SnapshotProjection, type SnapshotState } from '../../projections/snapshot.js';
+import { snapshotView, type SnapshotState } from '../../projections/snapshot.js';
 import type { Tenant } from '../../events/tenant.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
@@ -65,7 +64,6 @@ export const reportsPage = z.object({
 export interface AgentRoutesDeps {
   readonly store: EventStore;
   readonly hub: FeedHub<SnapshotState>;
-  readonly projection: SnapshotProjection;
   readonly logger: Logger;
   readonly now: () => Date;
   readonly shutdown: AbortSignal;
@@ -121,10 +119,9 @@ function resumePosition(header: string | undefined, query: number | undefined): 
 export function agentRoutes(deps: AgentRoutesDeps) {
   /** The snapshot as of `at` (the current one when `at` is absent or not in the past). */
   async function snapshotAt(tenant: Tenant, at: number | undefined) {
-    if (at !== undefined && at < deps.hub.position) {
-      return { state: await foldFeed(deps.store, tenant, deps.projection, at), position: at };
-    }
-    return deps.hub.feed(tenant).current();
+    const feed = deps.hub.feed(tenant);
+    if (at !== undefined && at < deps.hub.position) return { state: await feed.stateAt(at), position: at };
+    return feed.current();
   }
 
   return new Hono<AppEnv>()

@@ -1,0 +1,97 @@
+import type { RecordedEvent } from '../events/envelope.js';
+import type { Tenant } from '../events/tenant.js';
+import type { EventStore } from '../store/event-store.js';
+import { foldFeed, type FeedProjection } from '../projections/fold-feed.js';
+
+export interface StateHistoryDeps<S> {
+  readonly store: EventStore;
+  readonly tenant: Tenant;
+  readonly projection: FeedProjection<S>;
+  /** A checkpoint is kept every this many events of the tenant. */
+  readonly checkpointEvery: number;
+  readonly hubPosition: () => number;
+}
+
+interface Checkpoint<S> {
+  readonly position: number;
+  readonly state: S;
+}
+
+/**
+ * A tenant's folded state, kept current by the hub, with a checkpoint every so many events.
+ * States are immutable, so a checkpoint is a reference, not a copy. The state as of a past
+ * position is then the nearest checkpoint before it plus at most `checkpointEvery` events.
+ */
+export class StateHistory<S> {
+  private state: S | undefined;
+  private loading: Promise<S> | undefined;
+  private pendingLive: RecordedEvent[] = [];
+  private checkpoints: Checkpoint<S>[] = [];
+  private sinceCheckpoint = 0;
+
+  constructor(private readonly deps: StateHistoryDeps<S>) {}
+
+  /** A new event of the tenant, in position order. */
+  apply(event: RecordedEvent): void {
+    if (this.state !== undefined) this.state = this.fold(this.state, event);
+    else if (this.loading) this.pendingLive.push(event);
+  }
+
+  /** The current state and the hub position it is consistent with. */
+  async current(): Promise<{ state: S; position: number }> {
+    const state = this.state ?? (await this.load());
+    return { state, position: this.deps.hubPosition() };
+  }
+
+  /** The state exactly as it stood after position `position`. */
+  async at(position: number): Promise<S> {
+    const { store, tenant, projection } = this.deps;
+    if (this.state === undefined) return foldFeed(store, tenant, projection, position);
+    const from = this.checkpointAtOrBefore(position);
+    return foldFeed(store, tenant, projection, position, from);
+  }
+
+  private fold(state: S, event: RecordedEvent): S {
+    const next = this.deps.projection.evolve(state, event);
+    if (++this.sinceCheckpoint >= this.deps.checkpointEvery) {
+      this.checkpoints.push({ position: event.position, state: next });
+      this.sinceCheckpoint = 0;
+    }
+    return next;
+  }
+
+  private checkpointAtOrBefore(position: number): Checkpoint<S> | undefined {
+    let low = 0;
+    let high = this.checkpoints.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.checkpoints[mid]!.position <= position) low = mid + 1;
+      else high = mid;
+    }
+    return this.checkpoints[low - 1];
+  }
+
+  private load(): Promise<S> {
+    this.loading ??= (async (): Promise<S> => {
+      const { store, tenant, projection } = this.deps;
+      const upTo = this.deps.hubPosition();
+      let state = projection.initialState();
+      for (let after = 0; ; ) {
+        const page = await store.readFeed({ tenant, after, upTo, limit: 2000 });
+        for (const event of page) state = this.fold(state, event);
+        if (page.length < 2000) break;
+        after = page[page.length - 1]!.position;
+      }
+      for (const event of this.pendingLive) state = this.fold(state, event);
+      this.pendingLive = [];
+      this.state = state;
+      return state;
+    })().catch((error: unknown) => {
+      this.loading = undefined;
+      this.checkpoints = [];
+      this.sinceCheckpoint = 0;
+      throw error;
+    });
+    return this.loading;
+  }
+}
