@@ -88,9 +88,22 @@ describe('POST /sidecar/command', () => {
     expect((await nexus.command(acme, echo(), { 'x-api-key': ADMIN_KEY })).status).toBe(202);
   });
 
-  it('413: a body over MAX_BODY_BYTES', async () => {
+  it('413: a body over MAX_BODY_BYTES, declared or streamed', async () => {
     const response = await nexus.command(acme, echo({ blob: 'x'.repeat(4096) }));
     expect(await errorOf(response)).toMatchObject({ status: 413, code: 'payload_too_large' });
+    const chunks = [JSON.stringify(echo({ blob: 'y'.repeat(1500) })).slice(0, -2), `, "more": "${'z'.repeat(1500)}"}}`];
+    const streamed = await fetch(`${nexus.url}/sidecar/command`, {
+      method: 'POST',
+      headers: { ...nexus.headers(acme), 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(await errorOf(streamed)).toMatchObject({ status: 413, code: 'payload_too_large' });
   });
 
   it('415: a body that is not sent as JSON', async () => {

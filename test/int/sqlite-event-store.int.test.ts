@@ -15,3 +15,4 @@ eventStoreConformance('sqlite', async () => {
     },
   };
 });
+

@@ -11,6 +11,19 @@ import { waitUntil } from './wait.js';
 const root = resolve(import.meta.dirname, '..', '..');
 const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
+/** Runs `src/main.ts` to its exit, for start-up failures: its exit code and stderr. */
+export function runNexusToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const cwd = mkdtempSync(join(tmpdir(), 'nexus-proc-'));
+  const child = spawn(process.execPath, ['--import', tsx, join(root, 'src', 'main.ts')], {
+    cwd,
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolveExit) => child.once('exit', (code) => resolveExit({ code, stderr })));
+}
+
 export interface NexusProcess {
   readonly url: string;
   readonly child: ChildProcess;

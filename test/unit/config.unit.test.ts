@@ -36,6 +36,12 @@ describe('configuration', () => {
     }
   });
 
+  it('the README documents every variable in its configuration table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(variables).sort());
+  });
+
   it('.env.example as written is a valid configuration', () => {
     const env = Object.fromEntries(readExample().filter((l) => !l.commented).map((l) => [l.name, l.value]));
     expect(() => loadConfig(env)).not.toThrow();
