@@ -5,10 +5,18 @@ import { createHash, randomUUID } from 'node:crypto';
  * close together, which keeps the log's indexes append-mostly instead of scattered.
  */
 export function uuidv7(): string {
-  const ms = Date.now().toString(16).padStart(12, '0');
+  const now = Date.now();
+  if (now !== clock.ms) {
+    const hex = now.toString(16).padStart(12, '0');
+    clock.ms = now;
+    clock.prefix = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7`;
+  }
   // randomUUID() is v4: random bits and the RFC variant; swap in the time and version 7.
-  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${randomUUID().slice(15)}`;
+  return clock.prefix + randomUUID().slice(15);
 }
+
+/** The time part of the ids of the current millisecond. */
+const clock = { ms: -1, prefix: '' };
 
 /** Time-ordered, prefixed ids: `cmd-…`, `task-…`, `ask-…`; plain UUIDv7 for events. */
 export const newId = (prefix?: string): string => (prefix ? `${prefix}-${uuidv7()}` : uuidv7());

@@ -203,18 +203,15 @@ class SqliteEventStore implements EventStore {
     this.queue = [];
     const id = this.nextBatchId++;
     this.inFlight.set(id, batch);
-    const appends = batch.map(({ tenant, stream, expected, events }) => ({
-      tenant: tenantKey(tenant),
-      stream,
-      expected,
-      events: events.map((e) => ({
-        event_id: e.event_id,
-        type: e.type,
-        version: e.version,
-        data: JSON.stringify(e.data),
-        metadata: JSON.stringify(e.metadata),
+    // One string crosses to the writer thread far faster than a graph of objects.
+    const appends = JSON.stringify(
+      batch.map(({ tenant, stream, expected, events }) => ({
+        tenant: tenantKey(tenant),
+        stream,
+        expected,
+        events: events.map(({ event_id, type, version, data, metadata }) => ({ event_id, type, version, data, metadata })),
       })),
-    }));
+    );
     this.writer.send(id, appends);
   }
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { WireAppend, WireResult } from './sqlite-writer.js';
+import type { WireResult } from './sqlite-writer.js';
 
 export type { WireAppend, WireResult } from './sqlite-writer.js';
 
@@ -8,7 +8,8 @@ export type WriterAnswer = { ids: number[]; results: WireResult[][] } | { ids: n
 
 /** The writing connection, wherever it runs. */
 export interface WriterChannel {
-  send(id: number, appends: WireAppend[]): void;
+  /** `appends`: the batch as JSON, a `WireAppend[]`. */
+  send(id: number, appends: string): void;
   close(): Promise<void>;
 }
 

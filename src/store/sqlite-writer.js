@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 
 /**
- * @typedef {{ event_id: string, type: string, version: number, data: string, metadata: string }} WireEvent
+ * @typedef {{ event_id: string, type: string, version: number, data: unknown, metadata: unknown }} WireEvent
  * @typedef {{ tenant: string, stream: string, expected: string | number, events: WireEvent[] }} WireAppend
  * @typedef {{ kind: 'appended', revision: number, positions: number[] }
  *   | { kind: 'duplicate', revision: number, positions: number[] }
@@ -67,7 +67,10 @@ export function openWriter(path, schema) {
     const actual = last ?? -1;
     if (!matches(expected, actual)) return { kind: 'conflict', actual };
     const positions = events.map((e, i) =>
-      Number(sql.insert.run(tenant, stream, actual + 1 + i, e.event_id, e.type, e.version, e.data, e.metadata, recordedAt).lastInsertRowid),
+      Number(
+        sql.insert.run(tenant, stream, actual + 1 + i, e.event_id, e.type, e.version, JSON.stringify(e.data), JSON.stringify(e.metadata), recordedAt)
+          .lastInsertRowid,
+      ),
     );
     return { kind: 'appended', revision: actual + events.length, positions };
   }

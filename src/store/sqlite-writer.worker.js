@@ -25,7 +25,7 @@ function commitPending() {
 port.on('message', (message) => {
   if (message.type === 'append') {
     if (pending.length === 0) setImmediate(commitPending);
-    pending.push({ id: message.id, appends: message.appends });
+    pending.push({ id: message.id, appends: JSON.parse(message.appends) });
   } else if (message.type === 'close') {
     if (pending.length > 0) commitPending();
     writer.close();

@@ -21,19 +21,35 @@ function deadline(signal: AbortSignal): Promise<never> {
   });
 }
 
+export interface RunningHandler {
+  readonly done: Promise<Execution>;
+  /** Aborts the handler's signal; `done` then settles as that failure. */
+  cancel(reason: TaskFailure): void;
+}
+
 /**
  * Runs a command type's handler on params as recorded, under a timeout and the shutdown
  * signal, and turns whatever happens into a result or a classified failure.
  */
-export async function executeHandler(
+export function executeHandler(
   catalog: Catalog,
   command: { command_type: string; params: Record<string, unknown> },
   context: (signal: AbortSignal) => HandlerContext,
   options: { timeoutMs: number; shutdown: AbortSignal; now: () => number },
+): RunningHandler {
+  const controller = new AbortController();
+  return { done: execute(catalog, command, context, options, controller), cancel: (reason) => controller.abort(reason) };
+}
+
+async function execute(
+  catalog: Catalog,
+  command: { command_type: string; params: Record<string, unknown> },
+  context: (signal: AbortSignal) => HandlerContext,
+  options: { timeoutMs: number; shutdown: AbortSignal; now: () => number },
+  controller: AbortController,
 ): Promise<Execution> {
   const startedAt = options.now();
   const elapsed = () => Math.max(0, options.now() - startedAt);
-  const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new TaskFailure('TASK_TIMEOUT', `no result within ${options.timeoutMs} ms`, true)),
     options.timeoutMs,

@@ -8,6 +8,7 @@ import { commandStream } from '../events/command-events.js';
 import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
 import { ConcurrencyError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
+import { TaskFailure } from '../catalog/define-command.js';
 import { executeHandler } from './execute-handler.js';
 
 export interface TaskRunnerDeps {
@@ -72,7 +73,6 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
       const claim: CommandLifeCommand = { type: 'StartTask', data: { task_id, attempt, executor_id: deps.executorId }, metadata: metadata() };
       if (commandLifeDecider.decide(claim, state).length === 0) return 'skipped';
       // 2. run
-      const lost = new AbortController();
       const running = executeHandler(
         deps.catalog,
         state.command,
@@ -87,16 +87,16 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
             return logger();
           },
         }),
-        { timeoutMs: deps.taskTimeoutMs, shutdown: AbortSignal.any([shutdown, lost.signal]), now: () => performance.now() },
+        { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
       );
       let claimed: { state: CommandLifeState; revision: ExpectedRevision } | undefined;
-      if ((await within(running, QUICK_TASK_MS)) === undefined) {
+      if ((await within(running.done, QUICK_TASK_MS)) === undefined) {
         claimed = await record(claim, { state, revision: task.revision }).catch((error: unknown) => {
-          lost.abort();
+          running.cancel(new TaskFailure('CLAIM_LOST', 'another executor took this attempt'));
           throw error;
         });
       }
-      const execution = await running;
+      const execution = await running.done;
       // 3. record the outcome (with the claim, for a quick task)
       const outcome: CommandLifeCommand = execution.ok
         ? { type: 'CompleteTask', data: { task_id, attempt, result: execution.result, duration_ms: execution.duration_ms }, metadata: metadata() }
