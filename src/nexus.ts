@@ -77,6 +77,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     store,
     catalog,
     hub,
+    projection,
     logger,
     now,
     newId,

@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config.js';
 import type { FeedHub } from '../fanout/feed-hub.js';
 import type { Logger } from '../logger.js';
-import type { SnapshotState } from '../projections/snapshot.js';
+import type { SnapshotProjection, SnapshotState } from '../projections/snapshot.js';
 import type { EventStore } from '../store/event-store.js';
 import type { AppEnv } from './app-env.js';
 import { errorBody, errorHandler } from './errors.js';
@@ -22,6 +22,7 @@ export interface AppDeps {
   readonly store: EventStore;
   readonly catalog: Catalog;
   readonly hub: FeedHub<SnapshotState>;
+  readonly projection: SnapshotProjection;
   readonly logger: Logger;
   readonly now: () => Date;
   readonly newId: (prefix?: string) => string;

@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { RiskLevel } from '../events/command-events.js';
 import type { NexusEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
-import { worklogEntry, type WorklogEntry } from './worklog.js';
+import { addToWorklog, emptyWorklog, worklogEntries, worklogEntry, type Worklog, type WorklogEntry } from './worklog.js';
 
 export interface Autopilot {
   readonly status: 'idle' | 'running' | 'paused';
@@ -41,7 +41,7 @@ export interface SnapshotState {
   readonly position: number;
   readonly paused: boolean;
   readonly counts: Omit<Autopilot, 'status'>;
-  readonly worklog: readonly WorklogEntry[];
+  readonly worklog: Worklog;
   readonly asks: readonly PendingAsk[];
   readonly memory: Readonly<Record<string, unknown>>;
   readonly sidecar: Readonly<Record<string, Executor>>;
@@ -72,7 +72,7 @@ export const initialSnapshot = (): SnapshotState => ({
   position: 0,
   paused: false,
   counts: { queued: 0, running: 0, awaiting_approval: 0, dead_lettered: 0 },
-  worklog: [],
+  worklog: emptyWorklog,
   asks: [],
   memory: {},
   sidecar: {},
@@ -151,24 +151,29 @@ export function snapshotProjection(options: SnapshotOptions) {
       position: event.position,
       paused: state.paused,
       counts: count(state.counts, event.type),
-      worklog: entry ? [...state.worklog, entry].slice(-options.worklogKeep) : state.worklog,
+      worklog: entry ? addToWorklog(state.worklog, entry, options.worklogKeep) : state.worklog,
       asks: ask ? [...state.asks, ask] : state.asks,
       memory: state.memory,
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
     };
   };
-  return { initialState: initialSnapshot, evolve };
+  const view = (state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string }): Snapshot =>
+    snapshotView(state, { ...at, worklogKeep: options.worklogKeep });
+  return { initialState: initialSnapshot, evolve, view };
 }
 
 export type SnapshotProjection = ReturnType<typeof snapshotProjection>;
 
 /** The snapshot as clients see it: consistent with `position`, stamped at `timestamp`. */
-export function snapshotView(state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string }): Snapshot {
+function snapshotView(
+  state: SnapshotState,
+  at: { tenant: Tenant; position: number; timestamp: string; worklogKeep: number },
+): Snapshot {
   const { counts } = state;
   const busy = counts.queued + counts.running > 0;
   return {
     autopilot: { status: state.paused ? 'paused' : busy ? 'running' : 'idle', ...counts },
-    worklog: state.worklog,
+    worklog: worklogEntries(state.worklog, at.worklogKeep),
     asks: state.asks,
     memory: state.memory,
     sidecar: state.sidecar,

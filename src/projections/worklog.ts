@@ -51,3 +51,38 @@ export function worklogEntry(event: RecordedEvent<NexusEvent>): WorklogEntry | u
     command_id: event.data.command_id,
   };
 }
+
+interface Cell {
+  readonly entry: WorklogEntry;
+  readonly older: Cell | undefined;
+}
+
+/**
+ * The latest entries, newest first, as an immutable list: adding one shares everything
+ * before it, so a state per event (and every checkpoint of them) costs one cell, not a copy
+ * of the whole worklog. The list is cut back to `keep` entries each time it reaches twice that.
+ */
+export interface Worklog {
+  readonly newest: Cell | undefined;
+  readonly length: number;
+}
+
+export const emptyWorklog: Worklog = { newest: undefined, length: 0 };
+
+export function addToWorklog(log: Worklog, entry: WorklogEntry, keep: number): Worklog {
+  const added = { newest: { entry, older: log.newest }, length: log.length + 1 };
+  return added.length < 2 * keep ? added : listOf(worklogEntries(added, keep));
+}
+
+/** The latest `keep` entries, oldest first. */
+export function worklogEntries(log: Worklog, keep: number): WorklogEntry[] {
+  const entries: WorklogEntry[] = [];
+  for (let cell = log.newest; cell && entries.length < keep; cell = cell.older) entries.push(cell.entry);
+  return entries.reverse();
+}
+
+function listOf(oldestFirst: readonly WorklogEntry[]): Worklog {
+  let newest: Cell | undefined;
+  for (const entry of oldestFirst) newest = { entry, older: newest };
+  return { newest, length: oldestFirst.length };
+}

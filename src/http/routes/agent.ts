@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { FeedHub } from '../../fanout/feed-hub.js';
 import type { Logger } from '../../logger.js';
 import { toReport } from '../../projections/report-feed.js';
-import { snapshotView, type SnapshotState } from '../../projections/snapshot.js';
+import type { SnapshotProjection, SnapshotState } from '../../projections/snapshot.js';
 import type { Tenant } from '../../events/tenant.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
@@ -64,6 +64,7 @@ export const reportsPage = z.object({
 export interface AgentRoutesDeps {
   readonly store: EventStore;
   readonly hub: FeedHub<SnapshotState>;
+  readonly projection: SnapshotProjection;
   readonly logger: Logger;
   readonly now: () => Date;
   readonly shutdown: AbortSignal;
@@ -132,7 +133,7 @@ export function agentRoutes(deps: AgentRoutesDeps) {
       const feed = deps.hub.attach(tenant);
       try {
         const { state, position: after } = await snapshotAt(tenant, resume);
-        const snapshot = snapshotView(state, { tenant, position: after, timestamp: deps.now().toISOString() });
+        const snapshot = deps.projection.view(state, { tenant, position: after, timestamp: deps.now().toISOString() });
         const preamble = [retryFrame(deps.sse.retryMs), snapshotFrame(snapshot)];
         const headers = { ...SSE_HEADERS, 'x-correlation-id': c.get('correlation_id') };
         runSseSession(c.env.outgoing, feed, { preamble, after }, { ...deps.sse, batchSize: 1000, headers }, deps.shutdown)
@@ -157,6 +158,6 @@ export function agentRoutes(deps: AgentRoutesDeps) {
     .get('/snapshot', async (c) => {
       const tenant = c.get('tenant');
       const { state, position: at } = await snapshotAt(tenant, undefined);
-      return c.json(snapshotView(state, { tenant, position: at, timestamp: deps.now().toISOString() }));
+      return c.json(deps.projection.view(state, { tenant, position: at, timestamp: deps.now().toISOString() }));
     });
 }
