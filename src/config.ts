@@ -30,7 +30,7 @@ export const variables = {
   NEXUS_API_KEY: variable(
     'REQUIRED',
     secret,
-    'Key clients send as x-api-key. Unset: development mode (loopback only, keys not checked).',
+    'Key clients send as x-api-key. Unset: development mode (loopback only, keys not checked). The example value serves loopback only.',
     'dev-key-change-in-production',
   ),
   ADMIN_API_KEY: variable('REQUIRED', secret, 'Key for admin routes (x-api-key). Unset: admin routes only in development mode.', 'admin-key-change-in-production'),
@@ -38,10 +38,10 @@ export const variables = {
   HOST: variable(
     'OPTIONAL',
     z.string().min(1).optional(),
-    'Listen address. Default 0.0.0.0, or 127.0.0.1 in development mode (which refuses any other).',
+    'Listen address. Default 0.0.0.0; 127.0.0.1 in development mode or with the example keys, which refuse any other.',
   ),
   NEXUS_DATA_DIR: variable('OPTIONAL', z.string().min(1).default('./data'), 'Folder of the embedded event store.', './data'),
-  NEXUS_WORKSPACE_DIR: variable('OPTIONAL', z.string().min(1).optional(), 'The only folder file.delete may touch. Default: <NEXUS_DATA_DIR>/workspace.'),
+  NEXUS_WORKSPACE_DIR: variable('OPTIONAL', z.string().min(1).optional(), 'Tenant workspaces (<org>/<project> inside), the only folders file.delete may touch. Default: <NEXUS_DATA_DIR>/workspace.'),
   NEXUS_OUTBOX_DIR: variable('OPTIONAL', z.string().min(1).optional(), 'Where data.export writes its files. Default: <NEXUS_DATA_DIR>/outbox.'),
   LOG_LEVEL: variable(
     'OPTIONAL',
@@ -97,7 +97,10 @@ export class ConfigError extends Error {
   }
 }
 
-const isLoopback = (host: string): boolean =>
+/** The placeholder keys of `.env.example` (and of the original guide). */
+const EXAMPLE_KEYS = new Set([variables.NEXUS_API_KEY.example, variables.ADMIN_API_KEY.example]);
+
+export const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 /** Parses the environment; throws `ConfigError` naming every bad variable. Empty values count as unset. */
@@ -112,9 +115,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   const values = parsed as Parsed;
   const developmentMode = values.NEXUS_API_KEY === undefined;
-  const host = values.HOST ?? (developmentMode ? '127.0.0.1' : '0.0.0.0');
+  // The keys printed in .env.example are public: with them, NEXUS stays on this machine.
+  const exampleKey = [values.NEXUS_API_KEY, values.ADMIN_API_KEY].find((key) => key !== undefined && EXAMPLE_KEYS.has(key));
+  const host = values.HOST ?? (developmentMode || exampleKey ? '127.0.0.1' : '0.0.0.0');
   if (problems.length === 0 && developmentMode && !isLoopback(host)) {
     problems.push(`HOST: ${host} is not a loopback address; set NEXUS_API_KEY to serve beyond this machine`);
+  }
+  if (problems.length === 0 && exampleKey && !isLoopback(host)) {
+    problems.push(`HOST: ${host} is not a loopback address, and "${exampleKey}" is the example key of .env.example; choose your own keys`);
   }
   if (problems.length === 0 && values.NEXUS_API_KEY !== undefined && values.NEXUS_API_KEY === values.ADMIN_API_KEY) {
     problems.push('ADMIN_API_KEY: must differ from NEXUS_API_KEY');

@@ -106,7 +106,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
       await hub.close();
       await store.close();
       logger.info('stopped');
-      logger.flush();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());
   return { url, port, stop };
 }

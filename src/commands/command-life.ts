@@ -6,8 +6,10 @@ import type {
 } from '../events/command-events.js';
 import type { Command, Decider } from './decider.js';
 import {
+  AskNotPendingError,
   CommandNotFoundError,
   IdempotencyKeyReusedError,
+  InvalidCommandError,
   StaleAttemptError,
   TaskNotRunnableError,
 } from './errors.js';
@@ -49,7 +51,9 @@ export type FailTask = Command<
     jitter: number;
   }
 >;
-export type CommandLifeCommand = SubmitCommand | StartTask | CompleteTask | FailTask;
+/** Ends an ask nobody decided in time. Decided at or after its `expires_at`. */
+export type ExpireAsk = Command<'ExpireAsk', { ask_id: string }>;
+export type CommandLifeCommand = SubmitCommand | StartTask | CompleteTask | FailTask | ExpireAsk;
 
 export interface AcceptedCommand {
   readonly command_id: string;
@@ -63,7 +67,8 @@ export interface AcceptedCommand {
 export type CommandLifeState =
   | { readonly status: 'absent' }
   | { readonly status: 'accepted'; readonly command: AcceptedCommand }
-  | { readonly status: 'awaiting_approval'; readonly command: AcceptedCommand; readonly ask_id: string }
+  | { readonly status: 'awaiting_approval'; readonly command: AcceptedCommand; readonly ask_id: string; readonly expires_at: string }
+  | { readonly status: 'expired'; readonly command: AcceptedCommand; readonly ask_id: string }
   | { readonly status: 'queued'; readonly command: AcceptedCommand; readonly attempt: number }
   | { readonly status: 'retry_scheduled'; readonly command: AcceptedCommand; readonly attempt: number; readonly retry_at: string }
   | { readonly status: 'running'; readonly command: AcceptedCommand; readonly attempt: number; readonly executor_id: string }
@@ -96,7 +101,7 @@ function submit({ data, metadata }: SubmitCommand, state: CommandLifeState): Com
     },
   };
   if (data.risk_level === 'RED') {
-    if (data.payload_hash === undefined) throw new TypeError('a RED command needs its payload hash');
+    if (data.payload_hash === undefined) throw new InvalidCommandError('a RED command needs the hash of its payload');
     const expiresAt = new Date(metadata.now.getTime() + data.ask_ttl_seconds * 1000).toISOString();
     return [
       accepted,
@@ -190,6 +195,17 @@ function fail({ data, metadata }: FailTask, state: CommandLifeState): CommandLif
   return [failed, { type: 'TaskDeadLettered', data: { attempts: data.attempt, error: data.error, ...ids } }];
 }
 
+function expire({ data, metadata }: ExpireAsk, state: CommandLifeState): CommandLifeEvent[] {
+  if (state.status === 'expired' && state.ask_id === data.ask_id) return [];
+  if (state.status !== 'awaiting_approval' || state.ask_id !== data.ask_id) {
+    throw new AskNotPendingError(`ask ${data.ask_id} is not waiting for a decision`);
+  }
+  if (metadata.now.getTime() < Date.parse(state.expires_at)) {
+    throw new AskNotPendingError(`ask ${data.ask_id} does not expire before ${state.expires_at}`);
+  }
+  return [{ type: 'AskExpired', data: { ask_id: data.ask_id, expires_at: state.expires_at, ...taskIds(state.command) } }];
+}
+
 export function decide(command: CommandLifeCommand, state: CommandLifeState): CommandLifeEvent[] {
   switch (command.type) {
     case 'SubmitCommand':
@@ -200,6 +216,8 @@ export function decide(command: CommandLifeCommand, state: CommandLifeState): Co
       return complete(command, state);
     case 'FailTask':
       return fail(command, state);
+    case 'ExpireAsk':
+      return expire(command, state);
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${(unknown as Command).type}`);
@@ -214,7 +232,11 @@ export function evolve(state: CommandLifeState, event: CommandLifeEvent): Comman
       return { status: 'accepted', command: { command_id, task_id, command_type, params, risk_level, request_hash } };
     }
     case 'AskCreated':
-      return state.status === 'absent' ? state : { status: 'awaiting_approval', command: state.command, ask_id: event.data.ask_id };
+      return state.status === 'absent'
+        ? state
+        : { status: 'awaiting_approval', command: state.command, ask_id: event.data.ask_id, expires_at: event.data.expires_at };
+    case 'AskExpired':
+      return state.status === 'absent' ? state : { status: 'expired', command: state.command, ask_id: event.data.ask_id };
     case 'TaskQueued':
       return state.status === 'absent' ? state : { status: 'queued', command: state.command, attempt: event.data.attempt };
     case 'TaskStarted':

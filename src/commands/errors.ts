@@ -17,3 +17,9 @@ export class StaleAttemptError extends DomainError {}
 
 /** A task command for a command that was never submitted. */
 export class CommandNotFoundError extends DomainError {}
+
+/** An ask that is not (or no longer, or not yet) in the state the command needs. */
+export class AskNotPendingError extends DomainError {}
+
+/** A command built wrongly by its caller (a missing field the decider needs). */
+export class InvalidCommandError extends DomainError {}

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { taskKey, type PendingTask } from '../projections/pending-tasks.js';
-import { abandonTask, runTask, type TaskRunnerDeps } from '../worker/run-task.js';
+import { abandonTask, expireAsk, runTask, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
 import { TaskQueue } from './task-queue.js';
 
 export interface EmbeddedDispatcherOptions extends TaskRunnerDeps {
@@ -8,15 +8,16 @@ export interface EmbeddedDispatcherOptions extends TaskRunnerDeps {
 }
 
 /**
- * A claim that ends without the log moving on (the store unreachable, say) is offered again
- * this much later. When the log did move on, its events supersede the claim first.
+ * A claim that ends without the log moving on (the store unreachable, say, or the task's
+ * previous handler still running) is offered again this much later.
  */
 const RECLAIM_DELAY_MS = 1000;
 
 /**
- * In-process workers. What is pending is folded from the log at start and followed live, so
- * a crash or restart loses nothing; attempts a previous process left running are recorded as
- * failed (`WORKER_LOST`) and retried like any other failure.
+ * In-process workers. What is due is folded from the log at start and followed live, so a
+ * crash or restart loses nothing: queued tasks run, asks expire at their time, and attempts the
+ * log shows running that nobody runs (a previous process died mid-task) are recorded as failed
+ * (`WORKER_LOST`) and retried like any other failure.
  *
  * @example
  *   const dispatcher = await EmbeddedDispatcher.start({ ...runnerDeps, concurrency: 8 });
@@ -27,6 +28,8 @@ export class EmbeddedDispatcher {
   private readonly following = new AbortController();
   private readonly shutdown = new AbortController();
   private readonly active = new Set<Promise<void>>();
+  /** Commands with a run under way here: never two runs of one command at once. */
+  private readonly busy = new Set<string>();
   private loop: Promise<void> = Promise.resolve();
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Infinity;
@@ -40,13 +43,12 @@ export class EmbeddedDispatcher {
   static async start(options: EmbeddedDispatcherOptions): Promise<EmbeddedDispatcher> {
     const dispatcher = new EmbeddedDispatcher(options);
     const head = await dispatcher.rebuild();
-    await dispatcher.recoverOrphans();
     dispatcher.loop = dispatcher.follow(head);
     dispatcher.pump();
     return dispatcher;
   }
 
-  /** Tasks waiting, claimed or running. */
+  /** Tasks queued, retrying or running. */
   get pending(): number {
     return this.queue.size;
   }
@@ -68,6 +70,7 @@ export class EmbeddedDispatcher {
     await finished;
   }
 
+  /** Folds the whole log; attempts it shows running belong to no live executor: they are due now. */
   private async rebuild(): Promise<number> {
     const { store } = this.options;
     const head = await store.headPosition();
@@ -78,13 +81,8 @@ export class EmbeddedDispatcher {
       for (const event of page) this.queue.apply(event, now);
       after = page[page.length - 1]!.position;
     }
+    for (const orphan of this.queue.running()) this.queue.release(orphan, now, now, { running: true });
     return head;
-  }
-
-  private async recoverOrphans(): Promise<void> {
-    for (const task of this.queue.running()) {
-      await abandonTask(this.options, task, 'the executor running this attempt stopped before it finished');
-    }
   }
 
   private async follow(after: number): Promise<void> {
@@ -99,6 +97,9 @@ export class EmbeddedDispatcher {
           position = batch[batch.length - 1]!.position;
           this.pump();
         }
+        // The subscription only ends on its own when the store closed or broke.
+        if (!signal.aborted) logger.error('the event store stopped; the dispatcher stops following it');
+        return;
       } catch (error) {
         if (signal.aborted) return;
         logger.error({ err: error }, 'dispatcher lost its subscription; resubscribing');
@@ -113,29 +114,48 @@ export class EmbeddedDispatcher {
     while (this.active.size < this.options.concurrency) {
       const task = this.queue.claim(now);
       if (!task) break;
-      this.run(task);
+      if (this.busy.has(taskKey(task.tenant, task.command_id))) this.queue.release(task, now + RECLAIM_DELAY_MS, now);
+      else this.run(task);
     }
-    this.armWakeTimer(now);
+    // With every slot taken, the next finished task pumps again: no timer needed till then.
+    if (this.active.size < this.options.concurrency) this.armWakeTimer(now);
   }
 
   private run(task: PendingTask): void {
-    const running = runTask(this.options, task, this.shutdown.signal).then(
-      () => this.settle(task),
+    const key = taskKey(task.tenant, task.command_id);
+    this.busy.add(key);
+    const running = this.attempt(task).then(
+      (outcome) => {
+        if (outcome === 'skipped') this.release(task);
+      },
       (error: unknown) => {
         this.options.logger.error({ err: error, correlation_id: task.correlation_id, command_id: task.command_id }, 'task could not be run');
-        this.settle(task);
+        this.release(task, { running: true });
       },
     );
     this.active.add(running);
     void running.finally(() => {
       this.active.delete(running);
+      this.busy.delete(key);
       this.pump();
     });
   }
 
-  private settle(task: PendingTask): void {
+  /** What is due for a command: its task's attempt, the expiry of its ask, or abandoning a lost attempt. */
+  private attempt(task: PendingTask): Promise<TaskOutcome> {
+    switch (task.state.status) {
+      case 'awaiting_approval':
+        return expireAsk(this.options, task);
+      case 'running':
+        return abandonTask(this.options, task, 'the executor running this attempt stopped before it recorded an outcome');
+      default:
+        return runTask(this.options, task, this.shutdown.signal);
+    }
+  }
+
+  private release(task: PendingTask, options: { running?: boolean } = {}): void {
     const now = this.options.now().getTime();
-    this.queue.release(task, taskKey(task.tenant, task.command_id), now + RECLAIM_DELAY_MS, now);
+    this.queue.release(task, now + RECLAIM_DELAY_MS, now, options);
   }
 
   private armWakeTimer(now: number): void {

@@ -15,9 +15,9 @@ interface Timed {
 const attemptOf = (task: PendingTask): number => ('attempt' in task.state ? task.state.attempt : 0);
 
 /**
- * What is left to run, folded from the log in order: ready tasks in a FIFO once due and a
- * min-heap until then. `claim` hands a task out once; it stays claimed until the log says it
- * started, finished or is ready again, or until `release`.
+ * What is left to do, folded from the log in order: entries due now in a FIFO, later ones in
+ * a min-heap until their time. `claim` hands an entry out once; it stays claimed until the
+ * log says something new about it, or until `release`.
  */
 export class TaskQueue {
   private readonly entries = new Map<string, Entry>();
@@ -56,12 +56,18 @@ export class TaskQueue {
     return undefined;
   }
 
-  /** A claim that ended without the log moving on: ready again at `dueAt`. */
-  release(task: PendingTask, key: string, dueAt: number, now: number): void {
+  /**
+   * A claim that ended without the log moving on: due again at `dueAt`. With `running`, also
+   * an attempt the log shows running that nobody runs any more: it becomes due, to be
+   * recorded as abandoned.
+   */
+  release(task: PendingTask, dueAt: number, now: number, options: { running?: boolean } = {}): void {
+    const key = taskKey(task.tenant, task.command_id);
     const entry = this.entries.get(key);
-    if (entry?.status !== 'claimed' || attemptOf(entry.task) !== attemptOf(task)) return;
+    const releasable = entry?.status === 'claimed' || (options.running === true && entry?.status === 'running');
+    if (!entry || !releasable || attemptOf(entry.task) !== attemptOf(task)) return;
     entry.status = 'ready';
-    this.schedule({ due_at: dueAt, key, attempt: attemptOf(task) }, now);
+    this.schedule({ due_at: dueAt, key, attempt: attemptOf(entry.task) }, now);
   }
 
   /** When the earliest delayed task falls due. */
@@ -74,10 +80,13 @@ export class TaskQueue {
     return [...this.entries.values()].filter((e) => e.status === 'running').map((e) => e.task);
   }
 
-  /** Tasks queued, claimed or running (not those waiting for a decision). */
+  /** Tasks queued, retrying or running (not asks waiting for a decision). */
   get size(): number {
     let count = 0;
-    for (const entry of this.entries.values()) if (entry.status !== 'waiting') count++;
+    for (const { task } of this.entries.values()) {
+      const { status } = task.state;
+      if (status === 'queued' || status === 'retry_scheduled' || status === 'running') count++;
+    }
     return count;
   }
 

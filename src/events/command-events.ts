@@ -59,6 +59,12 @@ export const askCreated = defineEvent(
   }),
 );
 
+export const askExpired = defineEvent(
+  'AskExpired',
+  1,
+  z.object({ ...ids, ask_id: z.string(), expires_at: z.string() }),
+);
+
 export const taskStarted = defineEvent(
   'TaskStarted',
   1,
@@ -110,6 +116,7 @@ export type CommandAccepted = EventOf<typeof commandAccepted>;
 export type RiskWarningRaised = EventOf<typeof riskWarningRaised>;
 export type TaskQueued = EventOf<typeof taskQueued>;
 export type AskCreated = EventOf<typeof askCreated>;
+export type AskExpired = EventOf<typeof askExpired>;
 export type TaskStarted = EventOf<typeof taskStarted>;
 export type TaskSucceeded = EventOf<typeof taskSucceeded>;
 export type TaskFailed = EventOf<typeof taskFailed>;
@@ -122,6 +129,7 @@ export type CommandLifeEvent =
   | RiskWarningRaised
   | TaskQueued
   | AskCreated
+  | AskExpired
   | TaskStarted
   | TaskSucceeded
   | TaskFailed
@@ -133,6 +141,7 @@ export const commandLifeEvents = [
   riskWarningRaised,
   taskQueued,
   askCreated,
+  askExpired,
   taskStarted,
   taskSucceeded,
   taskFailed,

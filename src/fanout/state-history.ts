@@ -12,6 +12,8 @@ export interface StateHistoryDeps<S> {
   readonly hubPosition: () => number;
 }
 
+const MAX_CHECKPOINTS = 1024;
+
 interface Checkpoint<S> {
   readonly position: number;
   readonly state: S;
@@ -39,8 +41,10 @@ export class StateHistory<S> {
 
   /** The current state and the hub position it is consistent with. */
   async current(): Promise<{ state: S; position: number }> {
-    const state = this.state ?? (await this.load());
-    return { state, position: this.deps.hubPosition() };
+    if (this.state === undefined) await this.load();
+    // Read both in one synchronous step: the hub folds new events and advances its position
+    // together, so the state holds every event up to the position, and none after it.
+    return { state: this.state!, position: this.deps.hubPosition() };
   }
 
   /** The state exactly as it stood after position `position`. */
@@ -56,6 +60,9 @@ export class StateHistory<S> {
     if (++this.sinceCheckpoint >= this.deps.checkpointEvery) {
       this.checkpoints.push({ position: event.position, state: next });
       this.sinceCheckpoint = 0;
+      // A long history keeps every other old checkpoint: memory stays bounded, and time travel
+      // into the distant past folds a little more.
+      if (this.checkpoints.length > MAX_CHECKPOINTS) this.checkpoints = this.checkpoints.filter((_, i) => i % 2 === 1);
     }
     return next;
   }

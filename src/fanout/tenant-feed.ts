@@ -22,6 +22,9 @@ export interface TenantFeedDeps<S> {
   readonly hubPosition: () => number;
 }
 
+/** Rendered frames a tenant keeps in memory at most, whatever `keep` says. */
+const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+
 /**
  * One tenant's live state in the fan-out: its folded snapshot (and its history) and its latest
  * rendered frames. Subscribers at or after `coveredAfter` are served from memory; older ones from the
@@ -33,6 +36,7 @@ export class TenantFeed<S> {
   subscribers = 0;
   idleSince = Date.now();
   private frames: Frame[] = [];
+  private bytes = 0;
   private coveredAfter: number;
   private readonly history: StateHistory<S>;
   private readonly signal = new CommitSignal();
@@ -49,13 +53,23 @@ export class TenantFeed<S> {
   /** Called by the hub, in position order, for each new event of this tenant. */
   push(event: RecordedEvent): void {
     this.lastPosition = event.position;
-    this.frames.push({ position: event.position, bytes: this.deps.render(event) });
-    if (this.frames.length > this.deps.keep + this.deps.keep / 4) {
-      const drop = this.frames.length - this.deps.keep;
-      this.coveredAfter = this.frames[drop - 1]!.position;
-      this.frames = this.frames.slice(drop);
-    }
+    const frame = { position: event.position, bytes: this.deps.render(event) };
+    this.frames.push(frame);
+    this.bytes += frame.bytes.length;
+    if (this.frames.length > this.deps.keep + this.deps.keep / 4 || this.bytes > MAX_FRAME_BYTES) this.trim();
     this.history.apply(event);
+  }
+
+  /** Back to `keep` frames and within MAX_FRAME_BYTES, dropping the oldest. */
+  private trim(): void {
+    let drop = Math.max(0, this.frames.length - this.deps.keep);
+    let bytes = this.bytes;
+    for (let i = 0; i < drop; i++) bytes -= this.frames[i]!.bytes.length;
+    while (bytes > MAX_FRAME_BYTES * 0.75 && drop < this.frames.length - 1) bytes -= this.frames[drop++]!.bytes.length;
+    if (drop === 0) return;
+    this.coveredAfter = this.frames[drop - 1]!.position;
+    this.frames = this.frames.slice(drop);
+    this.bytes = bytes;
   }
 
   /** Wakes subscribers; the hub calls it once per batch. */

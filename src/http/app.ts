@@ -10,6 +10,7 @@ import { errorBody, errorHandler } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
 import { apiKeyAuth } from './middleware/auth.js';
 import { correlation } from './middleware/correlation.js';
+import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { tenantHeaders } from './middleware/tenant.js';
 import { openApiDocument } from './openapi.js';
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.use(correlation({ newId: () => deps.newId() }));
   app.use(accessLog(logger));
+  if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, mode: 'embedded', developmentMode: config.developmentMode }));
   const document = openApiDocument([...healthDocs, ...commandDocs, ...agentDocs], {

@@ -34,23 +34,40 @@ function drained(res: ServerResponse, timeoutMs: number, signal: AbortSignal): P
   });
 }
 
+/** Most bytes written at once; a single larger frame goes alone. */
+const MAX_CHUNK_BYTES = 1024 * 1024;
+
+/** The frames of a batch as chunks of at most MAX_CHUNK_BYTES (and at least one frame). */
+function chunks(frames: readonly Frame[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let group: Uint8Array[] = [];
+  let size = 0;
+  for (const { bytes } of frames) {
+    if (group.length > 0 && size + bytes.length > MAX_CHUNK_BYTES) {
+      out.push(group.length === 1 ? group[0]! : Buffer.concat(group));
+      group = [];
+      size = 0;
+    }
+    group.push(bytes);
+    size += bytes.length;
+  }
+  if (group.length > 0) out.push(group.length === 1 ? group[0]! : Buffer.concat(group));
+  return out;
+}
+
 /**
  * Streams one SSE client: the preamble (retry and snapshot), then every frame after `after`,
- * live, until the client leaves or `shutdown` aborts. Writes wait for the socket to drain, so
- * a slow client holds at most one batch; one that does not drain within the stall timeout is
- * cut, and resumes by its last event id.
+ * live, until `ended` aborts (the client left, or NEXUS shuts down). Writes wait for the socket
+ * to drain, so a slow client holds at most one chunk; one that does not drain within the stall
+ * timeout is cut, and resumes by its last event id.
  */
 export async function runSseSession(
   res: ServerResponse,
   source: FrameSource,
   start: { preamble: readonly Uint8Array[]; after: number },
   options: SseSessionOptions,
-  shutdown: AbortSignal,
+  ended: AbortSignal,
 ): Promise<void> {
-  const ended = new AbortController();
-  const end = () => ended.abort();
-  res.on('close', end);
-  shutdown.addEventListener('abort', end, { once: true });
   res.writeHead(200, { ...options.headers });
   res.write(Buffer.concat(start.preamble));
   const heartbeat = setInterval(() => {
@@ -58,26 +75,20 @@ export async function runSseSession(
   }, options.heartbeatMs);
   let after = start.after;
   try {
-    while (!ended.signal.aborted) {
+    while (!ended.aborted) {
       const { frames, through } = await source.read(after, options.batchSize);
-      if (ended.signal.aborted) break;
-      if (frames.length > 0) {
-        const chunk = frames.length === 1 ? frames[0]!.bytes : Buffer.concat(frames.map((f) => f.bytes));
-        if (!res.write(chunk)) {
-          const outcome = await drained(res, options.stallTimeoutMs, ended.signal);
-          if (outcome === 'stalled') {
-            res.destroy();
-            break;
-          }
+      for (const chunk of chunks(frames)) {
+        if (ended.aborted || res.write(chunk)) continue;
+        if ((await drained(res, options.stallTimeoutMs, ended)) === 'stalled') {
+          res.destroy();
+          return;
         }
       }
       after = through;
-      if (frames.length < options.batchSize) await source.waitAfter(after, ended.signal);
+      if (frames.length < options.batchSize) await source.waitAfter(after, ended);
     }
   } finally {
     clearInterval(heartbeat);
-    res.off('close', end);
-    shutdown.removeEventListener('abort', end);
     if (!res.destroyed) res.end();
   }
 }

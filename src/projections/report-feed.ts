@@ -19,6 +19,7 @@ const reportTypes: Record<NexusEvent['type'], string> = {
   RiskWarningRaised: 'risk_warning',
   TaskQueued: 'task_queued',
   AskCreated: 'ask_created',
+  AskExpired: 'ask_resolved',
   TaskStarted: 'task_started',
   TaskSucceeded: 'task_completed',
   TaskFailed: 'task_failed',
@@ -33,7 +34,7 @@ const snakeCase = (type: string): string => type.replace(/([a-z0-9])([A-Z])/g, '
 export function toReport(event: RecordedEvent): Report {
   const data = (event.data ?? {}) as Record<string, unknown>;
   const { command_id, task_id, ...rest } = data;
-  const payload = event.type === 'AskCreated' ? askPayload(rest) : rest;
+  const payload = event.type === 'AskCreated' ? askPayload(rest) : event.type === 'AskExpired' ? { decision: 'expired', ...rest } : rest;
   return {
     report_id: event.event_id,
     report_type: reportTypes[event.type as NexusEvent['type']] ?? snakeCase(event.type),

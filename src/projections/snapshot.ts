@@ -82,6 +82,7 @@ type Counts = SnapshotState['counts'];
 const countChanges: Partial<Record<NexusEvent['type'], Partial<Counts>>> = {
   TaskQueued: { queued: 1 },
   AskCreated: { awaiting_approval: 1 },
+  AskExpired: { awaiting_approval: -1 },
   TaskStarted: { queued: -1, running: 1 },
   TaskSucceeded: { running: -1 },
   TaskFailed: { running: -1 },
@@ -152,7 +153,7 @@ export function snapshotProjection(options: SnapshotOptions) {
       paused: state.paused,
       counts: count(state.counts, event.type),
       worklog: entry ? addToWorklog(state.worklog, entry, options.worklogKeep) : state.worklog,
-      asks: ask ? [...state.asks, ask] : state.asks,
+      asks: ask ? [...state.asks, ask] : event.type === 'AskExpired' ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
       memory: state.memory,
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
     };

@@ -20,6 +20,8 @@ function line(event: NexusEvent): Line | undefined {
       return { level: 'warning', text: event.data.message };
     case 'AskCreated':
       return { level: 'warning', text: `${event.data.command_type} is waiting for approval (${event.data.risk_level})` };
+    case 'AskExpired':
+      return { level: 'warning', text: `${event.data.command_type} expired without a decision` };
     case 'TaskStarted':
       return { level: 'info', text: `${event.data.command_type} started (attempt ${event.data.attempt})` };
     case 'TaskSucceeded':

@@ -274,6 +274,7 @@ class SqliteEventStore implements EventStore {
     this.inFlight.clear();
     this.queue = [];
     this.commits.fire();
+    this.drained?.();
   }
 
   private readPositions(positions: number[]): RecordedEvent[] {

@@ -29,18 +29,24 @@ export async function threadedWriter(
     worker.once('error', reject);
   });
   let closing = false;
+  let alive = true;
   worker.on('message', (message: { type: string; ids: number[]; results: WireResult[][]; message: string }) => {
     if (message.type === 'appended') onAnswer({ ids: message.ids, results: message.results });
     else if (message.type === 'failed') onAnswer({ ids: message.ids, failure: message.message });
   });
   worker.on('error', onBroken);
-  worker.on('exit', () => closing || onBroken(new Error('the writer thread stopped')));
+  worker.on('exit', () => {
+    alive = false;
+    if (!closing) onBroken(new Error('the writer thread stopped'));
+  });
   return {
     send: (id, appends) => worker.postMessage({ type: 'append', id, appends }),
     close: async () => {
       closing = true;
+      if (!alive) return;
       await new Promise<void>((resolve) => {
         worker.on('message', (message: { type: string }) => message.type === 'closed' && resolve());
+        worker.once('exit', () => resolve());
         worker.postMessage({ type: 'close' });
       });
       await worker.terminate();

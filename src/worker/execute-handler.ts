@@ -22,7 +22,10 @@ function deadline(signal: AbortSignal): Promise<never> {
 }
 
 export interface RunningHandler {
+  /** Settles at the handler's answer, or at its timeout, cancellation or shutdown. */
   readonly done: Promise<Execution>;
+  /** Settles when the handler's own code has stopped (later than `done` if it ignored the abort). */
+  readonly settled: Promise<void>;
   /** Aborts the handler's signal; `done` then settles as that failure. */
   cancel(reason: TaskFailure): void;
 }
@@ -38,7 +41,9 @@ export function executeHandler(
   options: { timeoutMs: number; shutdown: AbortSignal; now: () => number },
 ): RunningHandler {
   const controller = new AbortController();
-  return { done: execute(catalog, command, context, options, controller), cancel: (reason) => controller.abort(reason) };
+  const stopped: { settled: Promise<void> } = { settled: Promise.resolve() };
+  const done = execute(catalog, command, context, options, controller, stopped);
+  return { done, settled: done.then(() => stopped.settled), cancel: (reason) => controller.abort(reason) };
 }
 
 async function execute(
@@ -47,6 +52,7 @@ async function execute(
   context: (signal: AbortSignal) => HandlerContext,
   options: { timeoutMs: number; shutdown: AbortSignal; now: () => number },
   controller: AbortController,
+  stopped: { settled: Promise<void> },
 ): Promise<Execution> {
   const startedAt = options.now();
   const elapsed = () => Math.max(0, options.now() - startedAt);
@@ -63,8 +69,12 @@ async function execute(
     const params = definition.params.safeParse(command.params);
     if (!params.success) throw new TaskFailure('INVALID_PARAMS', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const pending = Promise.resolve().then(() => handler(params.data, context(controller.signal)));
+    stopped.settled = pending.then(
+      () => undefined,
+      () => undefined,
+    );
     const result = (await Promise.race([pending, deadline(controller.signal)])) ?? null;
-    if (JSON.stringify(result).length > MAX_RESULT_BYTES) {
+    if (Buffer.byteLength(JSON.stringify(result)) > MAX_RESULT_BYTES) {
       throw new TaskFailure('RESULT_TOO_LARGE', `the result is larger than ${MAX_RESULT_BYTES} bytes`);
     }
     return { ok: true, result, duration_ms: elapsed() };

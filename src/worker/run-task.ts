@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { commandLifeDecider, type CommandLifeCommand, type CommandLifeState } from '../commands/command-life.js';
 import type { CommandMetadata } from '../commands/decider.js';
-import { StaleAttemptError, TaskNotRunnableError } from '../commands/errors.js';
+import { AskNotPendingError, StaleAttemptError, TaskNotRunnableError } from '../commands/errors.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { RetryPolicy } from '../commands/retry-policy.js';
 import { commandStream } from '../events/command-events.js';
@@ -24,10 +24,14 @@ export interface TaskRunnerDeps {
   readonly random: () => number;
 }
 
-export type TaskOutcome = 'succeeded' | 'failed' | 'skipped';
+/** What an attempt left in the log: its result, an expired ask, or nothing (`skipped`). */
+export type TaskOutcome = 'succeeded' | 'failed' | 'expired' | 'skipped';
 
 const isLostRace = (error: unknown): boolean =>
-  error instanceof ConcurrencyError || error instanceof TaskNotRunnableError || error instanceof StaleAttemptError;
+  error instanceof ConcurrencyError ||
+  error instanceof TaskNotRunnableError ||
+  error instanceof StaleAttemptError ||
+  error instanceof AskNotPendingError;
 
 /**
  * The task's own logger, made on first use (most tasks log nothing): every line names its
@@ -115,6 +119,8 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
           };
       await (claimed ? record(outcome, claimed) : record([claim, outcome], { state, revision: task.revision }));
       if (!execution.ok) logger().warn({ error: execution.error, attempt }, 'task failed');
+      // A handler that ignored its timeout still holds its slot until it really stops.
+      await running.settled;
       return execution.ok ? 'succeeded' : 'failed';
     } catch (error) {
       if (isLostRace(error)) {
@@ -126,10 +132,13 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
   })();
 }
 
-/** Records an attempt whose executor vanished (a crash, a kill) as failed, so it is retried. */
-export function abandonTask(deps: TaskRunnerDeps, task: PendingTask, reason: string): Promise<void> {
+/**
+ * Records an attempt the log shows running but nobody runs (its executor crashed, or could not
+ * record the outcome) as failed, so it is retried.
+ */
+export function abandonTask(deps: TaskRunnerDeps, task: PendingTask, reason: string): Promise<TaskOutcome> {
   const { state, tenant, correlation_id } = task;
-  if (state.status !== 'running') return Promise.resolve();
+  if (state.status !== 'running') return Promise.resolve('skipped');
   const logger = taskLogger(deps.logger, task);
   return (async () => {
     const command: CommandLifeCommand = {
@@ -148,8 +157,37 @@ export function abandonTask(deps: TaskRunnerDeps, task: PendingTask, reason: str
       const target = { tenant, stream: commandStream(state.command.command_id) };
       await handleCommand(deps.store, commandLifeDecider, target, command, { newEventId: deps.newEventId, known: { state, revision: task.revision } });
       logger().warn({ attempt: state.attempt }, 'task abandoned by a lost executor: recorded as failed');
+      return 'failed';
     } catch (error) {
-      if (!isLostRace(error)) throw error;
+      if (isLostRace(error)) return 'skipped';
+      throw error;
+    }
+  })();
+}
+
+/** Ends an ask that reached its `expires_at` undecided: the command will never run. */
+export function expireAsk(deps: TaskRunnerDeps, task: PendingTask): Promise<TaskOutcome> {
+  const { state, tenant, correlation_id } = task;
+  if (state.status !== 'awaiting_approval') return Promise.resolve('skipped');
+  const logger = taskLogger(deps.logger, task);
+  return (async () => {
+    const command: CommandLifeCommand = {
+      type: 'ExpireAsk',
+      data: { ask_id: state.ask_id },
+      metadata: { now: deps.now(), correlation_id, actor: deps.executorId },
+    };
+    try {
+      const target = { tenant, stream: commandStream(state.command.command_id) };
+      await handleCommand(deps.store, commandLifeDecider, target, command, {
+        newEventId: deps.newEventId,
+        known: { state, revision: task.revision },
+        maxTries: 2,
+      });
+      logger().info({ ask_id: state.ask_id }, 'ask expired without a decision');
+      return 'expired';
+    } catch (error) {
+      if (isLostRace(error)) return 'skipped';
+      throw error;
     }
   })();
 }

@@ -119,7 +119,7 @@ describe('embedded dispatch', () => {
   });
 
   it('runs YELLOW commands after a risk_warning, for real', async () => {
-    const workspace = join(nexus.dataDir, 'workspace');
+    const workspace = join(nexus.dataDir, 'workspace', tenant.org_id, tenant.project_id);
     mkdirSync(join(workspace, 'reports'), { recursive: true });
     writeFileSync(join(workspace, 'reports', 'old.txt'), 'old');
     const id = await submit('file.delete', { path: 'reports/old.txt' });

@@ -135,7 +135,9 @@ describe('pending tasks', () => {
     const last = taskChange(fold(retried.slice(0, 4)).task, retried[4]!);
     expect(last).toMatchObject({ kind: 'ready', due_at: Date.parse('2026-11-23T10:00:05.000Z') });
     expect(task).toMatchObject({ revision: 4, correlation_id: 'corr-1', state: { status: 'retry_scheduled', attempt: 2 } });
-    expect(fold(asked).changes).toEqual(['waiting', 'waiting']);
+    // an ask is due at its expiry
+    expect(fold(asked).changes).toEqual(['waiting', 'ready']);
+    expect(taskChange(fold(asked.slice(0, 1)).task, asked[1]!)).toMatchObject({ due_at: Date.parse('2026-11-24T10:00:00.000Z') });
   });
 
   it('ignores events it has already seen', () => {

@@ -1,5 +1,5 @@
 import { lstat, mkdir, readlink, realpath, rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineCommand, TaskFailure } from '../define-command.js';
 
@@ -8,7 +8,10 @@ const isInside = (root: string, path: string): boolean => {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 };
 
-/** YELLOW: deletes a file or folder inside the workspace, and nothing outside it. */
+/**
+ * YELLOW: deletes a file or folder inside the tenant's workspace
+ * (`<workspaceDir>/<org>/<project>`), and nothing outside it.
+ */
 export function fileDelete(workspaceDir: string) {
   return defineCommand({
     type: 'file.delete',
@@ -20,12 +23,13 @@ export function fileDelete(workspaceDir: string) {
         .min(1)
         .max(4096)
         .refine((p) => !p.includes('\0'), 'must not contain NUL')
-        .describe('Relative to NEXUS_WORKSPACE_DIR'),
+        .describe("Relative to the tenant's workspace, NEXUS_WORKSPACE_DIR/<org>/<project>"),
       recursive: z.boolean().default(false),
     }),
-    handler: async ({ path, recursive }) => {
-      await mkdir(workspaceDir, { recursive: true });
-      const root = await realpath(workspaceDir);
+    handler: async ({ path, recursive }, { tenant }) => {
+      const workspace = join(workspaceDir, tenant.org_id, tenant.project_id);
+      await mkdir(workspace, { recursive: true });
+      const root = await realpath(workspace);
       const requested = resolve(root, path);
       if (isAbsolute(path) || !isInside(root, requested) || requested === root) {
         throw new TaskFailure('PATH_OUTSIDE_WORKSPACE', `${path} is not inside the workspace`);

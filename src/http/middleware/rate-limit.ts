@@ -10,6 +10,8 @@ export interface RateLimitOptions {
   readonly now?: () => number;
 }
 
+const MAX_BUCKETS = 10_000;
+
 interface Bucket {
   tokens: number;
   updated: number;
@@ -26,8 +28,10 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     const bucket = buckets.get(key) ?? { tokens: options.burst, updated: at };
     bucket.tokens = Math.min(options.burst, bucket.tokens + ((at - bucket.updated) / 1000) * options.perSecond);
     bucket.updated = at;
+    // Most recently used last: past MAX_BUCKETS the least recently used bucket goes.
+    buckets.delete(key);
     buckets.set(key, bucket);
-    if (buckets.size > 10_000) forgetFull(buckets, options, at);
+    if (buckets.size > MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
     if (bucket.tokens < 1) {
       const retryAfter = Math.ceil((1 - bucket.tokens) / options.perSecond);
       throw new RequestError(429, 'rate_limited', `this tenant is limited to ${options.perSecond} requests per second`, {
@@ -37,11 +41,4 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     bucket.tokens -= 1;
     return next();
   };
-}
-
-/** Buckets that have refilled completely carry no information: drop them. */
-function forgetFull(buckets: Map<string, Bucket>, options: RateLimitOptions, at: number): void {
-  for (const [key, bucket] of buckets) {
-    if (bucket.tokens + ((at - bucket.updated) / 1000) * options.perSecond >= options.burst) buckets.delete(key);
-  }
 }

@@ -18,7 +18,9 @@ import { header } from '../header.js';
 const position = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const streamQuery = z.object({
-  last_event_id: position.optional().meta({ description: 'Resume after this position (for EventSource, which cannot set Last-Event-ID)' }),
+  last_event_id: z
+    .preprocess((value) => (value === '' ? undefined : value), position.optional())
+    .meta({ description: 'Resume after this position (for EventSource, which cannot set Last-Event-ID)' }),
 });
 
 export const reportsQuery = z.object({
@@ -130,17 +132,34 @@ export function agentRoutes(deps: AgentRoutesDeps) {
       const { last_event_id } = readQuery(c, streamQuery);
       const resume = resumePosition(header(c, 'last-event-id'), last_event_id);
       const tenant = c.get('tenant');
+      const correlationId = c.get('correlation_id');
+      const res = c.env.outgoing;
+      // Listen for the end from the start: the client may leave while the snapshot is made.
+      const ended = new AbortController();
+      const end = () => ended.abort();
+      res.once('close', end);
+      deps.shutdown.addEventListener('abort', end, { once: true });
       const feed = deps.hub.attach(tenant);
+      const release = () => {
+        deps.hub.detach(feed);
+        res.off('close', end);
+        deps.shutdown.removeEventListener('abort', end);
+      };
       try {
         const { state, position: after } = await snapshotAt(tenant, resume);
+        if (ended.signal.aborted || res.destroyed) {
+          release();
+          if (!res.destroyed) res.end();
+          return RESPONSE_ALREADY_SENT;
+        }
         const snapshot = deps.projection.view(state, { tenant, position: after, timestamp: deps.now().toISOString() });
         const preamble = [retryFrame(deps.sse.retryMs), snapshotFrame(snapshot)];
-        const headers = { ...SSE_HEADERS, 'x-correlation-id': c.get('correlation_id') };
-        runSseSession(c.env.outgoing, feed, { preamble, after }, { ...deps.sse, batchSize: 1000, headers }, deps.shutdown)
-          .catch((error: unknown) => deps.logger.warn({ err: error }, 'SSE session ended with an error'))
-          .finally(() => deps.hub.detach(feed));
+        const headers = { ...SSE_HEADERS, 'x-correlation-id': correlationId };
+        runSseSession(res, feed, { preamble, after }, { ...deps.sse, batchSize: 500, headers }, ended.signal)
+          .catch((error: unknown) => deps.logger.warn({ err: error, correlation_id: correlationId }, 'SSE session ended with an error'))
+          .finally(release);
       } catch (error) {
-        deps.hub.detach(feed);
+        release();
         throw error;
       }
       return RESPONSE_ALREADY_SENT;
