@@ -1,64 +1,19 @@
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { builtInCatalog } from '../../src/catalog/built-in.js';
-import { Catalog } from '../../src/catalog/catalog.js';
-import { defineCommand, TaskFailure } from '../../src/catalog/define-command.js';
+import { testCatalog } from '../support/test-commands.js';
 import type { Tenant } from '../../src/events/tenant.js';
 import { startTestNexus, type TestNexus } from '../support/nexus.js';
 import type { SseClient } from '../support/sse-client.js';
+import { waitUntil } from '../support/wait.js';
 
 const tenant: Tenant = { org_id: 'dispatch', project_id: 'p' };
-const failuresLeft = new Map<string, number>();
-
-/** Real command types whose handlers fail on purpose, as a user's own handlers might. */
-const testCommands = [
-  defineCommand({
-    type: 'test.flaky',
-    risk: 'GREEN',
-    description: 'Fails `times` times, then succeeds',
-    params: z.object({ key: z.string(), times: z.number().int() }),
-    handler: ({ key, times }) => {
-      const left = failuresLeft.get(key) ?? times;
-      failuresLeft.set(key, left - 1);
-      if (left > 0) throw new Error(`flaky failure, ${left} to go`);
-      return { ok: true };
-    },
-  }),
-  defineCommand({
-    type: 'test.poison',
-    risk: 'GREEN',
-    description: 'Always fails with a retryable error',
-    params: z.object({}),
-    handler: () => {
-      throw new TaskFailure('UPSTREAM_DOWN', 'always down', true);
-    },
-  }),
-  defineCommand({
-    type: 'test.fatal',
-    risk: 'GREEN',
-    description: 'Fails with an error that retrying cannot fix',
-    params: z.object({}),
-    handler: () => {
-      throw new TaskFailure('BAD_INPUT', 'cannot ever work');
-    },
-  }),
-  defineCommand({
-    type: 'test.hang',
-    risk: 'GREEN',
-    description: 'Never answers until aborted',
-    params: z.object({}),
-    handler: (_params, { signal }) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
-  }),
-];
-
 let nexus: TestNexus;
 let client: SseClient;
 beforeAll(async () => {
   nexus = await startTestNexus(
     { MAX_RETRIES: '2', RETRY_BASE_DELAY_MS: '20', TASK_TIMEOUT_SECONDS: '1', WORKER_CONCURRENCY: '4' },
-    { catalog: (deps) => new Catalog([...builtInCatalog(deps).list(), ...testCommands]) },
+    { catalog: testCatalog },
   );
   client = await nexus.stream(tenant, { lastEventId: 0 });
 });
@@ -128,6 +83,39 @@ describe('embedded dispatch', () => {
     expect(existsSync(join(workspace, 'reports', 'old.txt'))).toBe(false);
   });
 
+  it('keeps file.delete inside the tenant workspace: traversal and symlinks out are refused', async () => {
+    const workspace = join(nexus.dataDir, 'workspace', tenant.org_id, tenant.project_id);
+    const outside = join(nexus.dataDir, 'outside');
+    mkdirSync(join(outside, 'dir'), { recursive: true });
+    mkdirSync(workspace, { recursive: true });
+    writeFileSync(join(outside, 'secret.txt'), 'keep me');
+    writeFileSync(join(outside, 'dir', 'inner.txt'), 'keep me too');
+    symlinkSync(join(outside, 'secret.txt'), join(workspace, 'link-to-secret'));
+    symlinkSync(join(outside, 'dir'), join(workspace, 'linked-dir'));
+    const other = join(nexus.dataDir, 'workspace', 'someone-else', 'p');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'theirs.txt'), 'not yours');
+
+    const attempts: Array<[string, string]> = [
+      ['../../../outside/secret.txt', 'PATH_OUTSIDE_WORKSPACE'],
+      ['../../someone-else/p/theirs.txt', 'PATH_OUTSIDE_WORKSPACE'],
+      [join(outside, 'secret.txt'), 'PATH_OUTSIDE_WORKSPACE'],
+      ['link-to-secret', 'SYMLINK_ESCAPE'],
+      ['linked-dir/inner.txt', 'SYMLINK_ESCAPE'],
+      ['.', 'PATH_OUTSIDE_WORKSPACE'],
+    ];
+    for (const [path, code] of attempts) {
+      const id = await submit('file.delete', { path, recursive: true });
+      await client.until(ended(id));
+      const dead = client.reports.find((r) => r.command_id === id && r.report_type === 'task_dead_lettered');
+      expect(dead?.payload, path).toMatchObject({ error: { code } });
+    }
+    expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('keep me');
+    expect(readFileSync(join(outside, 'dir', 'inner.txt'), 'utf8')).toBe('keep me too');
+    expect(readFileSync(join(other, 'theirs.txt'), 'utf8')).toBe('not yours');
+    expect(existsSync(join(workspace, 'link-to-secret'))).toBe(true);
+  });
+
   it('never runs a RED command: it waits as an ask', async () => {
     const red = await submit('email.send', { to: 'ops@example.com', subject: 'hi', text: 'hello' });
     const after = await submit('echo.test', { barrier: true });
@@ -144,5 +132,85 @@ describe('embedded dispatch', () => {
     const mine = client.reports.filter((r) => r.command_id === command_id);
     expect(mine.length).toBeGreaterThan(4);
     expect(mine.every((r) => r.correlation_id === 'trace-me')).toBe(true);
+  });
+});
+
+describe('handlers run once', () => {
+  it('invokes each handler exactly once when nothing fails', async () => {
+    const file = join(nexus.dataDir, 'invocations.log');
+    const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => submit('test.record', { file, line: `run-${i}` })));
+    await client.until(() => ids.every((id) => ended(id)()));
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(60);
+    expect(new Set(lines).size).toBe(60);
+  });
+});
+
+describe('asks', () => {
+  it('expire after ASK_TTL_SECONDS with ask_resolved, and the command never runs; the timer survives a restart', async () => {
+    const own = await startTestNexus({ ASK_TTL_SECONDS: '1' });
+    const red = { command_type: 'email.send', params: { to: 'ops@example.com', subject: 's', text: 't' } };
+    const stream = await own.stream(tenant, { lastEventId: 0 });
+    const first = ((await (await own.command(tenant, red)).json()) as { command_id: string; ask_id: string });
+    await stream.until((c) => c.reports.some((r) => r.command_id === first.command_id && r.report_type === 'ask_resolved'));
+    const resolved = stream.reports.find((r) => r.command_id === first.command_id && r.report_type === 'ask_resolved')!;
+    expect(resolved.payload).toMatchObject({ ask_id: first.ask_id, decision: 'expired' });
+    expect(stream.reports.filter((r) => r.command_id === first.command_id).map((r) => r.report_type)).toEqual([
+      'command_accepted',
+      'ask_created',
+      'ask_resolved',
+    ]);
+    const snapshot = (await (await own.get('/agent/snapshot', tenant)).json()) as { asks: unknown[]; autopilot: { awaiting_approval: number } };
+    expect(snapshot.asks).toEqual([]);
+    expect(snapshot.autopilot.awaiting_approval).toBe(0);
+    stream.close();
+
+    // submitted, then NEXUS stops before the expiry; the next start expires it
+    const second = (await (await own.command(tenant, red)).json()) as { command_id: string };
+    await own.stop();
+    const created = Date.now();
+    await waitUntil(() => Date.now() > created + 1100, { what: 'the ask to be overdue' });
+    const again = await startTestNexus({ ASK_TTL_SECONDS: '1', NEXUS_DATA_DIR: own.dataDir });
+    try {
+      const replay = await again.stream(tenant, { lastEventId: 0 });
+      await replay.until((c) => c.reports.some((r) => r.command_id === second.command_id && r.report_type === 'ask_resolved'));
+      replay.close();
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
+describe('shutdown with a task running', () => {
+  it('aborts the handler, records SHUTDOWN and a retry, and the next start completes it', async () => {
+    const own = await startTestNexus({ SHUTDOWN_TIMEOUT_SECONDS: '0.1' }, { catalog: testCatalog });
+    const file = join(own.dataDir, 'runs.log');
+    const stream = await own.stream(tenant, { lastEventId: 0 });
+    const { command_id } = (await (await own.command(tenant, { command_type: 'test.record', params: { file, line: 'slow', ms: 60_000 } })).json()) as {
+      command_id: string;
+    };
+    await stream.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_started'));
+    await own.stop();
+
+    const again = await startTestNexus({ RETRY_BASE_DELAY_MS: '0', NEXUS_DATA_DIR: own.dataDir }, { catalog: testCatalog });
+    try {
+      const replay = await again.stream(tenant, { lastEventId: 0 });
+      await replay.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      replay.close();
+      const mine = replay.reports.filter((r) => r.command_id === command_id);
+      expect(mine.map((r) => r.report_type)).toEqual([
+        'command_accepted',
+        'task_queued',
+        'task_started',
+        'task_failed',
+        'task_retrying',
+        'task_started',
+        'task_completed',
+      ]);
+      expect(mine[3]!.payload).toMatchObject({ error: { code: 'SHUTDOWN' }, retryable: true });
+      expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual(['slow attempt=1', 'slow attempt=2']);
+    } finally {
+      await again.stop();
+    }
   });
 });

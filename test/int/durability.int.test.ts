@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,6 +72,43 @@ describe('durability', () => {
       expect(completions.size).toBe(recorded.length);
     } finally {
       expect(await second.kill('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('after kill -9 in the middle of a slow task, the attempt is recorded as lost and retried to completion', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'nexus-lost-'));
+    const file = join(dataDir, 'runs.log');
+    const env = { NEXUS_DATA_DIR: dataDir, RETRY_BASE_DELAY_MS: '0' };
+    const first = await spawnNexus(env, { testCommands: true });
+    const stream = await SseClient.connect(`${first.url}/agent/reports/stream`, headers);
+    const response = await fetch(`${first.url}/sidecar/command`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ command_type: 'test.record', params: { file, line: 'slow', ms: 60_000 } }),
+    });
+    const { command_id } = (await response.json()) as { command_id: string };
+    await stream.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_started'));
+    await first.kill('SIGKILL');
+
+    const second = await spawnNexus(env, { testCommands: true });
+    try {
+      const replay = await SseClient.connect(`${second.url}/agent/reports/stream?last_event_id=0`, headers);
+      await replay.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      const mine = replay.reports.filter((r) => r.command_id === command_id);
+      expect(mine.map((r) => r.report_type)).toEqual([
+        'command_accepted',
+        'task_queued',
+        'task_started',
+        'task_failed',
+        'task_retrying',
+        'task_started',
+        'task_completed',
+      ]);
+      expect(mine[3]!.payload).toMatchObject({ error: { code: 'WORKER_LOST' }, attempt: 1 });
+      expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual(['slow attempt=1', 'slow attempt=2']);
+      replay.close();
+    } finally {
+      await second.kill('SIGTERM');
     }
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runNexusToExit, spawnNexus } from '../support/nexus-process.js';
 import { API_KEY } from '../support/nexus.js';
 import { SseClient } from '../support/sse-client.js';
+import { waitUntil } from '../support/wait.js';
 
 describe('the NEXUS process', () => {
   it('refuses to start on a bad value, naming the variable', async () => {
@@ -50,6 +51,28 @@ describe('the NEXUS process', () => {
       replay.close();
     } finally {
       await second.kill('SIGTERM');
+    }
+  });
+
+  it('puts the correlation id on the log lines of a request and of its task', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'nexus-logs-'));
+    const headers = { 'x-api-key': API_KEY, 'x-org-id': 'logs', 'x-project-id': 'p' };
+    const nexus = await spawnNexus({ NEXUS_DATA_DIR: dataDir, MAX_RETRIES: '0' }, { testCommands: true });
+    try {
+      const stream = await SseClient.connect(`${nexus.url}/agent/reports/stream`, headers);
+      await fetch(`${nexus.url}/sidecar/command`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ command_type: 'test.fatal', params: {}, correlation_id: 'trace-logs-1' }),
+      });
+      await stream.until((c) => c.reports.some((r) => r.report_type === 'task_dead_lettered'));
+      stream.close();
+      await waitUntil(() => nexus.logs.some((line) => line.msg === 'task failed'), { what: 'the task log line' });
+      const mine = nexus.logs.filter((line) => line.correlation_id === 'trace-logs-1');
+      expect(mine.map((line) => line.msg)).toEqual(expect.arrayContaining(['request', 'task failed']));
+      expect(mine.find((line) => line.msg === 'task failed')).toMatchObject({ level: 'warn', error: { code: 'BAD_INPUT' } });
+    } finally {
+      await nexus.kill('SIGTERM');
     }
   });
 });

@@ -78,13 +78,20 @@ describe('GET /agent/reports/stream', () => {
     const all = await history(tenant);
     expect(all.length).toBe(40);
 
+    const clients = [];
     for (const from of [0, all[17]!, all[all.length - 1]!]) {
       const client = await nexus.stream(tenant, { lastEventId: from });
-      const expected = all.filter((p) => p > from);
-      await client.until((c) => c.events.length >= 1 + expected.length);
+      await client.until((c) => c.events.length >= 1 + all.filter((p) => p > from).length);
       expect(client.events[0]!.event).toBe('snapshot');
       expect(client.snapshot!.position).toBe(from);
-      expect(ids(client)).toEqual(expected);
+      clients.push({ from, client });
+    }
+    // one more command: each replaying client now has exactly the history after its position
+    const [later] = await send(tenant, 1, 'r-later');
+    for (const { client } of clients) await client.until(completed(client, [later!]));
+    const now = await history(tenant);
+    for (const { from, client } of clients) {
+      expect(ids(client)).toEqual(now.filter((p) => p > from));
       client.close();
     }
   });

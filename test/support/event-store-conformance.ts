@@ -188,17 +188,21 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       expect(events.map((e) => e.type)).toEqual(['B1', 'B2']);
     });
 
-    it('ends a subscription when it is aborted', async () => {
+    it('ends a subscription when it is aborted, and delivers nothing after', async () => {
       const { store } = await harness();
       const controller = new AbortController();
+      const seen: string[] = [];
       const iterating = (async () => {
-        let batches = 0;
-        for await (const _batch of store.subscribe({ after: 0, signal: controller.signal })) batches++;
-        return batches;
+        for await (const batch of store.subscribe({ after: 0, signal: controller.signal })) {
+          seen.push(...batch.map((e) => e.type));
+          if (seen.includes('Before')) controller.abort();
+        }
+        return 'ended';
       })();
-      await store.append(alpha, 's-1', [event()], 'no_stream');
-      controller.abort();
-      await expect(iterating).resolves.toBeGreaterThanOrEqual(0);
+      await store.append(alpha, 's-1', [event('Before')], 'no_stream');
+      await expect(iterating).resolves.toBe('ended');
+      await store.append(alpha, 's-2', [event('After')], 'no_stream');
+      expect(seen).toEqual(['Before']);
     });
 
     it('delivers every event once, in order, to a subscriber during a concurrent burst', async () => {

@@ -49,11 +49,17 @@ function freePort(): Promise<number> {
  * SIGTERM, restarts. It runs in an empty folder so no developer's `.env` leaks in. Ready once
  * `/health` answers.
  */
-export async function spawnNexus(env: Record<string, string>, options: { compiled?: boolean } = {}): Promise<NexusProcess> {
+export async function spawnNexus(
+  env: Record<string, string>,
+  options: { compiled?: boolean; testCommands?: boolean } = {},
+): Promise<NexusProcess> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-proc-'));
   const port = await freePort();
   // `compiled`: run the build in dist/, as `npm start` does (run `npm run build` first).
-  const entry = options.compiled ? [join(root, 'dist', 'src', 'main.js')] : ['--import', tsx, join(root, 'src', 'main.ts')];
+  // `testCommands`: add the command types of test/support/test-commands.ts.
+  const entry = options.compiled
+    ? [join(root, 'dist', 'src', 'main.js')]
+    : ['--import', tsx, join(root, options.testCommands ? 'test/support/main-with-test-commands.ts' : 'src/main.ts')];
   const child = spawn(process.execPath, entry, {
     cwd,
     env: {

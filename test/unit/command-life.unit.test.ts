@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commandLifeDecider, type CommandLifeCommand } from '../../src/commands/command-life.js';
 import {
+  AskNotPendingError,
   CommandNotFoundError,
   IdempotencyKeyReusedError,
   StaleAttemptError,
@@ -160,6 +161,40 @@ describe('FailTask', () => {
 
   it('rejects a failure of an attempt that is not running', () => {
     spec.given([events.accepted(), events.queued()]).when(fail(1)).thenThrows(StaleAttemptError);
+  });
+});
+
+describe('ExpireAsk', () => {
+  const askCreated = (): ReturnType<typeof events.queued> => ({
+    type: 'AskCreated',
+    data: {
+      ...ids,
+      ask_id: 'ask-1',
+      risk_level: 'RED',
+      description: 'd',
+      params: {},
+      payload_hash: 'p',
+      requested_by: 'alice',
+      expires_at: '2026-11-23T11:00:00.000Z',
+      options: ['approve', 'deny'],
+    },
+  });
+  const expire = (at: string, ask_id = 'ask-1'): CommandLifeCommand => ({ type: 'ExpireAsk', data: { ask_id }, metadata: metadata(new Date(at)) });
+  const expired = { type: 'AskExpired' as const, data: { ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z', ...ids } };
+
+  it('ends an undecided ask at its expiry', () => {
+    spec.given([events.accepted('RED'), askCreated()]).when(expire('2026-11-23T11:00:00.000Z')).then([expired]);
+  });
+
+  it('refuses before the expiry, and for an ask that is not pending', () => {
+    spec.given([events.accepted('RED'), askCreated()]).when(expire('2026-11-23T10:59:59.999Z')).thenThrows(AskNotPendingError);
+    spec.given([events.accepted('RED'), askCreated()]).when(expire('2026-11-23T12:00:00.000Z', 'ask-2')).thenThrows(AskNotPendingError);
+    spec.given([events.accepted(), events.queued()]).when(expire('2026-11-23T12:00:00.000Z')).thenThrows(AskNotPendingError);
+  });
+
+  it('changes nothing when the ask has already expired, and the command never starts', () => {
+    spec.given([events.accepted('RED'), askCreated(), expired]).when(expire('2026-11-23T12:00:00.000Z')).thenNothingHappened();
+    spec.given([events.accepted('RED'), askCreated(), expired]).when(start()).thenThrows(TaskNotRunnableError);
   });
 });
 

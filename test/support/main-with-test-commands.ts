@@ -1,0 +1,8 @@
+// NEXUS as a process, as src/main.ts starts it, with the test command types added: for process
+// tests (kill -9 in the middle of a slow task, logs of a failing task).
+import { loadConfig } from '../../src/config.js';
+import { startNexus } from '../../src/nexus.js';
+import { testCatalog } from './test-commands.js';
+
+const nexus = await startNexus(loadConfig(process.env), { catalog: testCatalog });
+process.once('SIGTERM', () => void nexus.stop().then(() => process.exit(0)));

@@ -1,0 +1,64 @@
+import { appendFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { builtInCatalog, type BuiltInDeps } from '../../src/catalog/built-in.js';
+import { Catalog } from '../../src/catalog/catalog.js';
+import { defineCommand, TaskFailure } from '../../src/catalog/define-command.js';
+
+const failuresLeft = new Map<string, number>();
+
+const stopped = (signal: AbortSignal) => new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+
+/** Real command types whose handlers misbehave on purpose, as a user's own handlers might. */
+export const testCommands = [
+  defineCommand({
+    type: 'test.flaky',
+    risk: 'GREEN',
+    description: 'Fails `times` times, then succeeds',
+    params: z.object({ key: z.string(), times: z.number().int() }),
+    handler: ({ key, times }) => {
+      const left = failuresLeft.get(key) ?? times;
+      failuresLeft.set(key, left - 1);
+      if (left > 0) throw new Error(`flaky failure, ${left} to go`);
+      return { ok: true };
+    },
+  }),
+  defineCommand({
+    type: 'test.poison',
+    risk: 'GREEN',
+    description: 'Always fails with a retryable error',
+    params: z.object({}),
+    handler: () => {
+      throw new TaskFailure('UPSTREAM_DOWN', 'always down', true);
+    },
+  }),
+  defineCommand({
+    type: 'test.fatal',
+    risk: 'GREEN',
+    description: 'Fails with an error that retrying cannot fix',
+    params: z.object({}),
+    handler: () => {
+      throw new TaskFailure('BAD_INPUT', 'cannot ever work');
+    },
+  }),
+  defineCommand({
+    type: 'test.hang',
+    risk: 'GREEN',
+    description: 'Never answers until aborted',
+    params: z.object({}),
+    handler: (_params, { signal }) => stopped(signal),
+  }),
+  defineCommand({
+    type: 'test.record',
+    risk: 'GREEN',
+    description: 'Appends a line to `file` (one per run), then waits `ms` (or until aborted) on the first attempt',
+    params: z.object({ file: z.string(), line: z.string(), ms: z.number().int().nonnegative().default(0) }),
+    handler: async ({ file, line, ms }, { attempt, signal }) => {
+      await appendFile(file, `${line} attempt=${attempt}\n`);
+      if (ms > 0 && attempt === 1) await Promise.race([new Promise((resolve) => setTimeout(resolve, ms)), stopped(signal)]);
+      return { line };
+    },
+  }),
+];
+
+/** The built-in command types plus the test ones. */
+export const testCatalog = (deps: BuiltInDeps) => new Catalog([...builtInCatalog(deps).list(), ...testCommands]);
