@@ -1,7 +1,6 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
-import { CommitSignal } from '../store/commit-signal.js';
 import type { FeedProjection } from '../projections/fold-feed.js';
 import { StateHistory } from './state-history.js';
 
@@ -22,6 +21,16 @@ export interface TenantFeedDeps<S> {
   readonly hubPosition: () => number;
 }
 
+export interface Page {
+  readonly frames: Frame[];
+  readonly through: number;
+}
+
+function page(frames: Frame[], after: number, limit: number, seen: number): Page {
+  const last = frames.length > 0 ? frames[frames.length - 1]!.position : after;
+  return { frames, through: frames.length === limit ? last : Math.max(last, seen) };
+}
+
 /** Rendered frames a tenant keeps in memory at most, whatever `keep` says. */
 const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
@@ -39,7 +48,7 @@ export class TenantFeed<S> {
   private bytes = 0;
   private coveredAfter: number;
   private readonly history: StateHistory<S>;
-  private readonly signal = new CommitSignal();
+  private waiting = new Set<() => void>();
 
   constructor(
     readonly tenant: Tenant,
@@ -72,9 +81,12 @@ export class TenantFeed<S> {
     this.bytes = bytes;
   }
 
-  /** Wakes subscribers; the hub calls it once per batch. */
+  /** Wakes the readers waiting for new events; the hub calls it once per batch. */
   notify(): void {
-    this.signal.fire();
+    if (this.waiting.size === 0) return;
+    const waiting = this.waiting;
+    this.waiting = new Set();
+    for (const wake of waiting) wake();
   }
 
   /** The current state and the hub position it is consistent with. */
@@ -90,31 +102,36 @@ export class TenantFeed<S> {
   /**
    * Frames after `after`, oldest first, at most `limit`, and `through`: the position up to
    * which the reader has now seen every event of this tenant (past the last frame when the
-   * page is not full), so it can wait from there.
+   * page is not full), so it can wait from there. Synchronous while memory covers `after`;
+   * `undefined` when the page must come from the store (`readStored`).
    */
-  async read(after: number, limit: number): Promise<{ frames: Frame[]; through: number }> {
+  readRecent(after: number, limit: number): Page | undefined {
+    if (after < this.coveredAfter) return undefined;
+    const start = this.indexAfter(after);
+    return page(this.frames.slice(start, start + limit), after, limit, this.deps.hubPosition());
+  }
+
+  /** Like `readRecent`, from the store: for readers too far behind for memory. */
+  async readStored(after: number, limit: number): Promise<Page> {
     const seen = this.deps.hubPosition();
-    let frames: Frame[];
-    if (after >= this.coveredAfter) {
-      const start = this.indexAfter(after);
-      frames = this.frames.slice(start, start + limit);
-    } else {
-      const events = await this.deps.store.readFeed({ tenant: this.tenant, after, limit });
-      frames = events.map((event) => ({ position: event.position, bytes: this.deps.render(event) }));
-    }
-    const last = frames.length > 0 ? frames[frames.length - 1]!.position : after;
-    return { frames, through: frames.length === limit ? last : Math.max(last, seen) };
+    const events = await this.deps.store.readFeed({ tenant: this.tenant, after, limit });
+    return page(
+      events.map((event) => ({ position: event.position, bytes: this.deps.render(event) })),
+      after,
+      limit,
+      seen,
+    );
   }
 
-  /** Resolves when an event after `after` exists, or when `signal` aborts. */
-  async waitAfter(after: number, signal: AbortSignal): Promise<void> {
-    if (this.lastPosition > after) return;
-    await this.signal.next(signal);
+  /** Calls `wake` once, at the next new events of this tenant. Returns a cancel function. */
+  onNextEvents(wake: () => void): () => void {
+    this.waiting.add(wake);
+    return () => this.waiting.delete(wake);
   }
 
-  /** Ends every wait: the hub is shutting down. */
+  /** Wakes every waiting reader one last time: the hub is shutting down. */
   close(): void {
-    this.signal.fire();
+    this.notify();
   }
 
   private indexAfter(position: number): number {

@@ -11,7 +11,7 @@ import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import type { RouteDoc } from '../openapi.js';
 import { retryFrame, snapshotFrame } from '../sse-frames.js';
-import { runSseSession } from '../sse-session.js';
+import { SseSession } from '../sse-session.js';
 import { readQuery } from '../validation.js';
 import { header } from '../header.js';
 
@@ -155,9 +155,7 @@ export function agentRoutes(deps: AgentRoutesDeps) {
         const snapshot = deps.projection.view(state, { tenant, position: after, timestamp: deps.now().toISOString() });
         const preamble = [retryFrame(deps.sse.retryMs), snapshotFrame(snapshot)];
         const headers = { ...SSE_HEADERS, 'x-correlation-id': correlationId };
-        runSseSession(res, feed, { preamble, after }, { ...deps.sse, batchSize: 500, headers }, ended.signal)
-          .catch((error: unknown) => deps.logger.warn({ err: error, correlation_id: correlationId }, 'SSE session ended with an error'))
-          .finally(release);
+        new SseSession(res, feed, { preamble, after }, { ...deps.sse, batchSize: 500, headers }, ended.signal, release);
       } catch (error) {
         release();
         throw error;
