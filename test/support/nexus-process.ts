@@ -55,12 +55,12 @@ export async function spawnNexus(
 ): Promise<NexusProcess> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-proc-'));
   const port = await freePort();
-  // `compiled`: run the build in dist/, as `npm start` does (run `npm run build` first).
+  // `compiled`: run the build in dist/ with the flags of `npm start` (run `npm run build` first).
   // `testCommands`: add the command types of test/support/test-commands.ts.
   const entry = options.compiled
-    ? [join(root, 'dist', 'src', 'main.js')]
+    ? [...(process.env.NEXUS_NODE_FLAGS === undefined ? ['--single-threaded-gc'] : []), join(root, 'dist', 'src', 'main.js')]
     : ['--import', tsx, join(root, options.testCommands ? 'test/support/main-with-test-commands.ts' : 'src/main.ts')];
-  const child = spawn(process.execPath, entry, {
+  const child = spawn(process.execPath, [...(process.env.NEXUS_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...entry], {
     cwd,
     env: {
       PATH: process.env.PATH,
