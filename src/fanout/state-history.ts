@@ -2,6 +2,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
 import { foldFeed, type FeedProjection } from '../projections/fold-feed.js';
+import { indexAfter } from '../store/positions.js';
 
 export interface StateHistoryDeps<S> {
   readonly store: EventStore;
@@ -51,7 +52,7 @@ export class StateHistory<S> {
   async at(position: number): Promise<S> {
     const { store, tenant, projection } = this.deps;
     if (this.state === undefined) return foldFeed(store, tenant, projection, position);
-    const from = this.checkpointAtOrBefore(position);
+    const from = this.checkpoints[indexAfter(this.checkpoints, position) - 1];
     return foldFeed(store, tenant, projection, position, from);
   }
 
@@ -65,17 +66,6 @@ export class StateHistory<S> {
       if (this.checkpoints.length > MAX_CHECKPOINTS) this.checkpoints = this.checkpoints.filter((_, i) => i % 2 === 1);
     }
     return next;
-  }
-
-  private checkpointAtOrBefore(position: number): Checkpoint<S> | undefined {
-    let low = 0;
-    let high = this.checkpoints.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.checkpoints[mid]!.position <= position) low = mid + 1;
-      else high = mid;
-    }
-    return this.checkpoints[low - 1];
   }
 
   private load(): Promise<S> {

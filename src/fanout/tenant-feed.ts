@@ -2,6 +2,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
 import type { FeedProjection } from '../projections/fold-feed.js';
+import { indexAfter } from '../store/positions.js';
 import { StateHistory } from './state-history.js';
 
 /** An event rendered once for every subscriber (an SSE frame, say). */
@@ -107,7 +108,7 @@ export class TenantFeed<S> {
    */
   readRecent(after: number, limit: number): Page | undefined {
     if (after < this.coveredAfter) return undefined;
-    const start = this.indexAfter(after);
+    const start = indexAfter(this.frames, after);
     return page(this.frames.slice(start, start + limit), after, limit, this.deps.hubPosition());
   }
 
@@ -132,16 +133,5 @@ export class TenantFeed<S> {
   /** Wakes every waiting reader one last time: the hub is shutting down. */
   close(): void {
     this.notify();
-  }
-
-  private indexAfter(position: number): number {
-    let low = 0;
-    let high = this.frames.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.frames[mid]!.position <= position) low = mid + 1;
-      else high = mid;
-    }
-    return low;
   }
 }

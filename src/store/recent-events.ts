@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import { tenantKey } from '../events/tenant.js';
+import { indexAfter } from './positions.js';
 
 /**
  * The last `keep` committed events of the whole log, in position order, so live subscribers
@@ -30,22 +31,11 @@ export class RecentEvents {
   read(after: number, upTo: number, limit: number, tenant?: string): RecordedEvent[] | undefined {
     if (after < this.coveredAfter) return undefined;
     const page: RecordedEvent[] = [];
-    for (let i = this.indexAfter(after); i < this.events.length && page.length < limit; i++) {
+    for (let i = indexAfter(this.events, after); i < this.events.length && page.length < limit; i++) {
       const event = this.events[i]!;
       if (event.position > upTo) break;
       if (tenant === undefined || tenantKey(event.tenant) === tenant) page.push(event);
     }
     return page;
-  }
-
-  private indexAfter(position: number): number {
-    let low = 0;
-    let high = this.events.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.events[mid]!.position <= position) low = mid + 1;
-      else high = mid;
-    }
-    return low;
   }
 }

@@ -1,15 +1,15 @@
 import type { Catalog } from '../catalog/catalog.js';
+import { TaskFailure } from '../catalog/define-command.js';
 import { commandLifeDecider, type CommandLifeCommand, type CommandLifeState } from '../commands/command-life.js';
 import type { CommandMetadata } from '../commands/decider.js';
 import { AskNotPendingError, StaleAttemptError, TaskNotRunnableError } from '../commands/errors.js';
-import { handleCommand } from '../commands/handle-command.js';
+import { handleCommand, type Handled } from '../commands/handle-command.js';
 import type { RetryPolicy } from '../commands/retry-policy.js';
 import { commandStream } from '../events/command-events.js';
 import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
 import { ConcurrencyError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
-import { TaskFailure } from '../catalog/define-command.js';
-import { executeHandler } from './execute-handler.js';
+import { executeHandler, type Execution } from './execute-handler.js';
 
 export interface TaskRunnerDeps {
   readonly store: EventStore;
@@ -27,21 +27,14 @@ export interface TaskRunnerDeps {
 /** What an attempt left in the log: its result, an expired ask, or nothing (`skipped`). */
 export type TaskOutcome = 'succeeded' | 'failed' | 'expired' | 'skipped';
 
+type Known = { readonly state: CommandLifeState; readonly revision: ExpectedRevision };
+
+/** The log moved on while we decided: another outcome is already there. */
 const isLostRace = (error: unknown): boolean =>
   error instanceof ConcurrencyError ||
   error instanceof TaskNotRunnableError ||
   error instanceof StaleAttemptError ||
   error instanceof AskNotPendingError;
-
-/**
- * The task's own logger, made on first use (most tasks log nothing): every line names its
- * correlation id, command and task.
- */
-function taskLogger(logger: Logger, task: PendingTask): () => Logger {
-  let child: Logger | undefined;
-  const { command_id, task_id } = 'command' in task.state ? task.state.command : { command_id: task.command_id, task_id: undefined };
-  return () => (child ??= logger.child({ correlation_id: task.correlation_id, command_id, task_id }));
-}
 
 /**
  * A handler that answers within this long has its claim and its outcome recorded in one
@@ -51,8 +44,40 @@ const QUICK_TASK_MS = 10;
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> => {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 };
+
+/** One command's stream, as the runner works on it. */
+function onTask(deps: TaskRunnerDeps, task: PendingTask) {
+  let logger: Logger | undefined;
+  const command = 'command' in task.state ? task.state.command : undefined;
+  return {
+    metadata: (): CommandMetadata => ({ now: deps.now(), correlation_id: task.correlation_id, actor: deps.executorId }),
+    /** Decides and appends, from `known` (the task as the dispatcher saw it) and once more from the log on a conflict. */
+    record: (commands: CommandLifeCommand | CommandLifeCommand[], known: Known = task): Promise<Handled<CommandLifeState>> =>
+      handleCommand(deps.store, commandLifeDecider, { tenant: task.tenant, stream: commandStream(task.command_id) }, commands, {
+        newEventId: deps.newEventId,
+        known,
+        maxTries: 2,
+      }),
+    /** Made on first use (most tasks log nothing): every line names its correlation id, command and task. */
+    logger: (): Logger =>
+      (logger ??= deps.logger.child({ correlation_id: task.correlation_id, command_id: task.command_id, task_id: command?.task_id })),
+  };
+}
+
+/** `action`'s outcome, or `skipped` when the log had moved on. */
+async function unlessLostRace(action: () => Promise<TaskOutcome>, logger: () => Logger): Promise<TaskOutcome> {
+  try {
+    return await action();
+  } catch (error) {
+    if (!isLostRace(error)) throw error;
+    logger().debug({ err: error }, 'skipped: the log moved on');
+    return 'skipped';
+  }
+}
 
 /**
  * Runs one attempt of a task, the log deciding at every step. The dispatcher's claim makes
@@ -66,70 +91,68 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
   if (state.status !== 'queued' && state.status !== 'retry_scheduled') return Promise.resolve('skipped');
   const { command_id, task_id } = state.command;
   const attempt = state.attempt;
-  const logger = taskLogger(deps.logger, task);
-  const target = { tenant, stream: commandStream(command_id) };
-  const metadata = (): CommandMetadata => ({ now: deps.now(), correlation_id, actor: deps.executorId });
-  const record = (commands: CommandLifeCommand | CommandLifeCommand[], known: { state: CommandLifeState; revision: ExpectedRevision }) =>
-    handleCommand(deps.store, commandLifeDecider, target, commands, { newEventId: deps.newEventId, known, maxTries: 2 });
-  return (async () => {
-    try {
-      // 1. claim, decided now: a task that cannot start is not run
-      const claim: CommandLifeCommand = { type: 'StartTask', data: { task_id, attempt, executor_id: deps.executorId }, metadata: metadata() };
-      if (commandLifeDecider.decide(claim, state).length === 0) return 'skipped';
-      // 2. run
-      const running = executeHandler(
-        deps.catalog,
-        state.command,
-        (signal) => ({
-          tenant,
-          correlation_id,
-          command_id,
-          task_id,
-          attempt,
-          signal,
-          get logger() {
-            return logger();
-          },
-        }),
-        { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
-      );
-      let claimed: { state: CommandLifeState; revision: ExpectedRevision } | undefined;
-      if ((await within(running.done, QUICK_TASK_MS)) === undefined) {
-        claimed = await record(claim, { state, revision: task.revision }).catch((error: unknown) => {
-          running.cancel(new TaskFailure('CLAIM_LOST', 'another executor took this attempt'));
-          throw error;
-        });
-      }
-      const execution = await running.done;
-      // 3. record the outcome (with the claim, for a quick task)
-      const outcome: CommandLifeCommand = execution.ok
-        ? { type: 'CompleteTask', data: { task_id, attempt, result: execution.result, duration_ms: execution.duration_ms }, metadata: metadata() }
-        : {
-            type: 'FailTask',
-            data: {
-              task_id,
-              attempt,
-              error: execution.error,
-              retryable: execution.retryable,
-              duration_ms: execution.duration_ms,
-              retry_policy: deps.retryPolicy,
-              jitter: deps.random(),
-            },
-            metadata: metadata(),
-          };
-      await (claimed ? record(outcome, claimed) : record([claim, outcome], { state, revision: task.revision }));
-      if (!execution.ok) logger().warn({ error: execution.error, attempt }, 'task failed');
-      // A handler that ignored its timeout still holds its slot until it really stops.
-      await running.settled;
-      return execution.ok ? 'succeeded' : 'failed';
-    } catch (error) {
-      if (isLostRace(error)) {
-        logger().debug({ err: error }, 'task skipped: the log moved on');
-        return 'skipped';
-      }
-      throw error;
+  const { metadata, record, logger } = onTask(deps, task);
+  return unlessLostRace(async () => {
+    // 1. claim, decided now: a task that cannot start is not run
+    const claim: CommandLifeCommand = { type: 'StartTask', data: { task_id, attempt, executor_id: deps.executorId }, metadata: metadata() };
+    if (commandLifeDecider.decide(claim, state).length === 0) return 'skipped';
+    // 2. run
+    const running = executeHandler(
+      deps.catalog,
+      state.command,
+      (signal) => ({
+        tenant,
+        correlation_id,
+        command_id,
+        task_id,
+        attempt,
+        signal,
+        get logger() {
+          return logger();
+        },
+      }),
+      { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
+    );
+    let claimed: Known | undefined;
+    if ((await within(running.done, QUICK_TASK_MS)) === undefined) {
+      claimed = await record(claim).catch((error: unknown) => {
+        running.cancel(new TaskFailure('CLAIM_LOST', 'another executor took this attempt'));
+        throw error;
+      });
     }
-  })();
+    const execution = await running.done;
+    // 3. record the outcome (with the claim, for a quick task)
+    const outcome = outcomeOf(execution, { task_id, attempt }, deps, metadata());
+    await (claimed ? record(outcome, claimed) : record([claim, outcome]));
+    if (!execution.ok) logger().warn({ error: execution.error, attempt }, 'task failed');
+    // A handler that ignored its timeout still holds its slot until it really stops.
+    await running.settled;
+    return execution.ok ? 'succeeded' : 'failed';
+  }, logger);
+}
+
+function outcomeOf(
+  execution: Execution,
+  { task_id, attempt }: { task_id: string; attempt: number },
+  deps: TaskRunnerDeps,
+  metadata: CommandMetadata,
+): CommandLifeCommand {
+  if (execution.ok) {
+    return { type: 'CompleteTask', data: { task_id, attempt, result: execution.result, duration_ms: execution.duration_ms }, metadata };
+  }
+  return {
+    type: 'FailTask',
+    data: {
+      task_id,
+      attempt,
+      error: execution.error,
+      retryable: execution.retryable,
+      duration_ms: execution.duration_ms,
+      retry_policy: deps.retryPolicy,
+      jitter: deps.random(),
+    },
+    metadata,
+  };
 }
 
 /**
@@ -137,57 +160,30 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
  * record the outcome) as failed, so it is retried.
  */
 export function abandonTask(deps: TaskRunnerDeps, task: PendingTask, reason: string): Promise<TaskOutcome> {
-  const { state, tenant, correlation_id } = task;
+  const { state } = task;
   if (state.status !== 'running') return Promise.resolve('skipped');
-  const logger = taskLogger(deps.logger, task);
-  return (async () => {
-    const command: CommandLifeCommand = {
+  const { metadata, record, logger } = onTask(deps, task);
+  return unlessLostRace(async () => {
+    const error = { code: 'WORKER_LOST', message: reason };
+    const { task_id } = state.command;
+    await record({
       type: 'FailTask',
-      data: {
-        task_id: state.command.task_id,
-        attempt: state.attempt,
-        error: { code: 'WORKER_LOST', message: reason },
-        retryable: true,
-        retry_policy: deps.retryPolicy,
-        jitter: deps.random(),
-      },
-      metadata: { now: deps.now(), correlation_id, actor: deps.executorId },
-    };
-    try {
-      const target = { tenant, stream: commandStream(state.command.command_id) };
-      await handleCommand(deps.store, commandLifeDecider, target, command, { newEventId: deps.newEventId, known: { state, revision: task.revision } });
-      logger().warn({ attempt: state.attempt }, 'task abandoned by a lost executor: recorded as failed');
-      return 'failed';
-    } catch (error) {
-      if (isLostRace(error)) return 'skipped';
-      throw error;
-    }
-  })();
+      data: { task_id, attempt: state.attempt, error, retryable: true, retry_policy: deps.retryPolicy, jitter: deps.random() },
+      metadata: metadata(),
+    });
+    logger().warn({ attempt: state.attempt }, 'task abandoned by a lost executor: recorded as failed');
+    return 'failed';
+  }, logger);
 }
 
 /** Ends an ask that reached its `expires_at` undecided: the command will never run. */
 export function expireAsk(deps: TaskRunnerDeps, task: PendingTask): Promise<TaskOutcome> {
-  const { state, tenant, correlation_id } = task;
+  const { state } = task;
   if (state.status !== 'awaiting_approval') return Promise.resolve('skipped');
-  const logger = taskLogger(deps.logger, task);
-  return (async () => {
-    const command: CommandLifeCommand = {
-      type: 'ExpireAsk',
-      data: { ask_id: state.ask_id },
-      metadata: { now: deps.now(), correlation_id, actor: deps.executorId },
-    };
-    try {
-      const target = { tenant, stream: commandStream(state.command.command_id) };
-      await handleCommand(deps.store, commandLifeDecider, target, command, {
-        newEventId: deps.newEventId,
-        known: { state, revision: task.revision },
-        maxTries: 2,
-      });
-      logger().info({ ask_id: state.ask_id }, 'ask expired without a decision');
-      return 'expired';
-    } catch (error) {
-      if (isLostRace(error)) return 'skipped';
-      throw error;
-    }
-  })();
+  const { metadata, record, logger } = onTask(deps, task);
+  return unlessLostRace(async () => {
+    await record({ type: 'ExpireAsk', data: { ask_id: state.ask_id }, metadata: metadata() });
+    logger().info({ ask_id: state.ask_id }, 'ask expired without a decision');
+    return 'expired';
+  }, logger);
 }
