@@ -188,6 +188,33 @@ describe('GET /agent/reports/stream', () => {
   });
 });
 
+describe('with a small hot buffer (STREAM_EVENT_KEEP=10)', () => {
+  it('serves live, recent and old positions alike, crossing from the store to memory without gap or duplicate', async () => {
+    const small = await startTestNexus({ STREAM_EVENT_KEEP: '10' });
+    try {
+      const tenant = { org_id: 'small', project_id: 'p' };
+      const live = await small.stream(tenant);
+      const commandIds: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const response = await small.command(tenant, { command_type: 'echo.test', params: { i } });
+        commandIds.push(((await response.json()) as { command_id: string }).command_id);
+      }
+      await live.until(completed(live, commandIds));
+      const all = ids(live);
+      expect(all).toHaveLength(120);
+      for (const from of [0, all[3]!, all[100]!, all[115]!]) {
+        const client = await small.stream(tenant, { lastEventId: from });
+        await client.until((c) => ids(c).length >= all.filter((p) => p > from).length);
+        expect(ids(client)).toEqual(all.filter((p) => p > from));
+        client.close();
+      }
+      live.close();
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 describe('shutdown', () => {
   it('ends open streams so clients reconnect elsewhere', async () => {
     const own = await startTestNexus();
