@@ -16,6 +16,12 @@ describe('the NEXUS process', () => {
     expect(stderr).toContain('STREAM_EVENT_KEEP:');
   });
 
+  it('reads a .env file in its working directory', async () => {
+    const { code, stderr } = await runNexusToExit({}, { dotenv: 'STREAM_WORKLOG_KEEP=none\n' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('STREAM_WORKLOG_KEEP:');
+  });
+
   it('refuses a second NEXUS on the same data folder', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'nexus-owner-'));
     const first = await spawnNexus({ NEXUS_DATA_DIR: dataDir });

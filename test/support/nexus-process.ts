@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,16 +12,24 @@ const root = resolve(import.meta.dirname, '..', '..');
 const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** Runs `src/main.ts` to its exit, for start-up failures: its exit code and stderr. */
-export function runNexusToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+export function runNexusToExit(env: Record<string, string>, options: { dotenv?: string } = {}): Promise<{ code: number | null; stderr: string }> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-proc-'));
+  if (options.dotenv !== undefined) writeFileSync(join(cwd, '.env'), options.dotenv);
   const child = spawn(process.execPath, ['--import', tsx, join(root, 'src', 'main.ts')], {
     cwd,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', ...env },
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolveExit) => child.once('exit', (code) => resolveExit({ code, stderr })));
+  // It is expected to stop by itself; one that serves instead is stopped, and the test fails.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolveExit) =>
+    child.once('exit', (code) => {
+      clearTimeout(guard);
+      resolveExit({ code, stderr });
+    }),
+  );
 }
 
 export interface NexusProcess {
