@@ -13,6 +13,9 @@ export interface EmbeddedDispatcherOptions extends TaskRunnerDeps {
  */
 const RECLAIM_DELAY_MS = 1000;
 
+/** Longer delays overflow Node's timers (and fire at once); an early wake just re-arms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * In-process workers. What is due is folded from the log at start and followed live, so a
  * crash or restart loses nothing: queued tasks run, asks expire at their time, and attempts the
@@ -57,17 +60,22 @@ export class EmbeddedDispatcher {
     return this.active.size;
   }
 
-  /** Stops claiming; waits up to `graceMs` for running tasks, then aborts them (they are retried). */
+  /**
+   * Stops claiming; waits up to `graceMs` for running tasks, then aborts them (they are
+   * retried), and waits as long again for them to record that. Handlers that ignore the abort
+   * are left behind: what they would record is recorded as lost at the next start.
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.wakeTimer);
     this.following.abort();
     await this.loop;
     const finished = Promise.allSettled([...this.active]);
-    const timer = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
-    await Promise.race([finished, timer]);
+    const waited = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+    await Promise.race([finished, waited(graceMs)]);
     this.shutdown.abort();
-    await finished;
+    await Promise.race([finished, waited(Math.max(graceMs, 1000))]);
+    if (this.active.size > 0) this.options.logger.warn({ handlers: this.active.size }, 'stopping with handlers that ignored their abort');
   }
 
   /** Folds the whole log; attempts it shows running belong to no live executor: they are due now. */
@@ -166,6 +174,6 @@ export class EmbeddedDispatcher {
     this.wakeTimer = setTimeout(() => {
       this.wakeAt = Infinity;
       this.pump();
-    }, Math.max(0, next - now));
+    }, Math.min(Math.max(0, next - now), MAX_TIMER_MS));
   }
 }

@@ -58,6 +58,7 @@ export class StateHistory<S> {
 
   private fold(state: S, event: RecordedEvent): S {
     const next = this.deps.projection.evolve(state, event);
+    if (next === state) return state;
     if (++this.sinceCheckpoint >= this.deps.checkpointEvery) {
       this.checkpoints.push({ position: event.position, state: next });
       this.sinceCheckpoint = 0;
@@ -85,6 +86,7 @@ export class StateHistory<S> {
       return state;
     })().catch((error: unknown) => {
       this.loading = undefined;
+      this.pendingLive = [];
       this.checkpoints = [];
       this.sinceCheckpoint = 0;
       throw error;

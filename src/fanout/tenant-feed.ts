@@ -115,7 +115,8 @@ export class TenantFeed<S> {
   /** Like `readRecent`, from the store: for readers too far behind for memory. */
   async readStored(after: number, limit: number): Promise<Page> {
     const seen = this.deps.hubPosition();
-    const events = await this.deps.store.readFeed({ tenant: this.tenant, after, limit });
+    // Never past the hub: a reader must not hold an id the hub (and so a resume) does not know.
+    const events = await this.deps.store.readFeed({ tenant: this.tenant, after, upTo: seen, limit });
     return page(
       events.map((event) => ({ position: event.position, bytes: this.deps.render(event) })),
       after,

@@ -2,12 +2,18 @@ import type { RecordedEvent } from '../events/envelope.js';
 import { tenantKey } from '../events/tenant.js';
 import { indexAfter } from './positions.js';
 
+/** Memory `recent` may take at most, whatever `keep` says (events can be large). */
+const MAX_BYTES = 64 * 1024 * 1024;
+
 /**
  * The last `keep` committed events of the whole log, in position order, so live subscribers
  * are served from memory instead of re-reading and re-parsing what was just written.
  */
 export class RecentEvents {
   private events: RecordedEvent[] = [];
+  /** Approximate size of each batch pushed, oldest first, with its last position. */
+  private batches: Array<{ last: number; bytes: number }> = [];
+  private bytes = 0;
   /** Every event after this position is held (until trimmed). */
   private coveredAfter = 0;
 
@@ -15,16 +21,28 @@ export class RecentEvents {
 
   startAfter(position: number): void {
     this.events = [];
+    this.batches = [];
+    this.bytes = 0;
     this.coveredAfter = position;
   }
 
-  push(events: readonly RecordedEvent[]): void {
+  /** Committed events, in order, and roughly how much memory they take. */
+  push(events: readonly RecordedEvent[], bytes: number): void {
     this.events.push(...events);
-    const excess = this.events.length - this.keep;
-    if (excess > this.keep / 4) {
-      this.coveredAfter = this.events[excess - 1]!.position;
-      this.events = this.events.slice(excess);
+    this.batches.push({ last: events[events.length - 1]!.position, bytes });
+    this.bytes += bytes;
+    let drop = Math.max(0, this.events.length - this.keep);
+    if (drop <= this.keep / 4 && this.bytes <= MAX_BYTES) return;
+    // Whole batches go while memory is over its budget, then events beyond `keep`.
+    while (this.bytes > MAX_BYTES * 0.75 && this.batches.length > 1) {
+      const oldest = this.batches.shift()!;
+      this.bytes -= oldest.bytes;
+      drop = Math.max(drop, indexAfter(this.events, oldest.last));
     }
+    if (drop === 0) return;
+    this.coveredAfter = this.events[drop - 1]!.position;
+    this.events = this.events.slice(drop);
+    while (this.batches.length > 0 && this.batches[0]!.last <= this.coveredAfter) this.bytes -= this.batches.shift()!.bytes;
   }
 
   /** The page after `after`, or `undefined` when memory does not cover it. */

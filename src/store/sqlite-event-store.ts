@@ -27,6 +27,8 @@ export interface SqliteEventStoreOptions {
 }
 
 interface PendingAppend {
+  /** Size of the append as sent to the writer. */
+  bytes?: number;
   readonly tenant: Tenant;
   readonly stream: string;
   readonly events: readonly EventToAppend[];
@@ -203,16 +205,16 @@ class SqliteEventStore implements EventStore {
     this.queue = [];
     const id = this.nextBatchId++;
     this.inFlight.set(id, batch);
-    // One string crosses to the writer thread far faster than a graph of objects.
-    const appends = JSON.stringify(
-      batch.map(({ tenant, stream, expected, events }) => ({
-        tenant: tenantKey(tenant),
-        stream,
-        expected,
-        events: events.map(({ event_id, type, version, data, metadata }) => ({ event_id, type, version, data, metadata })),
-      })),
-    );
-    this.writer.send(id, appends);
+    // One string crosses to the writer thread far faster than a graph of objects; each
+    // append's share of it is also the memory its events will take in `recent`.
+    const parts = batch.map((pending) => {
+      const { tenant, stream, expected, events } = pending;
+      const wire = events.map(({ event_id, type, version, data, metadata }) => ({ event_id, type, version, data, metadata }));
+      const json = JSON.stringify({ tenant: tenantKey(tenant), stream, expected, events: wire });
+      pending.bytes = json.length;
+      return json;
+    });
+    this.writer.send(id, `[${parts.join(',')}]`);
   }
 
   onAnswer(answer: WriterAnswer): void {
@@ -232,6 +234,7 @@ class SqliteEventStore implements EventStore {
 
   private settle(batch: PendingAppend[], results: WireResult[]): void {
     const written: RecordedEvent[] = [];
+    let writtenBytes = 0;
     const outcomes = batch.map((pending, i): AppendResult | Error => {
       const result = results[i]!;
       if (result.kind === 'conflict') {
@@ -252,11 +255,12 @@ class SqliteEventStore implements EventStore {
         }),
       );
       written.push(...recorded);
+      writtenBytes += pending.bytes ?? 0;
       return { revision: result.revision, events: recorded };
     });
     if (written.length > 0) {
       this.head = written[written.length - 1]!.position;
-      this.recent.push(written);
+      this.recent.push(written, writtenBytes);
     }
     batch.forEach((pending, i) => {
       const outcome = outcomes[i]!;

@@ -113,21 +113,25 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
       }),
       { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
     );
-    let claimed: Known | undefined;
-    if ((await within(running.done, QUICK_TASK_MS)) === undefined) {
-      claimed = await record(claim).catch((error: unknown) => {
-        running.cancel(new TaskFailure('CLAIM_LOST', 'another executor took this attempt'));
-        throw error;
-      });
+    try {
+      let claimed: Known | undefined;
+      if ((await within(running.done, QUICK_TASK_MS)) === undefined) {
+        claimed = await record(claim).catch((error: unknown) => {
+          running.cancel(new TaskFailure('CLAIM_LOST', 'another executor took this attempt'));
+          throw error;
+        });
+      }
+      const execution = await running.done;
+      // 3. record the outcome (with the claim, for a quick task)
+      const outcome = outcomeOf(execution, { task_id, attempt }, deps, metadata());
+      await (claimed ? record(outcome, claimed) : record([claim, outcome]));
+      if (!execution.ok) logger().warn({ error: execution.error, attempt }, 'task failed');
+      return execution.ok ? 'succeeded' : 'failed';
+    } finally {
+      // However this attempt ends, its slot stays taken (and its command busy) until the
+      // handler's own code has stopped: a handler that ignored its abort must not run twice.
+      await running.settled;
     }
-    const execution = await running.done;
-    // 3. record the outcome (with the claim, for a quick task)
-    const outcome = outcomeOf(execution, { task_id, attempt }, deps, metadata());
-    await (claimed ? record(outcome, claimed) : record([claim, outcome]));
-    if (!execution.ok) logger().warn({ error: execution.error, attempt }, 'task failed');
-    // A handler that ignored its timeout still holds its slot until it really stops.
-    await running.settled;
-    return execution.ok ? 'succeeded' : 'failed';
   }, logger);
 }
 

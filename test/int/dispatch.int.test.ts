@@ -146,6 +146,26 @@ describe('handlers run once', () => {
   });
 });
 
+describe('a handler that ignores its timeout', () => {
+  it('keeps its command busy: the retry starts only once the first run has really ended', async () => {
+    const own = await startTestNexus({ TASK_TIMEOUT_SECONDS: '1', RETRY_BASE_DELAY_MS: '0' }, { catalog: testCatalog });
+    try {
+      const file = join(own.dataDir, 'stubborn.log');
+      const stream = await own.stream(tenant, { lastEventId: 0 });
+      const { command_id } = (await (await own.command(tenant, { command_type: 'test.stubborn', params: { file, ms: 1500 } })).json()) as {
+        command_id: string;
+      };
+      await stream.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      const mine = stream.reports.filter((r) => r.command_id === command_id);
+      expect(mine.find((r) => r.report_type === 'task_failed')?.payload).toMatchObject({ error: { code: 'TASK_TIMEOUT' } });
+      expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
+      stream.close();
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe('asks', () => {
   it('expire after ASK_TTL_SECONDS with ask_resolved, and the command never runs; the timer survives a restart', async () => {
     const own = await startTestNexus({ ASK_TTL_SECONDS: '1' });

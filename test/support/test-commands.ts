@@ -58,6 +58,18 @@ export const testCommands = [
       return { line };
     },
   }),
+  defineCommand({
+    type: 'test.stubborn',
+    risk: 'GREEN',
+    description: 'Ignores its abort: on the first attempt keeps running `ms` after it was told to stop',
+    params: z.object({ file: z.string(), ms: z.number().int().nonnegative() }),
+    handler: async ({ file, ms }, { attempt }) => {
+      await appendFile(file, `start ${attempt}\n`);
+      if (attempt === 1) await new Promise((resolve) => setTimeout(resolve, ms));
+      await appendFile(file, `end ${attempt}\n`);
+      return { attempt };
+    },
+  }),
 ];
 
 /** The built-in command types plus the test ones. */

@@ -133,6 +133,7 @@ export function agentRoutes(deps: AgentRoutesDeps) {
       const resume = resumePosition(header(c, 'last-event-id'), last_event_id);
       const tenant = c.get('tenant');
       const correlationId = c.get('correlation_id');
+      if (deps.shutdown.aborted) throw new RequestError(503, 'shutting_down', 'NEXUS is shutting down; reconnect in a moment');
       const res = c.env.outgoing;
       // Listen for the end from the start: the client may leave while the snapshot is made.
       const ended = new AbortController();
