@@ -9,11 +9,14 @@ export async function benchFanout(url: string, options: { subscribers: number; r
   let marker = '';
   let received = 0;
   let onAll: () => void = () => {};
+  let onSettled: () => void = () => {};
+  let settledCount = 0;
   for (let batch = 0; batch < options.subscribers; batch += 250) {
     await Promise.all(
       Array.from({ length: Math.min(250, options.subscribers - batch) }, async () => {
         let seenSnapshot = false;
         let seenMarker = '';
+        let seenCompleted = '';
         sockets.push(
           await rawSubscriber(url, org, '/agent/reports/stream', (text) => {
             if (!seenSnapshot && text.includes('event: snapshot')) {
@@ -23,6 +26,10 @@ export async function benchFanout(url: string, options: { subscribers: number; r
             if (marker !== '' && seenMarker !== marker && text.includes(marker)) {
               seenMarker = marker;
               if (++received === options.subscribers) onAll();
+            }
+            if (marker !== '' && seenCompleted !== marker && text.includes(`"report_type":"task_completed","position"`) && text.includes(marker)) {
+              seenCompleted = marker;
+              if (++settledCount === options.subscribers) onSettled();
             }
           }),
         );
@@ -35,14 +42,16 @@ export async function benchFanout(url: string, options: { subscribers: number; r
   const rounds: number[] = [];
   for (let round = 0; round < options.rounds; round++) {
     received = 0;
+    settledCount = 0;
     marker = `"correlation_id":"fan-${round}"`;
     const all = new Promise<void>((resolve) => (onAll = resolve));
+    const settled = new Promise<void>((resolve) => (onSettled = resolve));
     const sent = performance.now();
     await client.send({ command_type: 'echo.test', params: {}, correlation_id: `fan-${round}` });
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     rounds.push(received === options.subscribers ? performance.now() - sent : NaN);
-    // let the task's own reports pass before the next round
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // the next round starts once this command's last report has reached every subscriber
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 10_000))]);
   }
   for (const socket of sockets) socket.destroy();
   client.close();
