@@ -54,6 +54,12 @@ export const variables = {
   STREAM_EVENT_KEEP: variable('OPTIONAL', int(10, 1_000_000, 2000), 'Recent reports per tenant served from memory (older ones come from the log).', '2000'),
   STREAM_WORKLOG_KEEP: variable('OPTIONAL', int(1, 100_000, 200), 'Worklog entries kept in the snapshot.', '200'),
   ASK_TTL_SECONDS: variable('OPTIONAL', int(1, 31_536_000, 86_400), 'How long a RED command waits for a decision.', '86400'),
+  ASK_EXPIRY_WARNING_SECONDS: variable(
+    'ADVANCED',
+    int(0, 31_536_000, 300),
+    'An ask_expiring report goes out this long before an ask expires (never in the first half of its life).',
+    '300',
+  ),
   RETRY_BASE_DELAY_MS: variable('ADVANCED', int(0, 3_600_000, 1000), 'Backoff before the first retry; doubles per attempt, with jitter.', '1000'),
   RETRY_MAX_DELAY_MS: variable('ADVANCED', int(0, 86_400_000, 60_000), 'Longest backoff between attempts.', '60000'),
   TASK_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 86_400, 300), 'A task running longer fails with TASK_TIMEOUT (and is retried).', '300'),

@@ -37,3 +37,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** What an approval is bound to: the hash of a command's type and exact params. */
+export const payloadHash = (commandType: string, params: Record<string, unknown>): string =>
+  sha256(canonicalJson({ command_type: commandType, params }));

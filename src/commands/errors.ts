@@ -23,3 +23,22 @@ export class AskNotPendingError extends DomainError {}
 
 /** A command built wrongly by its caller (a missing field the decider needs). */
 export class InvalidCommandError extends DomainError {}
+
+/** No such ask in this tenant. */
+export class AskNotFoundError extends DomainError {}
+
+/** The ask was already approved, denied or expired: a decision comes once. */
+export class AskAlreadyDecidedError extends DomainError {
+  constructor(
+    readonly outcome: 'approved' | 'denied' | 'expired',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The approver saw another payload than the one the ask holds. */
+export class PayloadMismatchError extends DomainError {}
+
+/** Four eyes: whoever requested a command may not decide its ask. */
+export class SelfApprovalError extends DomainError {}

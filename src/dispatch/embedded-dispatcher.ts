@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { taskKey, type PendingTask } from '../projections/pending-tasks.js';
-import { abandonTask, expireAsk, runTask, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
+import { abandonTask, runTask, timeOutAsk, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
 import { TaskQueue } from './task-queue.js';
 
 export interface EmbeddedDispatcherOptions extends TaskRunnerDeps {
@@ -149,11 +149,11 @@ export class EmbeddedDispatcher {
     });
   }
 
-  /** What is due for a command: its task's attempt, the expiry of its ask, or abandoning a lost attempt. */
+  /** What is due for a command: its task's attempt, its ask's warning or expiry, or abandoning a lost attempt. */
   private attempt(task: PendingTask): Promise<TaskOutcome> {
     switch (task.state.status) {
       case 'awaiting_approval':
-        return expireAsk(this.options, task);
+        return timeOutAsk(this.options, task);
       case 'running':
         return abandonTask(this.options, task, 'the executor running this attempt stopped before it recorded an outcome');
       default:

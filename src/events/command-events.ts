@@ -1,19 +1,10 @@
 import { z } from 'zod';
+import { askCreated, askDenied, askApproved, askExpired, askExpiring, type AskEvent } from './ask-events.js';
 import { defineEvent, type EventOf } from './define-event.js';
+import { failureSchema, ids, paramsSchema, riskLevelSchema } from './shared-schemas.js';
 
-export const riskLevelSchema = z.enum(['GREEN', 'YELLOW', 'RED']);
-export type RiskLevel = z.infer<typeof riskLevelSchema>;
-
-export const failureSchema = z.object({
-  /** A stable code that drives retries and triage, e.g. `TASK_TIMEOUT`, `WORKER_LOST`. */
-  code: z.string(),
-  message: z.string(),
-});
-export type Failure = z.infer<typeof failureSchema>;
-
-/** Every event of a command's life names it, so reports and views need no lookup. */
-const ids = { command_id: z.string(), task_id: z.string(), command_type: z.string() };
-const paramsSchema = z.record(z.string(), z.unknown());
+export { failureSchema, riskLevelSchema, type Failure, type RiskLevel } from './shared-schemas.js';
+export type { AskApproved, AskCreated, AskDenied, AskExpired, AskExpiring } from './ask-events.js';
 
 export const commandAccepted = defineEvent(
   'CommandAccepted',
@@ -40,29 +31,6 @@ export const taskQueued = defineEvent(
   'TaskQueued',
   1,
   z.object({ ...ids, attempt: z.number().int().positive() }),
-);
-
-export const askCreated = defineEvent(
-  'AskCreated',
-  1,
-  z.object({
-    ...ids,
-    ask_id: z.string(),
-    risk_level: riskLevelSchema,
-    description: z.string(),
-    params: paramsSchema,
-    /** sha-256 of the canonical `{command_type, params}`: an approval is bound to it. */
-    payload_hash: z.string(),
-    requested_by: z.string(),
-    expires_at: z.string(),
-    options: z.array(z.enum(['approve', 'deny'])),
-  }),
-);
-
-export const askExpired = defineEvent(
-  'AskExpired',
-  1,
-  z.object({ ...ids, ask_id: z.string(), expires_at: z.string() }),
 );
 
 export const taskStarted = defineEvent(
@@ -115,8 +83,6 @@ export const taskDeadLettered = defineEvent(
 export type CommandAccepted = EventOf<typeof commandAccepted>;
 export type RiskWarningRaised = EventOf<typeof riskWarningRaised>;
 export type TaskQueued = EventOf<typeof taskQueued>;
-export type AskCreated = EventOf<typeof askCreated>;
-export type AskExpired = EventOf<typeof askExpired>;
 export type TaskStarted = EventOf<typeof taskStarted>;
 export type TaskSucceeded = EventOf<typeof taskSucceeded>;
 export type TaskFailed = EventOf<typeof taskFailed>;
@@ -128,8 +94,7 @@ export type CommandLifeEvent =
   | CommandAccepted
   | RiskWarningRaised
   | TaskQueued
-  | AskCreated
-  | AskExpired
+  | AskEvent
   | TaskStarted
   | TaskSucceeded
   | TaskFailed
@@ -141,6 +106,9 @@ export const commandLifeEvents = [
   riskWarningRaised,
   taskQueued,
   askCreated,
+  askExpiring,
+  askApproved,
+  askDenied,
   askExpired,
   taskStarted,
   taskSucceeded,

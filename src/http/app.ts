@@ -67,7 +67,12 @@ export function createApp(deps: AppDeps) {
   ];
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
 
-  app.route('/sidecar', commandRoutes({ ...deps, askTtlSeconds: config.ASK_TTL_SECONDS, maxBodyBytes: config.MAX_BODY_BYTES }));
+  app.route('/sidecar', commandRoutes({
+      ...deps,
+      askTtlSeconds: config.ASK_TTL_SECONDS,
+      askWarningSeconds: config.ASK_EXPIRY_WARNING_SECONDS,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+    }));
   app.route(
     '/agent',
     agentRoutes({

@@ -25,8 +25,9 @@ export const taskKey = (tenant: Tenant, commandId: string): string => `${tenantK
 /**
  * The dispatch projection: each command's stream folded with the command-life decider's own
  * `evolve`, read as what to do next. Queued and retry-scheduled tasks are ready to run (from
- * their due time), asks are due to expire (at `expires_at`), started tasks are running;
- * succeeded, dead-lettered and expired ones are finished.
+ * their due time), asks are due to be warned about (at `warn_at`) and then to expire (at
+ * `expires_at`), started tasks are running; succeeded, dead-lettered, denied and expired ones
+ * are finished.
  * Events at or below the revision already seen change nothing.
  */
 export function taskChange(previous: PendingTask | undefined, recorded: RecordedEvent): TaskChange | undefined {
@@ -47,12 +48,16 @@ export function taskChange(previous: PendingTask | undefined, recorded: Recorded
       return { kind: 'ready', key, task, due_at: Date.parse(event.metadata.occurred_at) };
     case 'retry_scheduled':
       return { kind: 'ready', key, task, due_at: Date.parse(state.retry_at) };
-    case 'awaiting_approval':
-      return { kind: 'ready', key, task, due_at: Date.parse(state.expires_at) };
+    case 'awaiting_approval': {
+      const { ask } = state;
+      const due = !ask.warned && ask.warn_at !== undefined ? ask.warn_at : ask.expires_at;
+      return { kind: 'ready', key, task, due_at: Date.parse(due) };
+    }
     case 'running':
       return { kind: 'running', key, task };
     case 'succeeded':
     case 'dead_lettered':
+    case 'denied':
     case 'expired':
       return { kind: 'finished', key };
     default:

@@ -19,6 +19,9 @@ const reportTypes: Record<NexusEvent['type'], string> = {
   RiskWarningRaised: 'risk_warning',
   TaskQueued: 'task_queued',
   AskCreated: 'ask_created',
+  AskExpiring: 'ask_expiring',
+  AskApproved: 'ask_resolved',
+  AskDenied: 'ask_resolved',
   AskExpired: 'ask_resolved',
   TaskStarted: 'task_started',
   TaskSucceeded: 'task_completed',
@@ -27,6 +30,9 @@ const reportTypes: Record<NexusEvent['type'], string> = {
   TaskDeadLettered: 'task_dead_lettered',
 };
 
+/** The `decision` an `ask_resolved` report carries. */
+const decisions: Partial<Record<string, string>> = { AskApproved: 'approved', AskDenied: 'denied', AskExpired: 'expired' };
+
 /** `SomeEventHappened` → `some_event_happened`, for event types without a chosen name. */
 const snakeCase = (type: string): string => type.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 
@@ -34,7 +40,8 @@ const snakeCase = (type: string): string => type.replace(/([a-z0-9])([A-Z])/g, '
 export function toReport(event: RecordedEvent): Report {
   const data = (event.data ?? {}) as Record<string, unknown>;
   const { command_id, task_id, ...rest } = data;
-  const payload = event.type === 'AskCreated' ? askPayload(rest) : event.type === 'AskExpired' ? { decision: 'expired', ...rest } : rest;
+  const decision = decisions[event.type];
+  const payload = event.type === 'AskCreated' ? askPayload(rest) : decision ? { decision, ...rest } : rest;
   return {
     report_id: event.event_id,
     report_type: reportTypes[event.type as NexusEvent['type']] ?? snakeCase(event.type),

@@ -82,6 +82,8 @@ type Counts = SnapshotState['counts'];
 const countChanges: Partial<Record<NexusEvent['type'], Partial<Counts>>> = {
   TaskQueued: { queued: 1 },
   AskCreated: { awaiting_approval: 1 },
+  AskApproved: { awaiting_approval: -1 },
+  AskDenied: { awaiting_approval: -1 },
   AskExpired: { awaiting_approval: -1 },
   TaskStarted: { queued: -1, running: 1 },
   TaskSucceeded: { running: -1 },
@@ -101,9 +103,12 @@ function count(counts: Counts, type: NexusEvent['type']): Counts {
   };
 }
 
+const resolvesAsk = (event: NexusEvent): event is Extract<NexusEvent, { type: 'AskApproved' | 'AskDenied' | 'AskExpired' }> =>
+  event.type === 'AskApproved' || event.type === 'AskDenied' || event.type === 'AskExpired';
+
 function pendingAsk(event: RecordedEvent<NexusEvent>): PendingAsk | undefined {
   if (event.type !== 'AskCreated') return undefined;
-  const { params, ...ask } = event.data;
+  const { params, warn_at: _warnAt, ...ask } = event.data;
   return { payload: params, correlation_id: event.metadata.correlation_id, created_at: event.metadata.occurred_at, ...ask };
 }
 
@@ -153,7 +158,7 @@ export function snapshotProjection(options: SnapshotOptions) {
       paused: state.paused,
       counts: count(state.counts, event.type),
       worklog: entry ? addToWorklog(state.worklog, entry, options.worklogKeep) : state.worklog,
-      asks: ask ? [...state.asks, ask] : event.type === 'AskExpired' ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
+      asks: ask ? [...state.asks, ask] : resolvesAsk(event) ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
       memory: state.memory,
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
     };

@@ -20,6 +20,12 @@ function line(event: NexusEvent): Line | undefined {
       return { level: 'warning', text: event.data.message };
     case 'AskCreated':
       return { level: 'warning', text: `${event.data.command_type} is waiting for approval (${event.data.risk_level})` };
+    case 'AskExpiring':
+      return { level: 'warning', text: `${event.data.command_type} expires at ${event.data.expires_at} without a decision` };
+    case 'AskApproved':
+      return { level: 'info', text: `${event.data.command_type} approved by ${event.data.decided_by}` };
+    case 'AskDenied':
+      return { level: 'warning', text: `${event.data.command_type} denied by ${event.data.decided_by}` };
     case 'AskExpired':
       return { level: 'warning', text: `${event.data.command_type} expired without a decision` };
     case 'TaskStarted':

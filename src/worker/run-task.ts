@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
 import { ConcurrencyError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
 import { executeHandler, type Execution } from './execute-handler.js';
+import { payloadHash } from '../ids.js';
 
 export interface TaskRunnerDeps {
   readonly store: EventStore;
@@ -24,8 +25,8 @@ export interface TaskRunnerDeps {
   readonly random: () => number;
 }
 
-/** What an attempt left in the log: its result, an expired ask, or nothing (`skipped`). */
-export type TaskOutcome = 'succeeded' | 'failed' | 'expired' | 'skipped';
+/** What an attempt left in the log: its result, an ask's warning or expiry, or nothing (`skipped`). */
+export type TaskOutcome = 'succeeded' | 'failed' | 'warned' | 'expired' | 'skipped';
 
 type Known = { readonly state: CommandLifeState; readonly revision: ExpectedRevision };
 
@@ -93,9 +94,21 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
   const attempt = state.attempt;
   const { metadata, record, logger } = onTask(deps, task);
   return unlessLostRace(async () => {
-    // 1. claim, decided now: a task that cannot start is not run
-    const claim: CommandLifeCommand = { type: 'StartTask', data: { task_id, attempt, executor_id: deps.executorId }, metadata: metadata() };
-    if (commandLifeDecider.decide(claim, state).length === 0) return 'skipped';
+    // 1. claim, decided now: a task that cannot start is not run. A command that needed an
+    //    approval names the payload it is about to run, which must be the approved one.
+    const payload_hash = state.command.approved_hash === undefined ? undefined : payloadHash(state.command.command_type, state.command.params);
+    const claim: CommandLifeCommand = {
+      type: 'StartTask',
+      data: { task_id, attempt, executor_id: deps.executorId, ...(payload_hash === undefined ? {} : { payload_hash }) },
+      metadata: metadata(),
+    };
+    const claimed = commandLifeDecider.decide(claim, state);
+    if (claimed.length === 0) return 'skipped';
+    if (claimed[0]!.type !== 'TaskStarted') {
+      await record(claim);
+      logger().error({ attempt }, 'refused to run: the payload is not the one that was approved');
+      return 'failed';
+    }
     // 2. run
     const running = executeHandler(
       deps.catalog,
@@ -114,9 +127,9 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
       { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
     );
     try {
-      let claimed: Known | undefined;
+      let recorded: Known | undefined;
       if ((await within(running.done, QUICK_TASK_MS)) === undefined) {
-        claimed = await record(claim).catch((error: unknown) => {
+        recorded = await record(claim).catch((error: unknown) => {
           running.cancel(new TaskFailure('CLAIM_LOST', 'another executor took this attempt'));
           throw error;
         });
@@ -124,7 +137,7 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
       const execution = await running.done;
       // 3. record the outcome (with the claim, for a quick task)
       const outcome = outcomeOf(execution, { task_id, attempt }, deps, metadata());
-      await (claimed ? record(outcome, claimed) : record([claim, outcome]));
+      await (recorded ? record(outcome, recorded) : record([claim, outcome]));
       if (!execution.ok) logger().warn({ error: execution.error, attempt }, 'task failed');
       return execution.ok ? 'succeeded' : 'failed';
     } finally {
@@ -180,14 +193,23 @@ export function abandonTask(deps: TaskRunnerDeps, task: PendingTask, reason: str
   }, logger);
 }
 
-/** Ends an ask that reached its `expires_at` undecided: the command will never run. */
-export function expireAsk(deps: TaskRunnerDeps, task: PendingTask): Promise<TaskOutcome> {
+/**
+ * What is due for an ask nobody decided yet: a warning shortly before its expiry, then the
+ * expiry itself (the command will never run).
+ */
+export function timeOutAsk(deps: TaskRunnerDeps, task: PendingTask): Promise<TaskOutcome> {
   const { state } = task;
   if (state.status !== 'awaiting_approval') return Promise.resolve('skipped');
+  const { ask_id } = state.ask;
   const { metadata, record, logger } = onTask(deps, task);
+  const expiring = !state.ask.warned && state.ask.warn_at !== undefined && deps.now().getTime() < Date.parse(state.ask.expires_at);
   return unlessLostRace(async () => {
-    await record({ type: 'ExpireAsk', data: { ask_id: state.ask_id }, metadata: metadata() });
-    logger().info({ ask_id: state.ask_id }, 'ask expired without a decision');
+    if (expiring) {
+      await record({ type: 'WarnAskExpiry', data: { ask_id }, metadata: metadata() });
+      return 'warned';
+    }
+    await record({ type: 'ExpireAsk', data: { ask_id }, metadata: metadata() });
+    logger().info({ ask_id }, 'ask expired without a decision');
     return 'expired';
   }, logger);
 }

@@ -178,6 +178,7 @@ describe('asks', () => {
     expect(stream.reports.filter((r) => r.command_id === first.command_id).map((r) => r.report_type)).toEqual([
       'command_accepted',
       'ask_created',
+      'ask_expiring',
       'ask_resolved',
     ]);
     const snapshot = (await (await own.get('/agent/snapshot', tenant)).json()) as { asks: unknown[]; autopilot: { awaiting_approval: number } };

@@ -27,6 +27,7 @@ export function submit(overrides: Partial<SubmitCommand['data']> = {}): SubmitCo
       idempotency_key: 'key-1',
       payload_hash: 'payload-1',
       ask_ttl_seconds: 3600,
+      ask_warning_seconds: 300,
       ...overrides,
     },
     metadata: metadata(),

@@ -56,6 +56,7 @@ describe('SubmitCommand', () => {
         payload_hash: 'payload-1',
         requested_by: 'alice',
         expires_at: '2026-11-23T11:00:00.000Z',
+        warn_at: '2026-11-23T10:55:00.000Z',
         options: ['approve', 'deny'],
       },
     });

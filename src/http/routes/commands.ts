@@ -1,10 +1,11 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Catalog } from '../../catalog/catalog.js';
+import { askIdFor } from '../../commands/ask-ids.js';
 import { submitCommand } from '../../commands/submit-command.js';
 import { riskLevelSchema } from '../../events/command-events.js';
 import { tenantKey } from '../../events/tenant.js';
-import { canonicalJson, derivedId, sha256 } from '../../ids.js';
+import { canonicalJson, derivedId, payloadHash, sha256 } from '../../ids.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
@@ -37,6 +38,7 @@ export interface CommandRoutesDeps {
   readonly store: EventStore;
   readonly catalog: Catalog;
   readonly askTtlSeconds: number;
+  readonly askWarningSeconds: number;
   readonly maxBodyBytes: number;
   readonly now: () => Date;
   readonly newId: (prefix?: string) => string;
@@ -84,21 +86,23 @@ export function commandRoutes(deps: CommandRoutesDeps) {
     c.set('correlation_id', correlationId);
     c.header('x-correlation-id', correlationId);
     const recordedParams = params.data as Record<string, unknown>;
+    const commandId = key === undefined ? deps.newId('cmd') : derivedId('cmd', tenantKey(tenant), key);
     const submitted = await submitCommand(
       deps.store,
       tenant,
       {
         type: 'SubmitCommand',
         data: {
-          command_id: key === undefined ? deps.newId('cmd') : derivedId('cmd', tenantKey(tenant), key),
+          command_id: commandId,
           task_id: deps.newId('task'),
-          ask_id: deps.newId('ask'),
+          ask_id: askIdFor(commandId),
           command_type: definition.type,
           params: recordedParams,
           risk_level: definition.risk,
           description: body.description ?? definition.description,
           ask_ttl_seconds: deps.askTtlSeconds,
-          ...(definition.risk === 'RED' ? { payload_hash: sha256(canonicalJson({ command_type: definition.type, params: recordedParams })) } : {}),
+          ask_warning_seconds: deps.askWarningSeconds,
+          ...(definition.risk === 'RED' ? { payload_hash: payloadHash(definition.type, recordedParams) } : {}),
           ...(key === undefined ? {} : { idempotency_key: key, request_hash: sha256(canonicalJson(body)) }),
         },
         metadata: { now: deps.now(), correlation_id: correlationId, actor: c.get('principal').id },
