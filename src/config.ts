@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseRiskOverrides } from './catalog/risk-policy.js';
+import { principalsSchema, type ConfiguredPrincipal } from './principals.js';
 
 /**
  * Every setting NEXUS reads, parsed once at start. Mirrors `.env.example` (a test keeps the
@@ -34,6 +37,28 @@ export const variables = {
     'dev-key-change-in-production',
   ),
   ADMIN_API_KEY: variable('REQUIRED', secret, 'Key for admin routes (x-api-key). Unset: admin routes only in development mode.', 'admin-key-change-in-production'),
+  NEXUS_PRINCIPALS: variable(
+    'OPTIONAL',
+    z.string().min(1).optional(),
+    'Named keys as JSON: [{"id","key_sha256","roles":["requester","approver","admin"],"tenants":["org/project", "org/*"]}].',
+  ),
+  NEXUS_PRINCIPALS_FILE: variable('OPTIONAL', z.string().min(1).optional(), 'A JSON file with the same list as NEXUS_PRINCIPALS.'),
+  RISK_OVERRIDES: variable(
+    'OPTIONAL',
+    z
+      .string()
+      .optional()
+      .superRefine((text, context) => {
+        if (text === undefined) return;
+        try {
+          parseRiskOverrides(text);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .transform((text) => (text === undefined ? [] : parseRiskOverrides(text))),
+    'Per-tenant risk levels, e.g. acme/*:data.export=RED,*/*:file.delete=RED (raise only, unless RISK_ALLOW_LOWERING).',
+  ),
   PORT: variable('OPTIONAL', int(0, 65535, 8000), 'HTTP port (0: any free port).', '8000'),
   HOST: variable(
     'OPTIONAL',
@@ -54,6 +79,15 @@ export const variables = {
   STREAM_EVENT_KEEP: variable('OPTIONAL', int(10, 1_000_000, 2000), 'Recent reports per tenant served from memory (older ones come from the log).', '2000'),
   STREAM_WORKLOG_KEEP: variable('OPTIONAL', int(1, 100_000, 200), 'Worklog entries kept in the snapshot.', '200'),
   ASK_TTL_SECONDS: variable('OPTIONAL', int(1, 31_536_000, 86_400), 'How long a RED command waits for a decision.', '86400'),
+  RISK_ALLOW_LOWERING: variable(
+    'ADVANCED',
+    z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+    'Lets RISK_OVERRIDES lower a level (a RED command could then run without approval).',
+    'false',
+  ),
   ASK_EXPIRY_WARNING_SECONDS: variable(
     'ADVANCED',
     int(0, 31_536_000, 300),
@@ -87,6 +121,8 @@ type Parsed = { readonly [K in keyof Variables]: z.output<Variables[K]['schema']
 
 export interface Config extends Omit<Parsed, 'HOST' | 'NEXUS_WORKSPACE_DIR' | 'NEXUS_OUTBOX_DIR'> {
   readonly HOST: string;
+  /** From NEXUS_PRINCIPALS and NEXUS_PRINCIPALS_FILE. */
+  readonly principals: readonly ConfiguredPrincipal[];
   /** Absolute paths, defaults filled in. */
   readonly NEXUS_WORKSPACE_DIR: string;
   readonly NEXUS_OUTBOX_DIR: string;
@@ -108,6 +144,30 @@ const EXAMPLE_KEYS = new Set([variables.NEXUS_API_KEY.example, variables.ADMIN_A
 
 export const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+
+function readFile(path: string, problems: string[]): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(`NEXUS_PRINCIPALS_FILE: cannot read ${path}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+function readPrincipals(name: string, json: string | undefined, problems: string[]): ConfiguredPrincipal[] {
+  if (json === undefined) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    problems.push(`${name}: not JSON: ${(error as Error).message}`);
+    return [];
+  }
+  const result = principalsSchema.safeParse(value);
+  if (result.success) return result.data;
+  problems.push(...result.error.issues.map((i) => `${name}: [${i.path.join('.')}] ${i.message}`));
+  return [];
+}
 
 /** Parses the environment; throws `ConfigError` naming every bad variable. Empty values count as unset. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
@@ -133,11 +193,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (problems.length === 0 && values.NEXUS_API_KEY !== undefined && values.NEXUS_API_KEY === values.ADMIN_API_KEY) {
     problems.push('ADMIN_API_KEY: must differ from NEXUS_API_KEY');
   }
+  const principals = [
+    ...readPrincipals('NEXUS_PRINCIPALS', values.NEXUS_PRINCIPALS, problems),
+    ...readPrincipals('NEXUS_PRINCIPALS_FILE', values.NEXUS_PRINCIPALS_FILE && readFile(values.NEXUS_PRINCIPALS_FILE, problems), problems),
+  ];
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(values.NEXUS_DATA_DIR);
   return {
     ...values,
     HOST: host,
+    principals,
     developmentMode,
     dataDir,
     NEXUS_WORKSPACE_DIR: resolve(values.NEXUS_WORKSPACE_DIR ?? join(dataDir, 'workspace')),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
 import type { Catalog } from './catalog/catalog.js';
+import { riskPolicy, type RiskPolicy } from './catalog/risk-policy.js';
 import type { Config } from './config.js';
 import { EmbeddedDispatcher } from './dispatch/embedded-dispatcher.js';
 import { upcast } from './events/registry.js';
@@ -44,6 +45,18 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const now = options.now ?? (() => new Date());
   const startedAt = now();
   const store = await openSqliteEventStore({ path: join(config.dataDir, 'nexus.db'), upcast });
+  const catalog = (options.catalog ?? builtInCatalog)({
+    store,
+    workspaceDir: config.NEXUS_WORKSPACE_DIR,
+    outboxDir: config.NEXUS_OUTBOX_DIR,
+  });
+  let riskOf: RiskPolicy;
+  try {
+    riskOf = riskPolicy(catalog, config.RISK_OVERRIDES, config.RISK_ALLOW_LOWERING);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const projection = snapshotProjection({ worklogKeep: config.STREAM_WORKLOG_KEEP });
   const hub = await FeedHub.start({
     store,
@@ -51,11 +64,6 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     render: reportFrame,
     keep: config.STREAM_EVENT_KEEP,
     onError: (error) => logger.error({ err: error }, 'fan-out lost its subscription; resubscribing'),
-  });
-  const catalog = (options.catalog ?? builtInCatalog)({
-    store,
-    workspaceDir: config.NEXUS_WORKSPACE_DIR,
-    outboxDir: config.NEXUS_OUTBOX_DIR,
   });
   const dispatcher = await EmbeddedDispatcher.start({
     store,
@@ -76,6 +84,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     config,
     store,
     catalog,
+    riskOf,
     hub,
     projection,
     logger,

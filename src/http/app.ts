@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { Catalog } from '../catalog/catalog.js';
+import type { RiskPolicy } from '../catalog/risk-policy.js';
 import type { Config } from '../config.js';
 import type { FeedHub } from '../fanout/feed-hub.js';
 import type { Logger } from '../logger.js';
@@ -8,13 +9,14 @@ import type { EventStore } from '../store/event-store.js';
 import type { AppEnv } from './app-env.js';
 import { errorBody, errorHandler } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
-import { apiKeyAuth } from './middleware/auth.js';
+import { apiKeyAuth, tenantScope } from './middleware/auth.js';
 import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { tenantHeaders } from './middleware/tenant.js';
 import { openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
+import { approvalDocs, approvalRoutes } from './routes/approvals.js';
 import { commandDocs, commandRoutes } from './routes/commands.js';
 import { healthDocs, healthRoutes } from './routes/health.js';
 
@@ -22,6 +24,7 @@ export interface AppDeps {
   readonly config: Config;
   readonly store: EventStore;
   readonly catalog: Catalog;
+  readonly riskOf: RiskPolicy;
   readonly hub: FeedHub<SnapshotState>;
   readonly projection: SnapshotProjection;
   readonly logger: Logger;
@@ -34,7 +37,7 @@ export interface AppDeps {
 }
 
 /** Route prefixes that need a key and a tenant. */
-const TENANT_PREFIXES = ['/sidecar', '/agent'];
+const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals'];
 
 /**
  * The HTTP API, with its dependencies passed in.
@@ -53,7 +56,7 @@ export function createApp(deps: AppDeps) {
   if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, mode: 'embedded', developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...agentDocs], {
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...agentDocs, ...approvalDocs], {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
@@ -61,12 +64,22 @@ export function createApp(deps: AppDeps) {
   app.get('/openapi.json', (c) => c.json(document));
 
   const guards = [
-    apiKeyAuth({ apiKey: config.NEXUS_API_KEY, adminKey: config.ADMIN_API_KEY, developmentMode: config.developmentMode }),
+    apiKeyAuth({
+      apiKey: config.NEXUS_API_KEY,
+      adminKey: config.ADMIN_API_KEY,
+      principals: config.principals,
+      developmentMode: config.developmentMode,
+    }),
     tenantHeaders(),
+    tenantScope(),
     rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
   ];
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
 
+  app.route(
+    '/approvals',
+    approvalRoutes({ ...deps, fourEyes: !config.developmentMode, maxBodyBytes: config.MAX_BODY_BYTES, newId: () => deps.newId() }),
+  );
   app.route('/sidecar', commandRoutes({
       ...deps,
       askTtlSeconds: config.ASK_TTL_SECONDS,

@@ -2,7 +2,13 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { UnknownCommandTypeError } from '../catalog/catalog.js';
-import { IdempotencyKeyReusedError } from '../commands/errors.js';
+import {
+  AskAlreadyDecidedError,
+  AskNotFoundError,
+  IdempotencyKeyReusedError,
+  PayloadMismatchError,
+  SelfApprovalError,
+} from '../commands/errors.js';
 import { StoreUnavailableError } from '../store/event-store.js';
 import type { Logger } from '../logger.js';
 
@@ -32,6 +38,10 @@ function classify(error: unknown): RequestError | undefined {
   if (error instanceof RequestError) return error;
   if (error instanceof UnknownCommandTypeError) return new RequestError(422, 'unknown_command_type', error.message);
   if (error instanceof IdempotencyKeyReusedError) return new RequestError(422, 'idempotency_key_reused', error.message);
+  if (error instanceof AskNotFoundError) return new RequestError(404, 'ask_not_found', error.message);
+  if (error instanceof AskAlreadyDecidedError) return new RequestError(409, `ask_${error.outcome}`, error.message);
+  if (error instanceof PayloadMismatchError) return new RequestError(409, 'payload_mismatch', error.message);
+  if (error instanceof SelfApprovalError) return new RequestError(403, 'self_approval', error.message);
   if (error instanceof StoreUnavailableError) return new RequestError(503, 'store_unavailable', 'the event store is unavailable; retry later');
   if (error instanceof HTTPException) return new RequestError(error.status as ContentfulStatusCode, 'http_error', error.message);
   return undefined;

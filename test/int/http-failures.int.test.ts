@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtInCatalog } from '../../src/catalog/built-in.js';
+import { riskPolicy } from '../../src/catalog/risk-policy.js';
 import { loadConfig } from '../../src/config.js';
 import { FeedHub } from '../../src/fanout/feed-hub.js';
 import { createApp } from '../../src/http/app.js';
@@ -21,10 +22,12 @@ describe('when the event store is unavailable', () => {
     const store = await openSqliteEventStore({ path: join(dataDir, 'nexus.db') });
     const projection = snapshotProjection({ worklogKeep: 10 });
     const hub = await FeedHub.start({ store, projection, render: reportFrame, keep: 100 });
+    const catalog = builtInCatalog({ store, workspaceDir: config.NEXUS_WORKSPACE_DIR, outboxDir: config.NEXUS_OUTBOX_DIR });
     const app = createApp({
       config,
       store,
-      catalog: builtInCatalog({ store, workspaceDir: config.NEXUS_WORKSPACE_DIR, outboxDir: config.NEXUS_OUTBOX_DIR }),
+      catalog,
+      riskOf: riskPolicy(catalog, [], false),
       hub,
       projection,
       logger: createLogger({ level: 'silent' }),

@@ -59,6 +59,16 @@ export const testCommands = [
     },
   }),
   defineCommand({
+    type: 'test.red',
+    risk: 'RED',
+    description: 'A risky command: appends its params to `file` when it runs',
+    params: z.object({ file: z.string(), note: z.string() }),
+    handler: async ({ file, note }, { command_id, attempt }) => {
+      await appendFile(file, `${command_id} ${note} attempt=${attempt}\n`);
+      return { note };
+    },
+  }),
+  defineCommand({
     type: 'test.stubborn',
     risk: 'GREEN',
     description: 'Ignores its abort: on the first attempt keeps running `ms` after it was told to stop',

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Catalog } from '../../catalog/catalog.js';
+import type { RiskPolicy } from '../../catalog/risk-policy.js';
 import { askIdFor } from '../../commands/ask-ids.js';
 import { submitCommand } from '../../commands/submit-command.js';
 import { riskLevelSchema } from '../../events/command-events.js';
@@ -12,6 +13,7 @@ import { errorSchema, type RouteDoc } from '../openapi.js';
 import { RequestError } from '../errors.js';
 import { correlationIdSchema } from '../middleware/correlation.js';
 import { readJson, zodIssues } from '../validation.js';
+import { requireRole } from '../middleware/auth.js';
 import { header } from '../header.js';
 
 export const submitCommandBody = z
@@ -37,6 +39,8 @@ const idempotencyKeySchema = z.string().regex(/^[\x21-\x7E]{1,255}$/, 'must be 1
 export interface CommandRoutesDeps {
   readonly store: EventStore;
   readonly catalog: Catalog;
+  /** The command type's risk level in a tenant (the catalog's, raised by overrides). */
+  readonly riskOf: RiskPolicy;
   readonly askTtlSeconds: number;
   readonly askWarningSeconds: number;
   readonly maxBodyBytes: number;
@@ -70,7 +74,7 @@ export const commandDocs: RouteDoc[] = [
 ];
 
 export function commandRoutes(deps: CommandRoutesDeps) {
-  return new Hono<AppEnv>().post('/command', async (c) => {
+  return new Hono<AppEnv>().post('/command', requireRole('requester'), async (c) => {
     const body = await readJson(c, submitCommandBody, deps.maxBodyBytes);
     const key = header(c, 'idempotency-key');
     if (key !== undefined && !idempotencyKeySchema.safeParse(key).success) {
@@ -86,6 +90,7 @@ export function commandRoutes(deps: CommandRoutesDeps) {
     c.set('correlation_id', correlationId);
     c.header('x-correlation-id', correlationId);
     const recordedParams = params.data as Record<string, unknown>;
+    const risk = deps.riskOf(tenant, definition.type);
     const commandId = key === undefined ? deps.newId('cmd') : derivedId('cmd', tenantKey(tenant), key);
     const submitted = await submitCommand(
       deps.store,
@@ -98,11 +103,11 @@ export function commandRoutes(deps: CommandRoutesDeps) {
           ask_id: askIdFor(commandId),
           command_type: definition.type,
           params: recordedParams,
-          risk_level: definition.risk,
+          risk_level: risk,
           description: body.description ?? definition.description,
           ask_ttl_seconds: deps.askTtlSeconds,
           ask_warning_seconds: deps.askWarningSeconds,
-          ...(definition.risk === 'RED' ? { payload_hash: payloadHash(definition.type, recordedParams) } : {}),
+          ...(risk === 'RED' ? { payload_hash: payloadHash(definition.type, recordedParams) } : {}),
           ...(key === undefined ? {} : { idempotency_key: key, request_hash: sha256(canonicalJson(body)) }),
         },
         metadata: { now: deps.now(), correlation_id: correlationId, actor: c.get('principal').id },
