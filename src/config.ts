@@ -97,6 +97,12 @@ export const variables = {
   RETRY_BASE_DELAY_MS: variable('ADVANCED', int(0, 3_600_000, 1000), 'Backoff before the first retry; doubles per attempt, with jitter.', '1000'),
   RETRY_MAX_DELAY_MS: variable('ADVANCED', int(0, 86_400_000, 60_000), 'Longest backoff between attempts.', '60000'),
   TASK_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 86_400, 300), 'A task running longer fails with TASK_TIMEOUT (and is retried).', '300'),
+  SNAPSHOT_CHECKPOINT_EVERY: variable(
+    'ADVANCED',
+    int(1, 1_000_000, 1000),
+    'A tenant snapshot is kept every this many of its events: time travel folds at most that many.',
+    '1000',
+  ),
   SSE_HEARTBEAT_SECONDS: variable(
     'ADVANCED',
     z.coerce.number().positive().max(3600).default(15),

@@ -63,6 +63,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     projection,
     render: reportFrame,
     keep: config.STREAM_EVENT_KEEP,
+    checkpointEvery: config.SNAPSHOT_CHECKPOINT_EVERY,
     onError: (error) => logger.error({ err: error }, 'fan-out lost its subscription; resubscribing'),
   });
   const dispatcher = await EmbeddedDispatcher.start({

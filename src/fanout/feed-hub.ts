@@ -80,6 +80,13 @@ export class FeedHub<S> {
     return feed;
   }
 
+  /** A tenant's state as of `at` (the current one when `at` is absent or not in the past). */
+  async stateAt(tenant: Tenant, at?: number): Promise<{ state: S; position: number }> {
+    const feed = this.feed(tenant);
+    if (at !== undefined && at < this.position) return { state: await feed.stateAt(at), position: at };
+    return feed.current();
+  }
+
   get subscriberCount(): number {
     let count = 0;
     for (const feed of this.feeds.values()) count += feed.subscribers;

@@ -17,6 +17,7 @@ import { tenantHeaders } from './middleware/tenant.js';
 import { openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
 import { approvalDocs, approvalRoutes } from './routes/approvals.js';
+import { reportStreamDocs, reportStreamRoutes } from './routes/report-stream.js';
 import { commandDocs, commandRoutes } from './routes/commands.js';
 import { healthDocs, healthRoutes } from './routes/health.js';
 
@@ -56,7 +57,7 @@ export function createApp(deps: AppDeps) {
   if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, mode: 'embedded', developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...agentDocs, ...approvalDocs], {
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs], {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
@@ -88,7 +89,7 @@ export function createApp(deps: AppDeps) {
     }));
   app.route(
     '/agent',
-    agentRoutes({
+    reportStreamRoutes({
       ...deps,
       sse: {
         heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
@@ -97,5 +98,6 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+  app.route('/agent', agentRoutes(deps));
   return app;
 }

@@ -24,7 +24,7 @@ function readExample(): ExampleLine[] {
 }
 
 describe('configuration', () => {
-  it('.env.example lists every variable, in its section, with its help line and default', () => {
+  it('.env.example lists every variable, in its section, with its help line and default (npx tsx scripts/env-example.ts)', () => {
     const example = readExample();
     expect(example.map((line) => line.name).sort()).toEqual(Object.keys(variables).sort());
     for (const line of example) {

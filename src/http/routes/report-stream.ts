@@ -1,0 +1,93 @@
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { FeedHub } from '../../fanout/feed-hub.js';
+import type { SnapshotProjection, SnapshotState } from '../../projections/snapshot.js';
+import type { AppEnv } from '../app-env.js';
+import { RequestError } from '../errors.js';
+import { header } from '../header.js';
+import type { RouteDoc } from '../openapi.js';
+import { position } from '../schemas.js';
+import { retryFrame, snapshotFrame } from '../sse-frames.js';
+import { SseSession } from '../sse-session.js';
+import { readQuery } from '../validation.js';
+
+export const streamQuery = z.object({
+  last_event_id: z
+    .preprocess((value) => (value === '' ? undefined : value), position.optional())
+    .meta({ description: 'Resume after this position (for EventSource, which cannot set Last-Event-ID)' }),
+});
+
+export interface ReportStreamDeps {
+  readonly hub: FeedHub<SnapshotState>;
+  readonly projection: SnapshotProjection;
+  readonly now: () => Date;
+  readonly shutdown: AbortSignal;
+  readonly sse: { heartbeatMs: number; retryMs: number; stallTimeoutMs: number };
+}
+
+export const reportStreamDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/agent/reports/stream',
+    summary: 'The live report stream (SSE)',
+    description:
+      'First a `snapshot` event (id: the position it is consistent with), then a `report` event per change, `id:` = event position. Resume with Last-Event-ID or ?last_event_id=N: the snapshot as of N, then exactly the reports after N.',
+    tags: ['reports'],
+    tenant: true,
+    headers: { 'last-event-id': { schema: position, description: 'Resume after this position' } },
+    query: streamQuery,
+    responses: { 200: { description: 'An endless text/event-stream', contentType: 'text/event-stream' } },
+  },
+];
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+};
+
+function resumePosition(header: string | undefined, query: number | undefined): number | undefined {
+  if (header === undefined || header === '') return query;
+  const parsed = position.safeParse(header);
+  if (!parsed.success) throw new RequestError(400, 'invalid_last_event_id', 'Last-Event-ID must be an event position (an integer)');
+  return parsed.data;
+}
+
+export function reportStreamRoutes(deps: ReportStreamDeps) {
+  return new Hono<AppEnv>().get('/reports/stream', async (c) => {
+    const { last_event_id } = readQuery(c, streamQuery);
+    const resume = resumePosition(header(c, 'last-event-id'), last_event_id);
+    const tenant = c.get('tenant');
+    if (deps.shutdown.aborted) throw new RequestError(503, 'shutting_down', 'NEXUS is shutting down; reconnect in a moment');
+    const res = c.env.outgoing;
+    // Listen for the end from the start: the client may leave while the snapshot is made.
+    const ended = new AbortController();
+    const end = () => ended.abort();
+    res.once('close', end);
+    deps.shutdown.addEventListener('abort', end, { once: true });
+    const feed = deps.hub.attach(tenant);
+    const release = () => {
+      deps.hub.detach(feed);
+      res.off('close', end);
+      deps.shutdown.removeEventListener('abort', end);
+    };
+    try {
+      const { state, position: after } = await deps.hub.stateAt(tenant, resume);
+      if (ended.signal.aborted || res.destroyed) {
+        release();
+        if (!res.destroyed) res.end();
+        return RESPONSE_ALREADY_SENT;
+      }
+      const snapshot = deps.projection.view(state, { tenant, position: after, timestamp: deps.now().toISOString() });
+      const preamble = [retryFrame(deps.sse.retryMs), snapshotFrame(snapshot)];
+      const headers = { ...SSE_HEADERS, 'x-correlation-id': c.get('correlation_id') };
+      new SseSession(res, feed, { preamble, after }, { ...deps.sse, batchSize: 500, headers }, ended.signal, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return RESPONSE_ALREADY_SENT;
+  });
+}
