@@ -17,6 +17,7 @@ import { tenantHeaders } from './middleware/tenant.js';
 import { openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
 import { approvalDocs, approvalRoutes } from './routes/approvals.js';
+import { auditDocs, auditRoutes } from './routes/audit.js';
 import { reportStreamDocs, reportStreamRoutes } from './routes/report-stream.js';
 import { commandDocs, commandRoutes } from './routes/commands.js';
 import { healthDocs, healthRoutes } from './routes/health.js';
@@ -38,7 +39,7 @@ export interface AppDeps {
 }
 
 /** Route prefixes that need a key and a tenant. */
-const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals'];
+const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals', '/audit'];
 
 /**
  * The HTTP API, with its dependencies passed in.
@@ -57,7 +58,7 @@ export function createApp(deps: AppDeps) {
   if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, mode: 'embedded', developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs], {
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs], {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
@@ -99,5 +100,6 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.route('/agent', agentRoutes(deps));
+  app.route('/audit', auditRoutes(deps));
   return app;
 }

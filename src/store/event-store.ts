@@ -33,6 +33,8 @@ export interface FeedQuery {
   readonly after: number;
   /** Inclusive upper bound, for time travel. */
   readonly upTo?: number;
+  /** Only events of these types. */
+  readonly types?: readonly string[];
   readonly limit: number;
 }
 
@@ -42,6 +44,18 @@ export interface SubscribeOptions {
   readonly signal?: AbortSignal;
   /** Largest batch handed over at once. */
   readonly batchSize?: number;
+}
+
+/** The outcome of checking a tenant's hash chain. */
+export interface ChainVerification {
+  readonly ok: boolean;
+  /** Events checked. */
+  readonly events: number;
+  /** The last link as recomputed: record it elsewhere to detect a rewrite of the whole log later. */
+  readonly head: { readonly position: number; readonly link: string } | null;
+  /** The first position where the stored chain stops matching the events. */
+  readonly broken_at?: number;
+  readonly reason?: string;
 }
 
 /** The optimistic-concurrency failure of every adapter, whatever its engine calls it. */
@@ -98,6 +112,12 @@ export interface EventStore {
 
   /** Position of the last committed event (0 for an empty log). */
   headPosition(): Promise<number>;
+
+  /**
+   * Recomputes the tenant's hash chain (each event linked to the one before it) over what is
+   * stored: an edited, inserted or deleted event is found.
+   */
+  verifyChain(tenant: Tenant): Promise<ChainVerification>;
 
   /** Finishes in-flight appends, then releases the engine. */
   close(): Promise<void>;

@@ -46,13 +46,13 @@ export class RecentEvents {
   }
 
   /** The page after `after`, or `undefined` when memory does not cover it. */
-  read(after: number, upTo: number, limit: number, tenant?: string): RecordedEvent[] | undefined {
+  read(after: number, upTo: number, limit: number, tenant?: string, types?: ReadonlySet<string>): RecordedEvent[] | undefined {
     if (after < this.coveredAfter) return undefined;
     const page: RecordedEvent[] = [];
     for (let i = indexAfter(this.events, after); i < this.events.length && page.length < limit; i++) {
       const event = this.events[i]!;
       if (event.position > upTo) break;
-      if (tenant === undefined || tenantKey(event.tenant) === tenant) page.push(event);
+      if ((tenant === undefined || tenantKey(event.tenant) === tenant) && (types === undefined || types.has(event.type))) page.push(event);
     }
     return page;
   }

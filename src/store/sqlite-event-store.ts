@@ -4,9 +4,11 @@ import { dirname, join } from 'node:path';
 import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
 import { tenantFromKey, tenantKey, type Tenant } from '../events/tenant.js';
 import { CommitSignal } from './commit-signal.js';
+import { chainLink, GENESIS, type ChainedContent } from './chain.js';
 import {
   ConcurrencyError,
   StoreUnavailableError,
+  type ChainVerification,
   type AppendResult,
   type EventStore,
   type EventToAppend,
@@ -51,7 +53,13 @@ const SCHEMA = `
     version     INTEGER NOT NULL,
     data        TEXT    NOT NULL,
     metadata    TEXT    NOT NULL,
-    recorded_at TEXT    NOT NULL
+    recorded_at TEXT    NOT NULL,
+    chain       TEXT
+  );
+  CREATE TABLE IF NOT EXISTS chain_heads (
+    tenant   TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    chain    TEXT    NOT NULL
   );
   CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (tenant, stream, revision);
   CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (event_id);
@@ -109,6 +117,7 @@ class SqliteEventStore implements EventStore {
   private readonly recent: RecentEvents;
   private readonly commits = new CommitSignal();
   private readonly tenants = new Map<string, Tenant>();
+  private readonly typedStatements = new Map<string, Database.Statement>();
   private readonly sql;
   private queue: PendingAppend[] = [];
   /** Batches sent to the writer and not answered yet, by id, in the order sent. */
@@ -135,6 +144,11 @@ class SqliteEventStore implements EventStore {
         .prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`)
         .raw(),
       head: this.reader.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck(),
+      chainPage: this.reader
+        .prepare(
+          'SELECT position, tenant, stream, revision, event_id, type, version, data, metadata, chain FROM events WHERE tenant = ? AND position > ? ORDER BY position LIMIT 5000',
+        ),
+      chainHead: this.reader.prepare('SELECT position, chain FROM chain_heads WHERE tenant = ?'),
     };
     this.head = this.sql.head.get() as number;
     this.recent = new RecentEvents(options.recentKeep ?? 10_000);
@@ -168,6 +182,32 @@ class SqliteEventStore implements EventStore {
   async headPosition(): Promise<number> {
     this.assertReadable();
     return this.head;
+  }
+
+  async verifyChain(tenant: Tenant): Promise<ChainVerification> {
+    this.assertReadable();
+    const key = tenantKey(tenant);
+    let link = GENESIS;
+    let last: { position: number; link: string } | null = null;
+    let events = 0;
+    for (let after = 0; ; ) {
+      const rows = this.sql.chainPage.all(key, after) as Array<ChainedContent & { position: number; chain: string | null }>;
+      for (const row of rows) {
+        link = chainLink(link, row);
+        events++;
+        if (row.chain !== link) {
+          return { ok: false, events, head: last, broken_at: row.position, reason: 'this event, or one before it, was changed, inserted or removed' };
+        }
+        last = { position: row.position, link };
+      }
+      if (rows.length < 5000) break;
+      after = rows[rows.length - 1]!.position;
+    }
+    const stored = this.sql.chainHead.get(key) as { position: number; chain: string } | undefined;
+    if ((stored?.chain ?? GENESIS) !== (last?.link ?? GENESIS)) {
+      return { ok: false, events, head: last, broken_at: stored?.position ?? 0, reason: 'events at the end of the log were removed' };
+    }
+    return { ok: true, events, head: last };
   }
 
   async *subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
@@ -289,12 +329,29 @@ class SqliteEventStore implements EventStore {
 
   private readFeedNow(query: FeedQuery): RecordedEvent[] {
     const upTo = query.upTo ?? Number.MAX_SAFE_INTEGER;
-    const fromMemory = this.recent.read(query.after, upTo, query.limit, query.tenant && tenantKey(query.tenant));
+    const types = query.types && new Set(query.types);
+    const fromMemory = this.recent.read(query.after, upTo, query.limit, query.tenant && tenantKey(query.tenant), types);
     if (fromMemory) return fromMemory;
+    if (query.types) return this.readTypes(query, upTo, query.types);
     const rows = query.tenant
       ? this.sql.feedTenant.all(tenantKey(query.tenant), query.after, upTo, query.limit)
       : this.sql.feedAll.all(query.after, upTo, query.limit);
     return (rows as EventRow[]).map((row) => this.toRecorded(row));
+  }
+
+  /** The feed filtered by type: the filter runs in SQL, so skipped rows are never parsed. */
+  private readTypes(query: FeedQuery, upTo: number, types: readonly string[]): RecordedEvent[] {
+    if (types.length === 0) return [];
+    const placeholders = types.map(() => '?').join(', ');
+    const where = query.tenant ? 'tenant = ? AND ' : '';
+    const sql = `SELECT ${COLUMNS} FROM events WHERE ${where}position > ? AND position <= ? AND type IN (${placeholders}) ORDER BY position LIMIT ?`;
+    let statement = this.typedStatements.get(sql);
+    if (!statement) {
+      statement = this.reader.prepare(sql).raw();
+      this.typedStatements.set(sql, statement);
+    }
+    const tenant = query.tenant ? [tenantKey(query.tenant)] : [];
+    return (statement.all(...tenant, query.after, upTo, ...types, query.limit) as EventRow[]).map((row) => this.toRecorded(row));
   }
 
   private toRecorded([position, tenant, stream, revision, event_id, type, version, data, metadata]: EventRow): RecordedEvent {

@@ -2,6 +2,7 @@
 // synchronous=FULL so a commit returns once it is on disk. Plain JavaScript, because a worker
 // thread loads its files as Node does, without the TypeScript loader of its parent.
 import Database from 'better-sqlite3';
+import { chainLink, GENESIS } from './chain.js';
 
 /**
  * @typedef {{ event_id: string, type: string, version: number, data: unknown, metadata: unknown }} WireEvent
@@ -31,11 +32,16 @@ export function openWriter(path, schema) {
   db.pragma('synchronous = FULL');
   db.pragma('cache_size = -65536');
   db.exec(schema);
+  addChainTo(db);
 
   const sql = {
     insert: db.prepare(
-      `INSERT INTO events (tenant, stream, revision, event_id, type, version, data, metadata, recorded_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (tenant, stream, revision, event_id, type, version, data, metadata, recorded_at, chain)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    head: db.prepare('SELECT chain FROM chain_heads WHERE tenant = ?').pluck(),
+    setHead: db.prepare(
+      'INSERT INTO chain_heads (tenant, position, chain) VALUES (?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET position = excluded.position, chain = excluded.chain',
     ),
     lastRevision: db.prepare('SELECT MAX(revision) FROM events WHERE tenant = ? AND stream = ?').pluck(),
     byEventId: db.prepare('SELECT position, tenant, stream, revision FROM events WHERE event_id = ?'),
@@ -66,19 +72,68 @@ export function openWriter(path, schema) {
     const last = /** @type {number | null} */ (sql.lastRevision.get(tenant, stream));
     const actual = last ?? -1;
     if (!matches(expected, actual)) return { kind: 'conflict', actual };
-    const positions = events.map((e, i) =>
-      Number(
-        sql.insert.run(tenant, stream, actual + 1 + i, e.event_id, e.type, e.version, JSON.stringify(e.data), JSON.stringify(e.metadata), recordedAt)
-          .lastInsertRowid,
-      ),
-    );
+    let link = heads.get(tenant) ?? /** @type {string | undefined} */ (sql.head.get(tenant)) ?? GENESIS;
+    let position = 0;
+    const positions = events.map((e, i) => {
+      const stored = { tenant, stream, revision: actual + 1 + i, event_id: e.event_id, type: e.type, version: e.version, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) };
+      link = chainLink(link, stored);
+      const { revision, event_id, type, version, data, metadata } = stored;
+      position = Number(sql.insert.run(tenant, stream, revision, event_id, type, version, data, metadata, recordedAt, link).lastInsertRowid);
+      return position;
+    });
+    if (events.length > 0) {
+      heads.set(tenant, link);
+      sql.setHead.run(tenant, position, link);
+    }
     return { kind: 'appended', revision: actual + events.length, positions };
   }
 
-  const commit = db.transaction((/** @type {WireAppend[][]} */ batches) => {
+  /** The chain's last link per tenant, as committed (dropped when a commit fails). */
+  const heads = new Map();
+
+  const transaction = db.transaction((/** @type {WireAppend[][]} */ batches) => {
     const recordedAt = new Date().toISOString();
     return batches.map((appends) => appends.map((append) => apply(append, recordedAt)));
   });
+  const commit = (/** @type {WireAppend[][]} */ batches) => {
+    try {
+      return transaction(batches);
+    } catch (error) {
+      heads.clear();
+      throw error;
+    }
+  };
 
   return { commit, close: () => db.close() };
+}
+
+/**
+ * Logs written before the hash chain existed get it now, once: links computed over the
+ * stored rows in position order.
+ * @param {Database.Database} db
+ */
+function addChainTo(db) {
+  const columns = /** @type {Array<{ name: string }>} */ (db.prepare('PRAGMA table_info(events)').all());
+  if (columns.some((column) => column.name === 'chain')) return;
+  db.transaction(() => {
+    db.exec('ALTER TABLE events ADD COLUMN chain TEXT');
+    const update = db.prepare('UPDATE events SET chain = ? WHERE position = ?');
+    const setHead = db.prepare('INSERT OR REPLACE INTO chain_heads (tenant, position, chain) VALUES (?, ?, ?)');
+    const page = db.prepare(
+      'SELECT position, tenant, stream, revision, event_id, type, version, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT 5000',
+    );
+    /** @type {Map<string, { position: number, link: string }>} */
+    const links = new Map();
+    for (let after = 0; ; ) {
+      const rows = /** @type {Array<import('./chain.js').ChainedContent & { position: number }>} */ (page.all(after));
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const link = chainLink(links.get(row.tenant)?.link ?? GENESIS, row);
+        update.run(link, row.position);
+        links.set(row.tenant, { position: row.position, link });
+      }
+      after = /** @type {{ position: number }} */ (rows[rows.length - 1]).position;
+    }
+    for (const [tenant, { position, link }] of links) setHead.run(tenant, position, link);
+  })();
 }

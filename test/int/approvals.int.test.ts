@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -163,5 +164,70 @@ describe('GET /approvals', () => {
     expect(none.asks).toEqual([]);
     const other = (await (await nexus.get('/approvals', globex, as('eve'))).json()) as { asks: unknown[] };
     expect(other.asks).toEqual([]);
+  });
+});
+
+describe('GET /audit/approvals and /audit/verify', () => {
+  it('gives every RED ask with its whole chain, as JSON pages and as an NDJSON export', async () => {
+    const approved = await requestRed(acme, 'alice', 'audit-approved');
+    const denied = await requestRed(acme, 'alice', 'audit-denied');
+    await decide(acme, approved.ask_id, { decision: 'approve', reason: 'fine' }, as('bob'));
+    await decide(acme, denied.ask_id, { decision: 'deny', reason: 'not today' }, as('bob'));
+    await stream.until((c) => c.reports.some((r) => r.command_id === approved.command_id && r.report_type === 'task_completed'));
+
+    const all: Array<Record<string, unknown>> = [];
+    for (let after = 0; ; ) {
+      const page = (await (await nexus.get(`/audit/approvals?after=${after}&limit=3`, acme, as('bob'))).json()) as {
+        approvals: Array<Record<string, unknown>>;
+        next_after: number;
+        has_more: boolean;
+      };
+      all.push(...page.approvals);
+      after = page.next_after;
+      if (!page.has_more) break;
+    }
+    const byCommand = (id: string) => all.find((r) => r.command_id === id)!;
+    expect(byCommand(approved.command_id)).toMatchObject({
+      status: 'approved',
+      requested_by: 'alice',
+      decided_by: 'bob',
+      reason: 'fine',
+      correlation_id: 'red-audit-approved',
+      payload: { file, note: 'audit-approved' },
+      run: { status: 'succeeded', attempts: 1, result: { note: 'audit-approved' } },
+    });
+    expect(byCommand(denied.command_id)).toMatchObject({ status: 'denied', decided_by: 'bob', reason: 'not today' });
+    expect(byCommand(denied.command_id).run).toBeUndefined();
+    expect(all.every((record) => Array.isArray(record.positions) && (record.positions as number[]).length >= 2)).toBe(true);
+
+    const exported = await nexus.get('/audit/approvals?format=ndjson', acme, as('bob'));
+    expect(exported.headers.get('content-type')).toBe('application/x-ndjson');
+    const lines = (await exported.text()).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual(all);
+
+    const otherTenant = (await (await nexus.get('/audit/approvals', globex, as('eve'))).json()) as { approvals: unknown[] };
+    expect(otherTenant.approvals).toEqual([]);
+  });
+
+  it('verifies the hash chain, and finds an event edited in the file', async () => {
+    const own = await startTestNexus({ NEXUS_PRINCIPALS: JSON.stringify(principals) }, { catalog: testCatalog });
+    for (let i = 0; i < 5; i++) await own.command(acme, { command_type: 'echo.test', params: { i } }, as('alice'));
+    const sound = (await (await own.get('/audit/verify', acme, as('alice'))).json()) as { ok: boolean; events: number; head: { position: number } };
+    expect(sound).toMatchObject({ ok: true });
+    expect(sound.events).toBeGreaterThanOrEqual(10);
+    await own.stop();
+
+    const db = new Database(join(own.dataDir, 'nexus.db'));
+    db.prepare(`UPDATE events SET data = replace(data, '"i":2', '"i":7') WHERE type = 'CommandAccepted' AND data LIKE '%"i":2%'`).run();
+    db.close();
+
+    const again = await startTestNexus({ NEXUS_PRINCIPALS: JSON.stringify(principals), NEXUS_DATA_DIR: own.dataDir }, { catalog: testCatalog });
+    try {
+      const verdict = (await (await again.get('/audit/verify', acme, as('alice'))).json()) as { ok: boolean; broken_at: number };
+      expect(verdict.ok).toBe(false);
+      expect(verdict.broken_at).toBeGreaterThan(0);
+    } finally {
+      await again.stop();
+    }
   });
 });

@@ -163,6 +163,16 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       expect(await store.readFeed({ tenant: alpha, after: all[9]!.position, limit: 100 })).toEqual([]);
     });
 
+    it('filters the feed by event type', async () => {
+      const { store } = await harness();
+      for (let i = 0; i < 6; i++) await store.append(i % 2 ? alpha : beta, `s-${i}`, [event(i % 3 === 0 ? 'Wanted' : 'Other', { i })], 'no_stream');
+      const all = await store.readFeed({ after: 0, types: ['Wanted'], limit: 10 });
+      expect(all.map((e) => (e.data as { i: number }).i)).toEqual([0, 3]);
+      const mine = await store.readFeed({ tenant: alpha, after: 0, types: ['Wanted', 'Other'], limit: 10 });
+      expect(mine.map((e) => (e.data as { i: number }).i)).toEqual([1, 3, 5]);
+      expect(await store.readFeed({ after: 0, types: [], limit: 10 })).toEqual([]);
+    });
+
     it('subscribes: catches up from a position, then follows live appends', async () => {
       const { store } = await harness();
       await store.append(alpha, 's-1', [event('Old1'), event('Old2')], 'no_stream');
@@ -215,6 +225,18 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       const all = positions(events);
       expect(new Set(all).size).toBe(500);
       expect([...all].sort((a, b) => a - b)).toEqual(all);
+    });
+
+    it("keeps a hash chain per tenant that verifies over what was appended", async () => {
+      const { store } = await harness();
+      expect(await store.verifyChain(alpha)).toEqual({ ok: true, events: 0, head: null });
+      await store.append(alpha, 's-1', [event('A'), event('B')], 'no_stream');
+      await store.append(beta, 's-1', [event('X')], 'no_stream');
+      const last = await store.append(alpha, 's-2', [event('C', { nested: { deep: [1, 2] }, text: 'line\nbreak "quoted"' })], 'no_stream');
+      const alphaChain = await store.verifyChain(alpha);
+      expect(alphaChain).toMatchObject({ ok: true, events: 3, head: { position: last.events[0]!.position } });
+      expect(alphaChain.head!.link).toMatch(/^[0-9a-f]{64}$/);
+      expect(await store.verifyChain(beta)).toMatchObject({ ok: true, events: 1 });
     });
 
     it('keeps what was acknowledged across a close and reopen', async () => {
