@@ -16,6 +16,8 @@ import { reportFrame } from './http/sse-frames.js';
 import { newId } from './ids.js';
 import { createLogger, type Logger } from './logger.js';
 import { snapshotProjection } from './projections/snapshot.js';
+import type { Tenant } from './events/tenant.js';
+import { tenantMemory } from './worker/tenant-memory.js';
 import { openSqliteEventStore } from './store/sqlite-event-store.js';
 
 export interface RunningNexus {
@@ -66,9 +68,12 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     checkpointEvery: config.SNAPSHOT_CHECKPOINT_EVERY,
     onError: (error) => logger.error({ err: error }, 'fan-out lost its subscription; resubscribing'),
   });
+  const memory = (scope: { tenant: Tenant; correlation_id: string; actor: string }) =>
+    tenantMemory({ store, now, newEventId: () => newId(), readMemory: async (tenant) => (await hub.stateAt(tenant)).state.memory }, scope);
   const dispatcher = await EmbeddedDispatcher.start({
     store,
     catalog,
+    memory,
     executorId: `embedded-${hostname()}-${process.pid}`,
     retryPolicy: { max_retries: config.MAX_RETRIES, base_delay_ms: config.RETRY_BASE_DELAY_MS, max_delay_ms: config.RETRY_MAX_DELAY_MS },
     taskTimeoutMs: config.TASK_TIMEOUT_SECONDS * 1000,

@@ -3,6 +3,7 @@ import { Catalog } from './catalog.js';
 import { dataExport } from './commands/data-export.js';
 import { echoTest } from './commands/echo-test.js';
 import { fileDelete } from './commands/file-delete.js';
+import { memoryDeleteCommand, memorySetCommand } from './commands/memory.js';
 import { emailSend, externalSharePrepare, paymentExecute } from './commands/red-commands.js';
 
 export interface BuiltInDeps {
@@ -15,6 +16,8 @@ export interface BuiltInDeps {
 export function builtInCatalog(deps: BuiltInDeps): Catalog {
   return new Catalog([
     echoTest,
+    memorySetCommand,
+    memoryDeleteCommand,
     fileDelete(deps.workspaceDir),
     dataExport(deps),
     externalSharePrepare,

@@ -3,6 +3,15 @@ import type { RiskLevel } from '../events/command-events.js';
 import type { Tenant } from '../events/tenant.js';
 import type { Logger } from '../logger.js';
 
+/** The tenant's key/value memory, as handlers see it (it shows in `snapshot.memory`). */
+export interface TenantMemory {
+  /** As the snapshot has it: a write of this same task may not show yet. */
+  get(key: string): Promise<unknown>;
+  all(): Promise<Readonly<Record<string, unknown>>>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
 /** What a handler gets besides its params. */
 export interface HandlerContext {
   readonly tenant: Tenant;
@@ -13,6 +22,7 @@ export interface HandlerContext {
   /** Aborted on timeout or shutdown: stop and let the task be retried. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  readonly memory: TenantMemory;
 }
 
 export type CommandHandler<P> = (params: P, context: HandlerContext) => Promise<unknown> | unknown;

@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../events/envelope.js';
+import { tenantKey } from '../events/tenant.js';
 import { taskChange, taskKey, type PendingTask } from '../projections/pending-tasks.js';
 
 interface Entry {
@@ -13,6 +14,7 @@ interface Timed {
 }
 
 const attemptOf = (task: PendingTask): number => ('attempt' in task.state ? task.state.attempt : 0);
+const isRun = (task: PendingTask): boolean => task.state.status === 'queued' || task.state.status === 'retry_scheduled';
 
 /**
  * What is left to do, folded from the log in order: entries due now in a FIFO, later ones in
@@ -24,8 +26,12 @@ export class TaskQueue {
   private due: Timed[] = [];
   private dueHead = 0;
   private readonly delayed: Timed[] = [];
+  /** Tenants whose autopilot is paused, and the runs held back for them. */
+  private readonly paused = new Set<string>();
+  private readonly parked = new Map<string, Timed[]>();
 
   apply(event: RecordedEvent, now: number): void {
+    if (event.type === 'AutopilotPaused' || event.type === 'AutopilotResumed') return this.pause(event, now);
     const { command_id } = event.data as { command_id?: string };
     if (command_id === undefined) return;
     const change = taskChange(this.entries.get(taskKey(event.tenant, command_id))?.task, event);
@@ -48,10 +54,15 @@ export class TaskQueue {
         this.dueHead = 0;
       }
       const entry = this.entries.get(next.key);
-      if (entry?.status === 'ready' && attemptOf(entry.task) === next.attempt) {
-        entry.status = 'claimed';
-        return entry.task;
+      if (entry?.status !== 'ready' || attemptOf(entry.task) !== next.attempt) continue;
+      const tenant = tenantKey(entry.task.tenant);
+      // A paused autopilot holds runs back; asks still time out and lost attempts are still recorded.
+      if (this.paused.has(tenant) && isRun(entry.task)) {
+        this.parked.set(tenant, [...(this.parked.get(tenant) ?? []), next]);
+        continue;
       }
+      entry.status = 'claimed';
+      return entry.task;
     }
     return undefined;
   }
@@ -88,6 +99,17 @@ export class TaskQueue {
       if (status === 'queued' || status === 'retry_scheduled' || status === 'running') count++;
     }
     return count;
+  }
+
+  private pause(event: RecordedEvent, now: number): void {
+    const tenant = tenantKey(event.tenant);
+    if (event.type === 'AutopilotPaused') {
+      this.paused.add(tenant);
+      return;
+    }
+    this.paused.delete(tenant);
+    for (const timed of this.parked.get(tenant) ?? []) this.schedule(timed, now);
+    this.parked.delete(tenant);
   }
 
   private schedule(timed: Timed, now: number): void {

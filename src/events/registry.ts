@@ -1,12 +1,13 @@
 import type { EventDefinition } from './define-event.js';
 import type { DomainEvent } from './envelope.js';
 import { commandLifeEvents, type CommandLifeEvent } from './command-events.js';
+import { tenantEvents, type TenantEvent } from './tenant-events.js';
 
 /** Every event NEXUS writes. */
-export type NexusEvent = CommandLifeEvent;
+export type NexusEvent = CommandLifeEvent | TenantEvent;
 
 const definitions = new Map<string, EventDefinition>(
-  [...commandLifeEvents].map((definition) => [definition.type, definition]),
+  [...commandLifeEvents, ...tenantEvents].map((definition) => [definition.type, definition]),
 );
 
 export class UnknownEventTypeError extends Error {

@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  app.route('/agent', agentRoutes(deps));
+  app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));
   app.route('/audit', auditRoutes(deps));
   return app;
 }

@@ -28,10 +28,21 @@ const reportTypes: Record<NexusEvent['type'], string> = {
   TaskFailed: 'task_failed',
   TaskRetryScheduled: 'task_retrying',
   TaskDeadLettered: 'task_dead_lettered',
+  AutopilotPaused: 'autopilot_changed',
+  AutopilotResumed: 'autopilot_changed',
+  MemorySet: 'memory_changed',
+  MemoryDeleted: 'memory_changed',
 };
 
-/** The `decision` an `ask_resolved` report carries. */
-const decisions: Partial<Record<string, string>> = { AskApproved: 'approved', AskDenied: 'denied', AskExpired: 'expired' };
+/** Fields some reports carry besides the event's data. */
+const extra: Partial<Record<string, Record<string, unknown>>> = {
+  AskApproved: { decision: 'approved' },
+  AskDenied: { decision: 'denied' },
+  AskExpired: { decision: 'expired' },
+  AutopilotPaused: { status: 'paused' },
+  AutopilotResumed: { status: 'running' },
+  MemoryDeleted: { deleted: true },
+};
 
 /** `SomeEventHappened` → `some_event_happened`, for event types without a chosen name. */
 const snakeCase = (type: string): string => type.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
@@ -40,8 +51,8 @@ const snakeCase = (type: string): string => type.replace(/([a-z0-9])([A-Z])/g, '
 export function toReport(event: RecordedEvent): Report {
   const data = (event.data ?? {}) as Record<string, unknown>;
   const { command_id, task_id, ...rest } = data;
-  const decision = decisions[event.type];
-  const payload = event.type === 'AskCreated' ? askPayload(rest) : decision ? { decision, ...rest } : rest;
+  const added = extra[event.type];
+  const payload = event.type === 'AskCreated' ? askPayload(rest) : added ? Object.assign({}, added, rest) : rest;
   return {
     report_id: event.event_id,
     report_type: reportTypes[event.type as NexusEvent['type']] ?? snakeCase(event.type),

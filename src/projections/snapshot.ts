@@ -103,6 +103,13 @@ function count(counts: Counts, type: NexusEvent['type']): Counts {
   };
 }
 
+function remember(memory: SnapshotState['memory'], event: NexusEvent): SnapshotState['memory'] {
+  if (event.type === 'MemorySet') return Object.assign({}, memory, { [event.data.key]: event.data.value });
+  if (event.type !== 'MemoryDeleted' || !(event.data.key in memory)) return memory;
+  const { [event.data.key]: _deleted, ...rest } = memory;
+  return rest;
+}
+
 const resolvesAsk = (event: NexusEvent): event is Extract<NexusEvent, { type: 'AskApproved' | 'AskDenied' | 'AskExpired' }> =>
   event.type === 'AskApproved' || event.type === 'AskDenied' || event.type === 'AskExpired';
 
@@ -155,11 +162,11 @@ export function snapshotProjection(options: SnapshotOptions) {
     const ask = pendingAsk(event);
     return {
       position: event.position,
-      paused: state.paused,
+      paused: event.type === 'AutopilotPaused' ? true : event.type === 'AutopilotResumed' ? false : state.paused,
       counts: count(state.counts, event.type),
       worklog: entry ? addToWorklog(state.worklog, entry, options.worklogKeep) : state.worklog,
       asks: ask ? [...state.asks, ask] : resolvesAsk(event) ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
-      memory: state.memory,
+      memory: remember(state.memory, event),
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
     };
   };

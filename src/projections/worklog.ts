@@ -7,7 +7,8 @@ export interface WorklogEntry {
   readonly level: 'info' | 'warning' | 'error';
   readonly text: string;
   readonly correlation_id: string;
-  readonly command_id: string;
+  /** Null for changes of the tenant itself (autopilot, memory). */
+  readonly command_id: string | null;
 }
 
 type Line = Pick<WorklogEntry, 'level' | 'text'>;
@@ -41,6 +42,14 @@ function line(event: NexusEvent): Line | undefined {
       return { level: 'warning', text: `${event.data.command_type} will retry (attempt ${event.data.attempt}) at ${event.data.retry_at}` };
     case 'TaskDeadLettered':
       return { level: 'error', text: `${event.data.command_type} dead-lettered after ${event.data.attempts} attempts` };
+    case 'AutopilotPaused':
+      return { level: 'warning', text: `autopilot paused by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
+    case 'AutopilotResumed':
+      return { level: 'info', text: `autopilot resumed by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
+    case 'MemorySet':
+      return { level: 'info', text: `memory ${event.data.key} set` };
+    case 'MemoryDeleted':
+      return { level: 'info', text: `memory ${event.data.key} deleted` };
     case 'TaskQueued':
       return undefined;
   }
@@ -56,7 +65,7 @@ export function worklogEntry(event: RecordedEvent<NexusEvent>): WorklogEntry | u
     level: described.level,
     text: described.text,
     correlation_id: event.metadata.correlation_id,
-    command_id: event.data.command_id,
+    command_id: 'command_id' in event.data ? event.data.command_id : null,
   };
 }
 

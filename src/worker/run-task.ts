@@ -1,5 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { TaskFailure } from '../catalog/define-command.js';
+import { TaskFailure, type TenantMemory } from '../catalog/define-command.js';
+import type { Tenant } from '../events/tenant.js';
 import { commandLifeDecider, type CommandLifeCommand, type CommandLifeState } from '../commands/command-life.js';
 import type { CommandMetadata } from '../commands/decider.js';
 import { AskNotPendingError, StaleAttemptError, TaskNotRunnableError } from '../commands/errors.js';
@@ -14,6 +15,8 @@ import { payloadHash } from '../ids.js';
 
 export interface TaskRunnerDeps {
   readonly store: EventStore;
+  /** The tenant memory handlers get. */
+  readonly memory: (scope: { tenant: Tenant; correlation_id: string; actor: string }) => TenantMemory;
   readonly catalog: Catalog;
   readonly executorId: string;
   readonly retryPolicy: RetryPolicy;
@@ -120,6 +123,9 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
         task_id,
         attempt,
         signal,
+        get memory() {
+          return deps.memory({ tenant, correlation_id, actor: deps.executorId });
+        },
         get logger() {
           return logger();
         },

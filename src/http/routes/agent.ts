@@ -8,9 +8,13 @@ import type { SnapshotProjection, SnapshotState } from '../../projections/snapsh
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
-import type { RouteDoc } from '../openapi.js';
+import { errorSchema, type RouteDoc } from '../openapi.js';
 import { position, reportSchema, snapshotSchema } from '../schemas.js';
-import { readQuery } from '../validation.js';
+import { readJson, readQuery } from '../validation.js';
+import { requireRole } from '../middleware/auth.js';
+import { handleCommand } from '../../commands/handle-command.js';
+import { autopilotDecider } from '../../commands/tenant-controls.js';
+import { AUTOPILOT_STREAM } from '../../events/tenant-events.js';
 
 export const reportsQuery = z.object({
   after: position.default(0).meta({ description: 'Reports with a position strictly greater' }),
@@ -27,6 +31,8 @@ export const diffQuery = z.object({
   to: position.optional().meta({ description: 'Now when absent' }),
 });
 
+export const autopilotBody = z.object({ action: z.enum(['pause', 'resume']), reason: z.string().max(2000).optional() }).strict();
+
 export const reportsPage = z.object({
   reports: z.array(reportSchema),
   next_after: z.number().int().meta({ description: 'Pass as `after` for the next page' }),
@@ -38,6 +44,8 @@ export interface AgentRoutesDeps {
   readonly hub: FeedHub<SnapshotState>;
   readonly projection: SnapshotProjection;
   readonly now: () => Date;
+  readonly newId: () => string;
+  readonly maxBodyBytes: number;
 }
 
 export const agentDocs: RouteDoc[] = [
@@ -69,6 +77,16 @@ export const agentDocs: RouteDoc[] = [
     query: diffQuery,
     responses: { 200: { description: 'The difference' } },
   },
+  {
+    method: 'post',
+    path: '/agent/autopilot',
+    summary: 'Pause or resume dispatching (admin)',
+    description: 'Paused, commands are still accepted and recorded, but none runs until resumed. Reported as autopilot_changed.',
+    tags: ['operations'],
+    tenant: true,
+    body: autopilotBody,
+    responses: { 202: { description: 'Recorded' }, 403: { description: 'Not an admin key', schema: errorSchema } },
+  },
 ];
 
 export function agentRoutes(deps: AgentRoutesDeps) {
@@ -93,6 +111,19 @@ export function agentRoutes(deps: AgentRoutesDeps) {
     .get('/snapshot', async (c) => {
       const { at } = readQuery(c, snapshotQuery);
       return c.json(await snapshotView(c.get('tenant'), at));
+    })
+    .post('/autopilot', requireRole('admin'), async (c) => {
+      const { action, reason } = await readJson(c, autopilotBody, deps.maxBodyBytes);
+      const correlationId = c.get('correlation_id');
+      const command = {
+        type: action === 'pause' ? ('PauseAutopilot' as const) : ('ResumeAutopilot' as const),
+        data: reason === undefined ? {} : { reason },
+        metadata: { now: deps.now(), correlation_id: correlationId, actor: c.get('principal').id },
+      };
+      const { state } = await handleCommand(deps.store, autopilotDecider, { tenant: c.get('tenant'), stream: AUTOPILOT_STREAM }, command, {
+        newEventId: deps.newId,
+      });
+      return c.json({ status: 'accepted', correlation_id: correlationId, autopilot: state.paused ? 'paused' : 'running' }, 202);
     })
     .get('/snapshot/diff', async (c) => {
       const { from, to } = readQuery(c, diffQuery);

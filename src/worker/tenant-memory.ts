@@ -1,0 +1,32 @@
+import type { TenantMemory } from '../catalog/define-command.js';
+import { handleCommand } from '../commands/handle-command.js';
+import { memoryDecider, type MemoryCommand } from '../commands/tenant-controls.js';
+import { MEMORY_STREAM } from '../events/tenant-events.js';
+import type { Tenant } from '../events/tenant.js';
+import type { EventStore } from '../store/event-store.js';
+
+export interface TenantMemoryDeps {
+  readonly store: EventStore;
+  /** The tenant's memory as its current snapshot holds it. */
+  readonly readMemory: (tenant: Tenant) => Promise<Readonly<Record<string, unknown>>>;
+  readonly now: () => Date;
+  readonly newEventId: () => string;
+}
+
+/** Memory access for one task: writes are events of the tenant's `memory` stream. */
+export function tenantMemory(deps: TenantMemoryDeps, scope: { tenant: Tenant; correlation_id: string; actor: string }): TenantMemory {
+  const write = async (command: Pick<MemoryCommand, 'type' | 'data'>) => {
+    const full = { ...command, metadata: { now: deps.now(), correlation_id: scope.correlation_id, actor: scope.actor } } as MemoryCommand;
+    // No rule ties one write to another: append at any revision, without reading first.
+    await handleCommand(deps.store, memoryDecider, { tenant: scope.tenant, stream: MEMORY_STREAM }, full, {
+      newEventId: deps.newEventId,
+      known: { state: null, revision: 'any' },
+    });
+  };
+  return {
+    get: async (key) => (await deps.readMemory(scope.tenant))[key],
+    all: () => deps.readMemory(scope.tenant),
+    set: (key, value) => write({ type: 'SetMemory', data: { key, value } }),
+    delete: (key) => write({ type: 'DeleteMemory', data: { key } }),
+  };
+}
