@@ -65,6 +65,11 @@ export const variables = {
     z.string().min(1).optional(),
     'Listen address. Default 0.0.0.0; 127.0.0.1 in development mode or with the example keys, which refuse any other.',
   ),
+  NEXUS_PUBLIC_URL: variable(
+    'OPTIONAL',
+    z.url().optional(),
+    'How share links address NEXUS from outside, e.g. https://nexus.example.com. Default: the address it listens on.',
+  ),
   NEXUS_DATA_DIR: variable('OPTIONAL', z.string().min(1).default('./data'), 'Folder of the embedded event store.', './data'),
   NEXUS_WORKSPACE_DIR: variable('OPTIONAL', z.string().min(1).optional(), 'Tenant workspaces (<org>/<project> inside), the only folders file.delete may touch. Default: <NEXUS_DATA_DIR>/workspace.'),
   NEXUS_OUTBOX_DIR: variable('OPTIONAL', z.string().min(1).optional(), 'Where data.export writes its files. Default: <NEXUS_DATA_DIR>/outbox.'),

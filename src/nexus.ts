@@ -14,6 +14,7 @@ import { FeedHub } from './fanout/feed-hub.js';
 import { createApp } from './http/app.js';
 import { reportFrame } from './http/sse-frames.js';
 import { newId } from './ids.js';
+import { ShareStore } from './shares/share-store.js';
 import { createLogger, type Logger } from './logger.js';
 import { snapshotProjection } from './projections/snapshot.js';
 import type { Tenant } from './events/tenant.js';
@@ -47,10 +48,15 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const now = options.now ?? (() => new Date());
   const startedAt = now();
   const store = await openSqliteEventStore({ path: join(config.dataDir, 'nexus.db'), upcast });
+  const shares = new ShareStore(config.NEXUS_OUTBOX_DIR);
+  const address = { url: '' };
   const catalog = (options.catalog ?? builtInCatalog)({
     store,
     workspaceDir: config.NEXUS_WORKSPACE_DIR,
     outboxDir: config.NEXUS_OUTBOX_DIR,
+    shares,
+    publicUrl: () => config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') ?? address.url,
+    now,
   });
   let riskOf: RiskPolicy;
   try {
@@ -91,6 +97,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     store,
     catalog,
     riskOf,
+    shares,
     hub,
     projection,
     logger,
@@ -106,6 +113,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const server = await listen(app.fetch, config);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  address.url = url;
   logger.info({ url, data_dir: config.dataDir, development_mode: config.developmentMode }, 'NEXUS is serving');
   if (config.developmentMode) {
     logger.warn('development mode: NEXUS_API_KEY is not set, so API keys are not checked; listening on loopback only');

@@ -4,12 +4,18 @@ import { dataExport } from './commands/data-export.js';
 import { echoTest } from './commands/echo-test.js';
 import { fileDelete } from './commands/file-delete.js';
 import { memoryDeleteCommand, memorySetCommand } from './commands/memory.js';
-import { emailSend, externalSharePrepare, paymentExecute } from './commands/red-commands.js';
+import { externalSharePrepare } from './commands/external-share.js';
+import { emailSend, paymentExecute } from './commands/red-commands.js';
+import type { ShareStore } from '../shares/share-store.js';
 
 export interface BuiltInDeps {
   readonly store: EventStore;
   readonly workspaceDir: string;
   readonly outboxDir: string;
+  readonly shares: ShareStore;
+  /** How share links address NEXUS from outside (known once it listens). */
+  readonly publicUrl: () => string;
+  readonly now: () => Date;
 }
 
 /** The command types NEXUS ships with, risk levels as the seed set them. */
@@ -20,7 +26,7 @@ export function builtInCatalog(deps: BuiltInDeps): Catalog {
     memoryDeleteCommand,
     fileDelete(deps.workspaceDir),
     dataExport(deps),
-    externalSharePrepare,
+    externalSharePrepare(deps),
     emailSend,
     paymentExecute,
   ]);

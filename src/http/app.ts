@@ -18,6 +18,8 @@ import { openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
 import { approvalDocs, approvalRoutes } from './routes/approvals.js';
 import { auditDocs, auditRoutes } from './routes/audit.js';
+import { shareDocs, shareRoutes } from './routes/shares.js';
+import type { ShareStore } from '../shares/share-store.js';
 import { reportStreamDocs, reportStreamRoutes } from './routes/report-stream.js';
 import { commandDocs, commandRoutes } from './routes/commands.js';
 import { healthDocs, healthRoutes } from './routes/health.js';
@@ -27,6 +29,7 @@ export interface AppDeps {
   readonly store: EventStore;
   readonly catalog: Catalog;
   readonly riskOf: RiskPolicy;
+  readonly shares: ShareStore;
   readonly hub: FeedHub<SnapshotState>;
   readonly projection: SnapshotProjection;
   readonly logger: Logger;
@@ -58,12 +61,13 @@ export function createApp(deps: AppDeps) {
   if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, mode: 'embedded', developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs], {
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...shareDocs], {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
   });
   app.get('/openapi.json', (c) => c.json(document));
+  app.route('/shares', shareRoutes(deps));
 
   const guards = [
     apiKeyAuth({

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtInCatalog } from '../../src/catalog/built-in.js';
 import { riskPolicy } from '../../src/catalog/risk-policy.js';
+import { ShareStore } from '../../src/shares/share-store.js';
 import { loadConfig } from '../../src/config.js';
 import { FeedHub } from '../../src/fanout/feed-hub.js';
 import { createApp } from '../../src/http/app.js';
@@ -22,12 +23,21 @@ describe('when the event store is unavailable', () => {
     const store = await openSqliteEventStore({ path: join(dataDir, 'nexus.db') });
     const projection = snapshotProjection({ worklogKeep: 10 });
     const hub = await FeedHub.start({ store, projection, render: reportFrame, keep: 100 });
-    const catalog = builtInCatalog({ store, workspaceDir: config.NEXUS_WORKSPACE_DIR, outboxDir: config.NEXUS_OUTBOX_DIR });
+    const shares = new ShareStore(config.NEXUS_OUTBOX_DIR);
+    const catalog = builtInCatalog({
+      store,
+      workspaceDir: config.NEXUS_WORKSPACE_DIR,
+      outboxDir: config.NEXUS_OUTBOX_DIR,
+      shares,
+      publicUrl: () => 'http://localhost',
+      now: () => new Date(),
+    });
     const app = createApp({
       config,
       store,
       catalog,
       riskOf: riskPolicy(catalog, [], false),
+      shares,
       hub,
       projection,
       logger: createLogger({ level: 'silent' }),

@@ -1,21 +1,9 @@
 import { z } from 'zod';
 import { defineCommand } from '../define-command.js';
 
-// RED: these never run without an approval of their exact payload. Their executors
-// (SMTP, share links, the payment webhook) are installed with the approval flow; until then a
-// task of theirs cannot exist, because nothing approves an ask.
-
-export const externalSharePrepare = defineCommand({
-  type: 'external_share.prepare',
-  risk: 'RED',
-  description: 'Package data for an external recipient and issue an expiring share link',
-  params: z.object({
-    recipient: z.email(),
-    files: z.array(z.string().min(1)).max(100).optional(),
-    message: z.string().max(5000).optional(),
-    expires_in_hours: z.number().int().positive().max(720).optional(),
-  }),
-});
+// RED: these never run without an approval of their exact payload. Their executors (SMTP,
+// the payment webhook) are not in this version: approved, their tasks end dead-lettered with
+// HANDLER_UNAVAILABLE, and the audit shows it.
 
 export const emailSend = defineCommand({
   type: 'email.send',

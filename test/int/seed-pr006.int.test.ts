@@ -1,0 +1,118 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startTestNexus } from '../support/nexus.js';
+
+// The seed guide's PR-006 scenario, request for request, against development mode (no
+// NEXUS_API_KEY): the guide's curl commands send `x-api-key: dev-key`.
+const headers = { 'Content-Type': 'application/json', 'x-org-id': 'default', 'x-project-id': 'nexus', 'x-api-key': 'dev-key' };
+
+describe('PR-006: two-phase commit of a RED command', () => {
+  it('request → ask_created → approve → ask_resolved (approved) → the share runs → its link serves the package', async () => {
+    let clock = Date.now();
+    const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '' }, { now: () => new Date(clock) });
+    try {
+      const stream = await nexus.stream({ org_id: 'default', project_id: 'nexus' });
+
+      // 1. RED 작업 요청
+      const requested = await fetch(`${nexus.url}/sidecar/command`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ command_type: 'external_share.prepare', params: { recipient: 'test@example.com' }, correlation_id: 'red-test-001' }),
+      });
+      expect(requested.status).toBe(202);
+      expect(await requested.json()).toMatchObject({ status: 'accepted', correlation_id: 'red-test-001', risk_level: 'RED' });
+
+      // 2. SSE에서 ask_created 확인
+      await stream.until((c) => c.reports.some((r) => r.report_type === 'ask_created'));
+      const created = stream.reports.find((r) => r.report_type === 'ask_created')!;
+      expect(created).toMatchObject({ correlation_id: 'red-test-001', payload: { risk_level: 'RED', payload: { recipient: 'test@example.com' } } });
+      const ASK_ID = created.payload.ask_id as string;
+      expect(ASK_ID).toMatch(/^ask-/);
+
+      // 3. 승인
+      const decided = await fetch(`${nexus.url}/approvals/${ASK_ID}/decide`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ decision: 'approve', reason: 'Test' }),
+      });
+      expect(decided.status).toBe(202);
+      expect(await decided.json()).toMatchObject({ status: 'accepted', correlation_id: 'red-test-001' });
+
+      // 4. SSE에서 ask_resolved 확인
+      await stream.until((c) => c.reports.some((r) => r.report_type === 'task_completed'));
+      const resolved = stream.reports.find((r) => r.report_type === 'ask_resolved')!;
+      expect(resolved).toMatchObject({ report_type: 'ask_resolved', correlation_id: 'red-test-001', payload: { decision: 'approved', reason: 'Test' } });
+      const completed = stream.reports.find((r) => r.report_type === 'task_completed')!;
+      expect(completed.correlation_id).toBe('red-test-001');
+      const { share_url } = (completed.payload.result as { share_url: string });
+      expect(share_url).toMatch(new RegExp(`^${nexus.url}/shares/[A-Za-z0-9_-]{43}$`));
+
+      // the link works without a key, until it expires
+      const share = await fetch(share_url);
+      expect(share.status).toBe(200);
+      expect(await share.json()).toMatchObject({ recipient: 'test@example.com', files: [] });
+      clock += 73 * 3_600_000;
+      const late = await fetch(share_url);
+      expect(late.status).toBe(410);
+      expect(await late.json()).toMatchObject({ error: { code: 'share_expired' } });
+      stream.close();
+    } finally {
+      await nexus.stop();
+    }
+  });
+
+  it('the deny path: ask_resolved (denied), and nothing is shared', async () => {
+    const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '' });
+    try {
+      const stream = await nexus.stream({ org_id: 'default', project_id: 'nexus' });
+      const { ask_id, command_id } = (await (
+        await fetch(`${nexus.url}/sidecar/command`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ command_type: 'external_share.prepare', params: { recipient: 'test@example.com' }, correlation_id: 'red-test-002' }),
+        })
+      ).json()) as { ask_id: string; command_id: string };
+      const denied = await fetch(`${nexus.url}/approvals/${ask_id}/decide`, { method: 'POST', headers, body: JSON.stringify({ decision: 'deny', reason: 'No' }) });
+      expect(denied.status).toBe(202);
+      await stream.until((c) => c.reports.some((r) => r.report_type === 'ask_resolved'));
+      expect(stream.reports.find((r) => r.report_type === 'ask_resolved')!.payload).toMatchObject({ decision: 'denied' });
+      const again = await fetch(`${nexus.url}/approvals/${ask_id}/decide`, { method: 'POST', headers, body: JSON.stringify({ decision: 'approve' }) });
+      expect(again.status).toBe(409);
+      const reports = (await (await fetch(`${nexus.url}/agent/reports`, { headers })).json()) as { reports: Array<{ command_id: string; report_type: string }> };
+      expect(reports.reports.filter((r) => r.command_id === command_id).map((r) => r.report_type)).toEqual(['command_accepted', 'ask_created', 'ask_resolved']);
+      stream.close();
+    } finally {
+      await nexus.stop();
+    }
+  });
+
+  it('packages named workspace files, refusing paths out of the workspace', async () => {
+    const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '' });
+    try {
+      const workspace = join(nexus.dataDir, 'workspace', 'default', 'nexus');
+      mkdirSync(join(workspace, 'reports'), { recursive: true });
+      writeFileSync(join(workspace, 'reports', 'q3.csv'), 'quarter,revenue\nq3,42\n');
+      const stream = await nexus.stream({ org_id: 'default', project_id: 'nexus' });
+      const submit = async (files: string[]) => {
+        const answer = (await (
+          await fetch(`${nexus.url}/sidecar/command`, { method: 'POST', headers, body: JSON.stringify({ command_type: 'external_share.prepare', params: { recipient: 'cfo@example.com', files } }) })
+        ).json()) as { ask_id: string; command_id: string };
+        await fetch(`${nexus.url}/approvals/${answer.ask_id}/decide`, { method: 'POST', headers, body: JSON.stringify({ decision: 'approve' }) });
+        await stream.until((c) => c.reports.some((r) => r.command_id === answer.command_id && ['task_completed', 'task_dead_lettered'].includes(r.report_type)));
+        return stream.reports.filter((r) => r.command_id === answer.command_id).at(-1)!;
+      };
+      const shared = await submit(['reports/q3.csv']);
+      const { share_url, files } = shared.payload.result as { share_url: string; files: Array<{ name: string; bytes: number }> };
+      expect(files).toEqual([expect.objectContaining({ name: 'q3.csv', bytes: 22 })]);
+      const listing = (await (await fetch(share_url)).json()) as { files: Array<{ url: string }> };
+      expect(await (await fetch(`${nexus.url}${listing.files[0]!.url}`)).text()).toBe('quarter,revenue\nq3,42\n');
+      const refused = await submit(['../../other/secret.txt']);
+      expect(refused).toMatchObject({ report_type: 'task_dead_lettered', payload: { error: { code: 'PATH_OUTSIDE_WORKSPACE' } } });
+      expect((await fetch(`${nexus.url}/shares/${'x'.repeat(43)}`)).status).toBe(404);
+      stream.close();
+    } finally {
+      await nexus.stop();
+    }
+  });
+});
