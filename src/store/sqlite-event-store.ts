@@ -186,7 +186,12 @@ class SqliteEventStore implements EventStore {
 
   async verifyChain(tenant: Tenant): Promise<ChainVerification> {
     this.assertReadable();
-    const key = tenantKey(tenant);
+    // One read transaction: the rows and the stored head come from the same moment, however
+    // many commits land meanwhile.
+    return this.reader.transaction(() => this.verifyNow(tenantKey(tenant)))();
+  }
+
+  private verifyNow(key: string): ChainVerification {
     let link = GENESIS;
     let last: { position: number; link: string } | null = null;
     let events = 0;

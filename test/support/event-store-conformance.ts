@@ -239,6 +239,17 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       expect(await store.verifyChain(beta)).toMatchObject({ ok: true, events: 1 });
     });
 
+    it('verifies a sound chain while appends keep landing', async () => {
+      const { store } = await harness();
+      const appends = Promise.all(Array.from({ length: 300 }, (_, i) => store.append(alpha, `s-${i}`, [event()], 'no_stream')));
+      const verdicts = [];
+      for (let i = 0; i < 20; i++) verdicts.push(await store.verifyChain(alpha));
+      await appends;
+      verdicts.push(await store.verifyChain(alpha));
+      expect(verdicts.filter((v) => !v.ok)).toEqual([]);
+      expect(verdicts.at(-1)!.events).toBe(300);
+    });
+
     it('keeps what was acknowledged across a close and reopen', async () => {
       const h = await harness();
       const acknowledged = await Promise.all(Array.from({ length: 50 }, (_, i) => h.store.append(alpha, `s-${i}`, [event('T', { i })], 'no_stream')));
