@@ -84,6 +84,23 @@ describe('POST /sidecar/command', () => {
     expect(await errorOf(stream)).toMatchObject({ status: 401, code: 'invalid_api_key' });
   });
 
+  it('401 on every tenant route without a key', async () => {
+    const routes: Array<[string, string]> = [
+      ['GET', '/agent/snapshot'],
+      ['GET', '/agent/reports'],
+      ['GET', '/agent/snapshot/diff?from=0'],
+      ['POST', '/agent/autopilot'],
+      ['GET', '/approvals'],
+      ['POST', '/approvals/ask-00000000-0000-7000-8000-000000000000/decide'],
+      ['GET', '/audit/approvals'],
+      ['GET', '/audit/verify'],
+    ];
+    for (const [method, path] of routes) {
+      const response = await fetch(`${nexus.url}${path}`, { method, headers: { 'x-org-id': 'acme', 'x-project-id': 'web' } });
+      expect(response.status, `${method} ${path}`).toBe(401);
+    }
+  });
+
   it('accepts the admin key wherever the client key is accepted', async () => {
     expect((await nexus.command(acme, echo(), { 'x-api-key': ADMIN_KEY })).status).toBe(202);
   });
@@ -192,7 +209,22 @@ describe('operations', () => {
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required: string[]; properties: object } }> } }>>;
     };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sidecar/command', '/agent/reports/stream', '/agent/reports', '/agent/snapshot', '/health']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/sidecar/command',
+        '/agent/reports/stream',
+        '/agent/reports',
+        '/agent/snapshot',
+        '/agent/snapshot/diff',
+        '/agent/autopilot',
+        '/approvals/{ask_id}/decide',
+        '/approvals',
+        '/audit/approvals',
+        '/audit/verify',
+        '/shares/{token}',
+        '/health',
+      ]),
+    );
     const body = doc.paths['/sidecar/command']!.post!.requestBody!.content['application/json']!.schema;
     expect(body.required).toEqual(['command_type']);
     expect(Object.keys(body.properties)).toEqual(['command_type', 'params', 'correlation_id', 'description']);
