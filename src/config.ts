@@ -27,6 +27,8 @@ const variable = <T extends z.ZodType>(section: Section, schema: T, help: string
 });
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+/** A comma-separated list of failure codes. */
+const codeList = (text: string): string[] => text.split(',').map((code) => code.trim()).filter((code) => code !== '');
 const secret = z.string().min(8, 'must be at least 8 characters').optional();
 
 export const variables = {
@@ -124,6 +126,51 @@ export const variables = {
   MAX_BODY_BYTES: variable('ADVANCED', int(1024, 100 * 1024 * 1024, 1_048_576), 'Largest request body; larger ones get 413.', '1048576'),
   RATE_LIMIT_PER_SECOND: variable('ADVANCED', int(0, 1_000_000, 200), 'Requests per second per tenant (0 turns the limit off).', '200'),
   RATE_LIMIT_BURST: variable('ADVANCED', int(1, 10_000_000, 400), 'Requests a tenant may send at once above the rate.', '400'),
+  EVENTSTORE_URL: variable(
+    'OPTIONAL',
+    z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'must be an esdb:// (or kurrentdb://) connection string').optional(),
+    'Distributed mode: the event log in EventStoreDB / KurrentDB, e.g. esdb://eventstore:2113?tls=false.',
+  ),
+  DATABASE_URL: variable(
+    'OPTIONAL',
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string').optional(),
+    'Distributed mode: the event log in PostgreSQL, e.g. postgres://nexus@127.0.0.1:5432/nexus. Ignored when EVENTSTORE_URL is set.',
+  ),
+  RABBITMQ_URL: variable(
+    'OPTIONAL',
+    z.string().regex(/^amqps?:\/\//, 'must be an amqp:// connection string').optional(),
+    'Distributed mode: tasks go to worker processes (npm run worker) through RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672/. Unset: in-process workers.',
+  ),
+  REDIS_URL: variable(
+    'OPTIONAL',
+    z.string().regex(/^rediss?:\/\//, 'must be a redis:// connection string').optional(),
+    'Distributed mode: new-position fan-out between replicas, task leases, shared rate limits, e.g. redis://127.0.0.1:6379/0.',
+  ),
+  TASK_QUEUE: variable('OPTIONAL', z.string().min(1).default('nexus.tasks'), 'RabbitMQ queue of tasks to run (durable, quorum).', 'nexus.tasks'),
+  DLQ_QUEUE: variable('OPTIONAL', z.string().min(1).default('nexus.dlq'), 'RabbitMQ queue of dead-lettered tasks (durable, quorum).', 'nexus.dlq'),
+  TASK_TTL_SECONDS: variable('OPTIONAL', int(60, 31_536_000, 604_800), 'How long Redis keeps per-task keys (leases themselves last TASK_LOCK_TTL_SECONDS).', '604800'),
+  AUTO_REQUEUE_FAILURE_CODES: variable(
+    'ADVANCED',
+    z.string().default('PROVIDER_TIMEOUT,PROVIDER_UPSTREAM_ERROR').transform(codeList),
+    'Dead-lettered tasks with these failure codes are requeued (at most AUTO_REQUEUE_MAX times).',
+    'PROVIDER_TIMEOUT,PROVIDER_UPSTREAM_ERROR',
+  ),
+  AUTO_HOLD_FAILURE_CODES: variable(
+    'ADVANCED',
+    z.string().default('SCHEMA_PARSE_ERROR,SCHEMA_VALIDATION_ERROR').transform(codeList),
+    'Dead-lettered tasks with these failure codes are held for an admin to requeue or discard.',
+    'SCHEMA_PARSE_ERROR,SCHEMA_VALIDATION_ERROR',
+  ),
+  AUTO_ALARM_FAILURE_CODES: variable(
+    'ADVANCED',
+    z.string().default('PROVIDER_AUTH_ERROR').transform(codeList),
+    'Dead-lettered tasks with these failure codes raise an alarm (and are held).',
+    'PROVIDER_AUTH_ERROR',
+  ),
+  AUTO_REQUEUE_MAX: variable('ADVANCED', int(0, 100, 3), 'How many times triage requeues one task before holding it.', '3'),
+  TASK_LOCK_TTL_SECONDS: variable('ADVANCED', int(1, 86_400, 900), 'A worker\'s lease on a task; renewed while it works, so a dead worker\'s task is free again this long after.', '900'),
+  WORKER_HEARTBEAT_SECONDS: variable('ADVANCED', int(1, 3600, 5), 'How often a worker process says it is alive; three missed beats and it has left.', '5'),
+  RABBITMQ_PREFETCH: variable('ADVANCED', int(1, 10_000, 32), 'Unacknowledged tasks a worker process holds at once.', '32'),
   SHUTDOWN_TIMEOUT_SECONDS: variable('ADVANCED', z.coerce.number().nonnegative().max(600).default(10), 'On SIGTERM, how long running tasks may finish.', '10'),
 } satisfies Record<string, Variable>;
 
