@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 /** Engines, frameworks and adapters the pure core must never import (STYLE.md: dependency rule). */
 const adapterPackages = ['hono', 'hono/*', '@hono/*', 'ioredis', 'amqplib', '@eventstore/*', 'better-sqlite3', 'pg', 'pino', 'node:http', 'node:fs', 'node:fs/*'];
-const adapterFolders = ['**/store/sqlite-*', '**/http/**', '**/dispatch/**', '**/fanout/**', '**/worker/**', '**/catalog/**', '**/nexus.js', '**/main.js', '**/logger.js'];
+const adapterFolders = ['**/store/sqlite-*', '**/store/postgres-*', '**/store/esdb-*', '**/store/open-event-store*', '**/distributed/**', '**/metrics*', '**/worker-*', '**/http/**', '**/dispatch/**', '**/fanout/**', '**/worker/**', '**/catalog/**', '**/nexus.js', '**/main.js', '**/logger.js'];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'test-output/'] },

@@ -2,14 +2,12 @@ import { serve } from '@hono/node-server';
 import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
 import type { Catalog } from './catalog/catalog.js';
 import { riskPolicy, type RiskPolicy } from './catalog/risk-policy.js';
 import type { Config } from './config.js';
-import { EmbeddedDispatcher } from './dispatch/embedded-dispatcher.js';
-import { upcast } from './events/registry.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
 import { FeedHub } from './fanout/feed-hub.js';
 import { createApp } from './http/app.js';
 import { reportFrame } from './http/sse-frames.js';
@@ -19,7 +17,18 @@ import { createLogger, type Logger } from './logger.js';
 import { snapshotProjection } from './projections/snapshot.js';
 import type { Tenant } from './events/tenant.js';
 import { tenantMemory } from './worker/tenant-memory.js';
-import { openSqliteEventStore } from './store/sqlite-event-store.js';
+import { announcePositions, followPositions } from './distributed/position-fanout.js';
+import { createMetrics } from './metrics.js';
+import { observedStore } from './store/observed-store.js';
+import { QueueConsumer } from './distributed/queue-consumer.js';
+import { QueuePublisher } from './distributed/queue-publisher.js';
+import { connectRedis, redisReady } from './distributed/redis-connection.js';
+import { redisBuckets } from './distributed/redis-rate-limit.js';
+import { Leadership } from './distributed/leadership.js';
+import { redisKeys } from './distributed/redis-keys.js';
+import { openEventStore, storeKind } from './store/open-event-store.js';
+import { loadTask } from './worker/load-task.js';
+import { triageTask } from './worker/run-task.js';
 
 export interface RunningNexus {
   readonly url: string;
@@ -47,7 +56,25 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const now = options.now ?? (() => new Date());
   const startedAt = now();
-  const store = await openSqliteEventStore({ path: join(config.dataDir, 'nexus.db'), upcast });
+  if (config.RABBITMQ_URL && storeKind(config) === 'sqlite') {
+    throw new Error('RABBITMQ_URL needs DATABASE_URL or EVENTSTORE_URL: worker processes must share the log');
+  }
+  const opened = await openEventStore(config);
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, logger, 'nexus-supervisor') : undefined;
+  const redisSubscriber = redis?.duplicate();
+  if (redis) {
+    await redisReady(redis);
+    if (opened.poke) await followPositions(redisSubscriber!, opened.poke, logger);
+  }
+  // The gauges read parts made below; they are only read once NEXUS serves.
+  const parts: { dispatcher?: Dispatcher; hub?: FeedHub<unknown>; publisher?: QueuePublisher } = {};
+  const metrics = createMetrics({
+    queueDepth: () => (parts.publisher ? parts.publisher.depth('tasks') : (parts.dispatcher?.pending ?? 0)),
+    tasksInFlight: () => parts.dispatcher?.inFlight ?? 0,
+    sseClients: () => parts.hub?.subscriberCount ?? 0,
+    ...(config.RABBITMQ_URL ? { dlqDepth: () => parts.publisher?.depth('dlq') ?? Promise.resolve(Number.NaN) } : {}),
+  });
+  const store = observedStore(opened.store, [metrics.appendObserver, ...(redis ? [announcePositions(redis)] : [])]);
   const shares = new ShareStore(config.NEXUS_OUTBOX_DIR);
   const address = { url: '' };
   const catalog = (options.catalog ?? builtInCatalog)({
@@ -73,10 +100,15 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     keep: config.STREAM_EVENT_KEEP,
     checkpointEvery: config.SNAPSHOT_CHECKPOINT_EVERY,
     onError: (error) => logger.error({ err: error }, 'fan-out lost its subscription; resubscribing'),
+    onBatch: (batch) => metrics.observe(batch),
   });
+  parts.hub = hub as FeedHub<unknown>;
   const memory = (scope: { tenant: Tenant; correlation_id: string; actor: string }) =>
     tenantMemory({ store, now, newEventId: () => newId(), readMemory: async (tenant) => (await hub.stateAt(tenant)).state.memory }, scope);
-  const dispatcher = await EmbeddedDispatcher.start({
+  const publisher = config.RABBITMQ_URL ? new QueuePublisher(config.RABBITMQ_URL, { tasks: config.TASK_QUEUE, dlq: config.DLQ_QUEUE }, logger) : undefined;
+  await publisher?.start(30_000);
+  parts.publisher = publisher;
+  const runnerDeps = {
     store,
     catalog,
     memory,
@@ -87,8 +119,39 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     now,
     newEventId: () => newId(),
     random: Math.random,
-    concurrency: config.WORKER_CONCURRENCY,
+    triage: {
+      requeue: config.AUTO_REQUEUE_FAILURE_CODES,
+      hold: config.AUTO_HOLD_FAILURE_CODES,
+      alarm: config.AUTO_ALARM_FAILURE_CODES,
+      max_requeues: config.AUTO_REQUEUE_MAX,
+    },
+  };
+  // Distributed, up to this many publishes await their broker confirm at once.
+  // Several replicas may share a distributed log; one of them (holding a Redis key) dispatches.
+  const leadership =
+    publisher && redis
+      ? new Leadership(redis, redisKeys.dispatchLeader(config.TASK_QUEUE), `supervisor-${hostname()}-${process.pid}-${newId()}`, 10_000, logger, () => parts.dispatcher?.wake())
+      : undefined;
+  await leadership?.start();
+  const dispatcher = await Dispatcher.start({
+    ...runnerDeps,
+    concurrency: publisher ? 512 : config.WORKER_CONCURRENCY,
+    publisher,
+    ...(leadership ? { leads: () => leadership.isLeader } : {}),
   });
+  parts.dispatcher = dispatcher;
+  // Distributed, dead letters come back from DLQ_QUEUE to be triaged here.
+  const triage = config.RABBITMQ_URL
+    ? new QueueConsumer({
+        url: config.RABBITMQ_URL,
+        queue: config.DLQ_QUEUE,
+        prefetch: 16,
+        name: 'nexus-supervisor-triage',
+        logger,
+        handle: async ({ tenant, command_id, correlation_id }) => void (await triageTask(runnerDeps, await loadTask(store, tenant, command_id, correlation_id))),
+      })
+    : undefined;
+  await triage?.start(30_000);
   const shutdown = new AbortController();
   // Every open SSE stream listens for the shutdown: thousands of listeners are expected.
   setMaxListeners(0, shutdown.signal);
@@ -105,6 +168,13 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     newId,
     shutdown: shutdown.signal,
     startedAt,
+    mode: publisher ? 'distributed' : 'embedded',
+    metrics: metrics.registry,
+    ...(redis ? { rateBuckets: redisBuckets(redis) } : {}),
+    dependencies: () => ({
+      ...(publisher ? { rabbitmq: publisher.connected ? 'ok' : 'down' } : {}),
+      ...(redis ? { redis: redis.status === 'ready' ? 'ok' : 'down' } : {}),
+    }),
     gauges: () => ({
       dispatcher: { pending: dispatcher.pending, in_flight: dispatcher.inFlight },
       sse: { clients: hub.subscriberCount },
@@ -114,7 +184,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   address.url = url;
-  logger.info({ url, data_dir: config.dataDir, development_mode: config.developmentMode }, 'NEXUS is serving');
+  logger.info({ url, store: opened.kind, distributed: publisher !== undefined, development_mode: config.developmentMode }, 'NEXUS is serving');
   if (config.developmentMode) {
     logger.warn('development mode: NEXUS_API_KEY is not set, so API keys are not checked; listening on loopback only');
   }
@@ -126,8 +196,13 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
       shutdown.abort();
       await closeServer(server, 5000);
       await dispatcher.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      await leadership?.stop();
+      await triage?.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      await publisher?.close();
       await hub.close();
       await store.close();
+      redisSubscriber?.disconnect();
+      redis?.disconnect();
       logger.info('stopped');
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());

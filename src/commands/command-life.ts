@@ -3,6 +3,7 @@ import type { Command, Decider } from './decider.js';
 import { decideAsk, expireAsk, warnAskExpiry } from './decide-ask.js';
 import { submit } from './decide-submit.js';
 import { complete, fail, start } from './decide-task.js';
+import { discardHeld, requeueHeld, triage, type TriagePolicy } from './decide-triage.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 export type SubmitCommand = Command<
@@ -67,7 +68,23 @@ export type WarnAskExpiry = Command<'WarnAskExpiry', { ask_id: string }>;
 /** Ends an ask nobody decided in time. Decided at or after its `expires_at`. */
 export type ExpireAsk = Command<'ExpireAsk', { ask_id: string }>;
 
-export type CommandLifeCommand = SubmitCommand | StartTask | CompleteTask | FailTask | DecideAsk | WarnAskExpiry | ExpireAsk;
+/** Triage of a dead-lettered task by its failure code (recorded once). */
+export type TriageDeadLetter = Command<'TriageDeadLetter', { task_id: string; policy: TriagePolicy }>;
+/** An admin's decision on a held task; `metadata.actor` is the admin. */
+export type RequeueHeldTask = Command<'RequeueHeldTask', { task_id: string; reason?: string }>;
+export type DiscardHeldTask = Command<'DiscardHeldTask', { task_id: string; reason?: string }>;
+
+export type CommandLifeCommand =
+  | SubmitCommand
+  | StartTask
+  | CompleteTask
+  | FailTask
+  | DecideAsk
+  | WarnAskExpiry
+  | ExpireAsk
+  | TriageDeadLetter
+  | RequeueHeldTask
+  | DiscardHeldTask;
 
 export interface AcceptedCommand {
   readonly command_id: string;
@@ -79,7 +96,12 @@ export interface AcceptedCommand {
   readonly request_hash?: string;
   /** Set by an approval: the only payload this command may run with. */
   readonly approved_hash?: string;
+  /** How many times triage requeued it. */
+  readonly requeues?: number;
 }
+
+/** `pending` until triage ran; `held` waits for an admin. */
+export type TriageStatus = 'pending' | 'held' | 'kept' | 'requeued' | 'discarded';
 
 export interface PendingAskState {
   readonly ask_id: string;
@@ -98,7 +120,13 @@ export type CommandLifeState =
   | { readonly status: 'retry_scheduled'; readonly command: AcceptedCommand; readonly attempt: number; readonly retry_at: string }
   | { readonly status: 'running'; readonly command: AcceptedCommand; readonly attempt: number; readonly executor_id: string }
   | { readonly status: 'succeeded'; readonly command: AcceptedCommand; readonly attempt: number }
-  | { readonly status: 'dead_lettered'; readonly command: AcceptedCommand; readonly attempts: number };
+  | {
+      readonly status: 'dead_lettered';
+      readonly command: AcceptedCommand;
+      readonly attempts: number;
+      readonly error: Failure;
+      readonly triage: TriageStatus;
+    };
 
 export const initialState = (): CommandLifeState => ({ status: 'absent' });
 
@@ -120,6 +148,12 @@ export function decide(command: CommandLifeCommand, state: CommandLifeState): Co
       return warnAskExpiry(command, state);
     case 'ExpireAsk':
       return expireAsk(command, state);
+    case 'TriageDeadLetter':
+      return triage(command, state);
+    case 'RequeueHeldTask':
+      return requeueHeld(command, state);
+    case 'DiscardHeldTask':
+      return discardHeld(command, state);
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${(unknown as Command).type}`);
@@ -163,7 +197,24 @@ export function evolve(state: CommandLifeState, event: CommandLifeEvent): Comman
     case 'TaskRetryScheduled':
       return withCommand(state, (command) => ({ status: 'retry_scheduled', command, attempt: event.data.attempt, retry_at: event.data.retry_at }));
     case 'TaskDeadLettered':
-      return withCommand(state, (command) => ({ status: 'dead_lettered', command, attempts: event.data.attempts }));
+      return withCommand(state, (command) => ({
+        status: 'dead_lettered',
+        command,
+        attempts: event.data.attempts,
+        error: event.data.error,
+        triage: 'pending',
+      }));
+    case 'DeadLetterTriaged': {
+      if (state.status !== 'dead_lettered') return state;
+      const triage: TriageStatus = { requeue: 'requeued', hold: 'held', alarm: 'held', keep: 'kept' }[event.data.action] as TriageStatus;
+      return { ...state, command: { ...state.command, requeues: event.data.requeues }, triage };
+    }
+    case 'HeldTaskRequeued':
+      return state.status === 'dead_lettered' ? { ...state, triage: 'requeued' } : state;
+    case 'HeldTaskDiscarded':
+      return state.status === 'dead_lettered' ? { ...state, triage: 'discarded' } : state;
+    case 'AlarmRaised':
+      return state;
     case 'RiskWarningRaised':
     case 'TaskFailed':
       return state;

@@ -21,6 +21,9 @@ export class CommandNotFoundError extends DomainError {}
 /** An ask that is not (or no longer, or not yet) in the state the command needs. */
 export class AskNotPendingError extends DomainError {}
 
+/** Only a held task can be requeued or discarded by an admin. */
+export class TaskNotHeldError extends DomainError {}
+
 /** A command built wrongly by its caller (a missing field the decider needs). */
 export class InvalidCommandError extends DomainError {}
 

@@ -1,11 +1,27 @@
 import { setMaxListeners } from 'node:events';
 import { taskKey, type PendingTask } from '../projections/pending-tasks.js';
-import { abandonTask, runTask, timeOutAsk, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
+import { abandonTask, runTask, timeOutAsk, triageTask, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
 import { TaskQueue } from './task-queue.js';
 
-export interface EmbeddedDispatcherOptions extends TaskRunnerDeps {
-  readonly concurrency: number;
+/** Where due tasks go in distributed mode: a queue that worker processes consume. */
+export interface TaskPublisher {
+  /** Resolves once the broker confirmed the task durable. */
+  publishTask(task: PendingTask): Promise<void>;
+  /** Hands a dead-lettered task to the dead-letter queue, where triage takes it. */
+  publishDeadLetter(task: PendingTask): Promise<void>;
 }
+
+export interface DispatcherOptions extends TaskRunnerDeps {
+  /** Tasks run (or publishes awaited) at once. */
+  readonly concurrency: number;
+  /** Distributed mode: tasks are published for worker processes instead of run here. */
+  readonly publisher?: TaskPublisher;
+  /** With several replicas, only the one this says leads dispatches (`wake` when it starts to). */
+  readonly leads?: () => boolean;
+}
+
+/** What a dispatch step came to; `published` leaves the task claimed until the log moves on. */
+type StepOutcome = TaskOutcome | 'published';
 
 /**
  * A claim that ends without the log moving on (the store unreachable, say, or the task's
@@ -17,16 +33,19 @@ const RECLAIM_DELAY_MS = 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * In-process workers. What is due is folded from the log at start and followed live, so a
- * crash or restart loses nothing: queued tasks run, asks expire at their time, and attempts the
- * log shows running that nobody runs (a previous process died mid-task) are recorded as failed
- * (`WORKER_LOST`) and retried like any other failure.
+ * Dispatch driven by the log. What is due is folded from the log at start and followed live,
+ * so a crash or restart loses nothing: queued tasks run, asks expire at their time, dead
+ * letters are triaged. Embedded, tasks run in this process, and attempts the log shows running
+ * that nobody runs (a previous process died mid-task) are recorded as failed (`WORKER_LOST`)
+ * and retried like any other failure. With a `publisher`, tasks go to the queue instead and
+ * stay claimed here until the log shows a worker took them; worker processes deal with lost
+ * attempts, since only they know which of them are alive.
  *
  * @example
- *   const dispatcher = await EmbeddedDispatcher.start({ ...runnerDeps, concurrency: 8 });
+ *   const dispatcher = await Dispatcher.start({ ...runnerDeps, concurrency: 8 });
  *   await dispatcher.stop(10_000);
  */
-export class EmbeddedDispatcher {
+export class Dispatcher {
   private readonly queue = new TaskQueue();
   private readonly following = new AbortController();
   private readonly shutdown = new AbortController();
@@ -38,13 +57,13 @@ export class EmbeddedDispatcher {
   private wakeAt = Infinity;
   private stopping = false;
 
-  private constructor(private readonly options: EmbeddedDispatcherOptions) {
+  private constructor(private readonly options: DispatcherOptions) {
     // Every running task listens for the shutdown.
     setMaxListeners(0, this.shutdown.signal);
   }
 
-  static async start(options: EmbeddedDispatcherOptions): Promise<EmbeddedDispatcher> {
-    const dispatcher = new EmbeddedDispatcher(options);
+  static async start(options: DispatcherOptions): Promise<Dispatcher> {
+    const dispatcher = new Dispatcher(options);
     const head = await dispatcher.rebuild();
     dispatcher.loop = dispatcher.follow(head);
     dispatcher.pump();
@@ -89,7 +108,7 @@ export class EmbeddedDispatcher {
       for (const event of page) this.queue.apply(event, now);
       after = page[page.length - 1]!.position;
     }
-    for (const orphan of this.queue.running()) this.queue.release(orphan, now, now, { running: true });
+    if (!this.options.publisher) for (const orphan of this.queue.running()) this.queue.release(orphan, now, now, { running: true });
     return head;
   }
 
@@ -116,8 +135,14 @@ export class EmbeddedDispatcher {
     }
   }
 
+  /** Dispatches what is due now (a replica that just became the leader calls this). */
+  wake(): void {
+    this.pump();
+  }
+
   private pump(): void {
     if (this.stopping) return;
+    if (this.options.leads && !this.options.leads()) return;
     const now = this.options.now().getTime();
     while (this.active.size < this.options.concurrency) {
       const task = this.queue.claim(now);
@@ -133,7 +158,7 @@ export class EmbeddedDispatcher {
     const key = taskKey(task.tenant, task.command_id);
     this.busy.add(key);
     const running = this.attempt(task).then(
-      (outcome) => {
+      (outcome: StepOutcome) => {
         if (outcome === 'skipped') this.release(task);
       },
       (error: unknown) => {
@@ -149,13 +174,22 @@ export class EmbeddedDispatcher {
     });
   }
 
-  /** What is due for a command: its task's attempt, its ask's warning or expiry, or abandoning a lost attempt. */
-  private attempt(task: PendingTask): Promise<TaskOutcome> {
+  /** What is due for a command: its task's attempt, its ask's warning or expiry, abandoning a lost attempt, or triage. */
+  private attempt(task: PendingTask): Promise<StepOutcome> {
+    const { publisher } = this.options;
+    if (publisher) {
+      const { status } = task.state;
+      if (status === 'queued' || status === 'retry_scheduled') return publisher.publishTask(task).then(() => 'published');
+      if (status === 'dead_lettered') return publisher.publishDeadLetter(task).then(() => 'published');
+      if (status === 'running') return Promise.resolve('skipped');
+    }
     switch (task.state.status) {
       case 'awaiting_approval':
         return timeOutAsk(this.options, task);
       case 'running':
         return abandonTask(this.options, task, 'the executor running this attempt stopped before it recorded an outcome');
+      case 'dead_lettered':
+        return triageTask(this.options, task);
       default:
         return runTask(this.options, task, this.shutdown.signal);
     }

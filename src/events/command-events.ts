@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { askCreated, askDenied, askApproved, askExpired, askExpiring, type AskEvent } from './ask-events.js';
+import { alarmRaised, deadLetterTriaged, heldTaskDiscarded, heldTaskRequeued, type TriageEvent } from './triage-events.js';
 import { defineEvent, type EventOf } from './define-event.js';
 import { failureSchema, ids, paramsSchema, riskLevelSchema } from './shared-schemas.js';
 
 export { failureSchema, riskLevelSchema, type Failure, type RiskLevel } from './shared-schemas.js';
 export type { AskApproved, AskCreated, AskDenied, AskExpired, AskExpiring } from './ask-events.js';
+export type { AlarmRaised, DeadLetterTriaged, HeldTaskDiscarded, HeldTaskRequeued, TriageAction } from './triage-events.js';
 
 export const commandAccepted = defineEvent(
   'CommandAccepted',
@@ -99,7 +101,8 @@ export type CommandLifeEvent =
   | TaskSucceeded
   | TaskFailed
   | TaskRetryScheduled
-  | TaskDeadLettered;
+  | TaskDeadLettered
+  | TriageEvent;
 
 export const commandLifeEvents = [
   commandAccepted,
@@ -115,6 +118,10 @@ export const commandLifeEvents = [
   taskFailed,
   taskRetryScheduled,
   taskDeadLettered,
+  deadLetterTriaged,
+  alarmRaised,
+  heldTaskRequeued,
+  heldTaskDiscarded,
 ] as const;
 
 export const commandStream = (commandId: string): string => `command-${commandId}`;

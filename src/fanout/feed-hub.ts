@@ -15,6 +15,8 @@ export interface FeedHubOptions<S> {
   /** A feed nobody has used for this long is dropped from memory. */
   readonly idleMs?: number;
   readonly onError?: (error: unknown) => void;
+  /** Sees every batch of the log as it arrives (metrics). */
+  readonly onBatch?: (batch: readonly RecordedEvent[]) => void;
 }
 
 /**
@@ -126,6 +128,7 @@ export class FeedHub<S> {
     }
     this.position = batch[batch.length - 1]!.position;
     for (const feed of touched) feed.notify();
+    this.options.onBatch?.(batch);
   }
 
   private sweep(idleMs: number): void {

@@ -9,10 +9,10 @@ import type { EventStore } from '../store/event-store.js';
 import type { AppEnv } from './app-env.js';
 import { errorBody, errorHandler } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
-import { apiKeyAuth, tenantScope } from './middleware/auth.js';
+import { apiKeyAuth, requireRole, tenantScope } from './middleware/auth.js';
 import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
-import { rateLimit } from './middleware/rate-limit.js';
+import { rateLimit, type SharedBuckets } from './middleware/rate-limit.js';
 import { tenantHeaders } from './middleware/tenant.js';
 import { openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
@@ -22,7 +22,9 @@ import { shareDocs, shareRoutes } from './routes/shares.js';
 import type { ShareStore } from '../shares/share-store.js';
 import { reportStreamDocs, reportStreamRoutes } from './routes/report-stream.js';
 import { commandDocs, commandRoutes } from './routes/commands.js';
+import type { Registry } from 'prom-client';
 import { healthDocs, healthRoutes } from './routes/health.js';
+import { adminTaskDocs, adminTaskRoutes } from './routes/admin-tasks.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -39,10 +41,17 @@ export interface AppDeps {
   readonly shutdown: AbortSignal;
   readonly gauges: () => Record<string, unknown>;
   readonly startedAt: Date;
+  readonly mode: 'embedded' | 'distributed';
+  /** Rate-limit buckets shared by every replica (Redis). */
+  readonly rateBuckets?: SharedBuckets;
+  /** Served at `/metrics` (admin key). */
+  readonly metrics?: Registry;
+  /** RabbitMQ, Redis: reported by `/health`. */
+  readonly dependencies?: () => Record<string, 'ok' | 'down'>;
 }
 
 /** Route prefixes that need a key and a tenant. */
-const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals', '/audit'];
+const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals', '/audit', '/admin'];
 
 /**
  * The HTTP API, with its dependencies passed in.
@@ -60,8 +69,8 @@ export function createApp(deps: AppDeps) {
   app.use(accessLog(logger));
   if (config.developmentMode) app.use(loopbackHostOnly());
 
-  app.route('/', healthRoutes({ ...deps, mode: 'embedded', developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...shareDocs], {
+  app.route('/', healthRoutes({ ...deps, developmentMode: config.developmentMode }));
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...shareDocs], {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
@@ -78,9 +87,13 @@ export function createApp(deps: AppDeps) {
     }),
     tenantHeaders(),
     tenantScope(),
-    rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
+    rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets }),
   ];
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
+  const { metrics } = deps;
+  if (metrics) {
+    app.get('/metrics', guards[0]!, requireRole('admin'), async (c) => c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
+  }
 
   app.route(
     '/approvals',
@@ -105,5 +118,6 @@ export function createApp(deps: AppDeps) {
   );
   app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));
   app.route('/audit', auditRoutes(deps));
+  app.route('/admin', adminTaskRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));
   return app;
 }

@@ -55,8 +55,11 @@ export function taskChange(previous: PendingTask | undefined, recorded: Recorded
     }
     case 'running':
       return { kind: 'running', key, task };
-    case 'succeeded':
     case 'dead_lettered':
+      // due for triage once; a held task waits (as `waiting`) for an admin's requeue
+      if (state.triage === 'pending') return { kind: 'ready', key, task, due_at: Date.parse(event.metadata.occurred_at) };
+      return state.triage === 'held' || state.triage === 'requeued' ? { kind: 'waiting', key, task } : { kind: 'finished', key };
+    case 'succeeded':
     case 'denied':
     case 'expired':
       return { kind: 'finished', key };

@@ -90,10 +90,11 @@ const countChanges: Partial<Record<NexusEvent['type'], Partial<Counts>>> = {
   TaskFailed: { running: -1 },
   TaskRetryScheduled: { queued: 1 },
   TaskDeadLettered: { dead_lettered: 1 },
+  HeldTaskRequeued: { dead_lettered: -1 },
 };
 
-function count(counts: Counts, type: NexusEvent['type']): Counts {
-  const change = countChanges[type];
+function count(counts: Counts, event: NexusEvent): Counts {
+  const change = event.type === 'DeadLetterTriaged' && event.data.action === 'requeue' ? { dead_lettered: -1 } : countChanges[event.type];
   if (!change) return counts;
   return {
     queued: counts.queued + (change.queued ?? 0),
@@ -163,7 +164,7 @@ export function snapshotProjection(options: SnapshotOptions) {
     return {
       position: event.position,
       paused: event.type === 'AutopilotPaused' ? true : event.type === 'AutopilotResumed' ? false : state.paused,
-      counts: count(state.counts, event.type),
+      counts: count(state.counts, event),
       worklog: entry ? addToWorklog(state.worklog, entry, options.worklogKeep) : state.worklog,
       asks: ask ? [...state.asks, ask] : resolvesAsk(event) ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
       memory: remember(state.memory, event),

@@ -42,6 +42,14 @@ function line(event: NexusEvent): Line | undefined {
       return { level: 'warning', text: `${event.data.command_type} will retry (attempt ${event.data.attempt}) at ${event.data.retry_at}` };
     case 'TaskDeadLettered':
       return { level: 'error', text: `${event.data.command_type} dead-lettered after ${event.data.attempts} attempts` };
+    case 'DeadLetterTriaged':
+      return { level: event.data.action === 'requeue' ? 'warning' : 'error', text: `${event.data.command_type} triaged (${event.data.code}): ${triageText[event.data.action]}` };
+    case 'AlarmRaised':
+      return { level: 'error', text: `ALARM ${event.data.code} on ${event.data.command_type}: ${event.data.message}` };
+    case 'HeldTaskRequeued':
+      return { level: 'info', text: `${event.data.command_type} requeued by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
+    case 'HeldTaskDiscarded':
+      return { level: 'warning', text: `${event.data.command_type} discarded by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
     case 'AutopilotPaused':
       return { level: 'warning', text: `autopilot paused by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
     case 'AutopilotResumed':
@@ -54,6 +62,8 @@ function line(event: NexusEvent): Line | undefined {
       return undefined;
   }
 }
+
+const triageText = { requeue: 'requeued', hold: 'held for a person', alarm: 'alarm raised, held', keep: 'kept in the dead letters' } as const;
 
 /** The human-readable line an event adds to the worklog, if any. */
 export function worklogEntry(event: RecordedEvent<NexusEvent>): WorklogEntry | undefined {

@@ -6,6 +6,7 @@ import type { CommandMetadata } from '../commands/decider.js';
 import { AskNotPendingError, StaleAttemptError, TaskNotRunnableError } from '../commands/errors.js';
 import { handleCommand, type Handled } from '../commands/handle-command.js';
 import type { RetryPolicy } from '../commands/retry-policy.js';
+import type { TriagePolicy } from '../commands/decide-triage.js';
 import { commandStream } from '../events/command-events.js';
 import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
@@ -26,10 +27,12 @@ export interface TaskRunnerDeps {
   readonly newEventId: () => string;
   /** In [0, 1): the jitter of retry delays. */
   readonly random: () => number;
+  /** What becomes of dead-lettered tasks, by failure code. */
+  readonly triage: TriagePolicy;
 }
 
 /** What an attempt left in the log: its result, an ask's warning or expiry, or nothing (`skipped`). */
-export type TaskOutcome = 'succeeded' | 'failed' | 'warned' | 'expired' | 'skipped';
+export type TaskOutcome = 'succeeded' | 'failed' | 'warned' | 'expired' | 'triaged' | 'skipped';
 
 type Known = { readonly state: CommandLifeState; readonly revision: ExpectedRevision };
 
@@ -217,5 +220,18 @@ export function timeOutAsk(deps: TaskRunnerDeps, task: PendingTask): Promise<Tas
     await record({ type: 'ExpireAsk', data: { ask_id }, metadata: metadata() });
     logger().info({ ask_id }, 'ask expired without a decision');
     return 'expired';
+  }, logger);
+}
+
+/** Triage of a dead-lettered task by its failure code: requeue, hold, alarm or keep. */
+export function triageTask(deps: TaskRunnerDeps, task: PendingTask): Promise<TaskOutcome> {
+  const { state } = task;
+  if (state.status !== 'dead_lettered' || state.triage !== 'pending') return Promise.resolve('skipped');
+  const { metadata, record, logger } = onTask(deps, task);
+  return unlessLostRace(async () => {
+    const { events } = await record({ type: 'TriageDeadLetter', data: { task_id: state.command.task_id, policy: deps.triage }, metadata: metadata() });
+    const triaged = events.find((event) => event.type === 'DeadLetterTriaged');
+    if (triaged) logger().warn({ action: (triaged.data as { action: string }).action, code: state.error.code }, 'dead-lettered task triaged');
+    return 'triaged';
   }, logger);
 }

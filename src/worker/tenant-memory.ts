@@ -30,3 +30,14 @@ export function tenantMemory(deps: TenantMemoryDeps, scope: { tenant: Tenant; co
     delete: (key) => write({ type: 'DeleteMemory', data: { key } }),
   };
 }
+
+/** A tenant's memory folded from its `memory` stream, for processes that keep no snapshot. */
+export async function memoryFromLog(store: EventStore, tenant: Tenant): Promise<Record<string, unknown>> {
+  const memory: Record<string, unknown> = {};
+  for (const event of await store.readStream(tenant, MEMORY_STREAM)) {
+    const data = event.data as { key: string; value?: unknown };
+    if (event.type === 'MemorySet') memory[data.key] = data.value;
+    else if (event.type === 'MemoryDeleted') delete memory[data.key];
+  }
+  return memory;
+}

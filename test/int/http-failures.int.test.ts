@@ -34,6 +34,7 @@ describe('when the event store is unavailable', () => {
     });
     const app = createApp({
       config,
+      mode: 'embedded',
       store,
       catalog,
       riskOf: riskPolicy(catalog, [], false),

@@ -113,3 +113,42 @@ export async function spawnNexus(
     },
   };
 }
+
+/** A worker process (`src/worker-main.ts` with the test command types), ready once it says it takes tasks. */
+export async function spawnWorker(env: Record<string, string>): Promise<NexusProcess> {
+  const cwd = mkdtempSync(join(tmpdir(), 'nexus-worker-'));
+  const child = spawn(process.execPath, ['--import', tsx, join(root, 'test/support/worker-with-test-commands.ts')], {
+    cwd,
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ raw: line });
+    }
+  });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done((exitCode = code))));
+  await waitUntil(
+    () => {
+      if (exitCode !== undefined) throw new Error(`worker exited with ${exitCode} before taking tasks: ${stderr}`);
+      return logs.some((line) => line.msg === 'worker is taking tasks');
+    },
+    { timeoutMs: 30_000, what: 'the worker to take tasks' },
+  );
+  return {
+    url: '',
+    child,
+    logs,
+    exited,
+    kill: (signal) => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

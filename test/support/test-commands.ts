@@ -32,6 +32,15 @@ export const testCommands = [
     },
   }),
   defineCommand({
+    type: 'test.fail',
+    risk: 'GREEN',
+    description: 'Always fails, retryably, with the failure code it is given',
+    params: z.object({ code: z.string() }),
+    handler: ({ code }) => {
+      throw new TaskFailure(code, `always fails with ${code}`, true);
+    },
+  }),
+  defineCommand({
     type: 'test.fatal',
     risk: 'GREEN',
     description: 'Fails with an error that retrying cannot fix',

@@ -78,6 +78,7 @@ async function scenario(ops: readonly Op[]) {
     memory: () => ({ get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} }),
     executorId: 'prop-executor',
     retryPolicy: { max_retries: 1, base_delay_ms: 0, max_delay_ms: 0 },
+    triage: { requeue: [], hold: [], alarm: [], max_requeues: 0 },
     taskTimeoutMs: 10_000,
     logger: createLogger({ level: 'silent' }),
     now: () => new Date(now),

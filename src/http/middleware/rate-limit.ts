@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import type { Tenant } from '../../events/tenant.js';
 import { tenantKey } from '../../events/tenant.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
@@ -8,7 +9,15 @@ export interface RateLimitOptions {
   readonly perSecond: number;
   readonly burst: number;
   readonly now?: () => number;
+  /**
+   * Buckets shared by every replica (Redis). While it cannot answer, each replica falls back
+   * to its own buckets.
+   */
+  readonly shared?: SharedBuckets;
 }
+
+/** Takes one token from a tenant's bucket; answers the tokens left (below 1: refused). */
+export type SharedBuckets = (tenant: Tenant, limits: { perSecond: number; burst: number; now: number }) => Promise<number>;
 
 const MAX_BUCKETS = 10_000;
 
@@ -17,14 +26,11 @@ interface Bucket {
   updated: number;
 }
 
-/** A token bucket per tenant: `burst` at once, refilled at `perSecond`. 429 beyond. */
+/** A token bucket per tenant: `burst` at once, refilled at `perSecond`. 429 beyond. Buckets answer the tokens there were before this request. */
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
   const now = options.now ?? Date.now;
   const buckets = new Map<string, Bucket>();
-  return async function rateLimitMiddleware(c, next) {
-    if (options.perSecond === 0) return next();
-    const key = tenantKey(c.get('tenant'));
-    const at = now();
+  const local = (key: string, at: number): number => {
     const bucket = buckets.get(key) ?? { tokens: options.burst, updated: at };
     bucket.tokens = Math.min(options.burst, bucket.tokens + ((at - bucket.updated) / 1000) * options.perSecond);
     bucket.updated = at;
@@ -32,13 +38,22 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     buckets.delete(key);
     buckets.set(key, bucket);
     if (buckets.size > MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
-    if (bucket.tokens < 1) {
-      const retryAfter = Math.ceil((1 - bucket.tokens) / options.perSecond);
+    const before = bucket.tokens;
+    if (before >= 1) bucket.tokens -= 1;
+    return before;
+  };
+  return async function rateLimitMiddleware(c, next) {
+    if (options.perSecond === 0) return next();
+    const tenant = c.get('tenant');
+    const at = now();
+    const limits = { perSecond: options.perSecond, burst: options.burst, now: at };
+    const left = options.shared ? await options.shared(tenant, limits).catch(() => local(tenantKey(tenant), at)) : local(tenantKey(tenant), at);
+    if (left < 1) {
+      const retryAfter = Math.ceil((1 - left) / options.perSecond);
       throw new RequestError(429, 'rate_limited', `this tenant is limited to ${options.perSecond} requests per second`, {
         retry_after_seconds: retryAfter,
       });
     }
-    bucket.tokens -= 1;
     return next();
   };
 }

@@ -5,7 +5,9 @@ import type { RouteDoc } from '../openapi.js';
 
 export interface HealthDeps {
   readonly store: EventStore;
-  readonly mode: 'embedded';
+  readonly mode: 'embedded' | 'distributed';
+  /** The other engines this process depends on (RabbitMQ, Redis): `ok` or `down` each. */
+  readonly dependencies?: () => Record<string, 'ok' | 'down'>;
   readonly developmentMode: boolean;
   readonly shutdown: AbortSignal;
   /** Gauges of the running parts, e.g. `{ dispatcher: { pending: 3 } }`. */
@@ -19,7 +21,7 @@ export const healthDocs: RouteDoc[] = [
     method: 'get',
     path: '/health',
     summary: 'Liveness and readiness (no auth)',
-    description: '200 when the process is up and its event store answers; 503 otherwise or while shutting down.',
+    description: '200 when the process is up and its event store answers (`degraded` when RabbitMQ or Redis is away); 503 otherwise or while shutting down.',
     tags: ['operations'],
     tenant: false,
     responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
@@ -36,7 +38,11 @@ export function healthRoutes(deps: HealthDeps) {
     if (deps.shutdown.aborted) return c.json({ status: 'shutting_down', ...base }, 503);
     try {
       const position = await deps.store.headPosition();
-      return c.json({ status: 'ok', ...base, store: { status: 'ok', position }, ...deps.gauges() });
+      const dependencies = deps.dependencies?.() ?? {};
+      // The log is what must answer; without the others NEXUS still accepts and records commands.
+      const status = Object.values(dependencies).every((state) => state === 'ok') ? 'ok' : 'degraded';
+      const others = Object.fromEntries(Object.entries(dependencies).map(([name, state]) => [name, { status: state }]));
+      return c.json({ status, ...base, store: { status: 'ok', position }, ...others, ...deps.gauges() });
     } catch (error) {
       return c.json({ status: 'unavailable', ...base, store: { status: 'error', message: (error as Error).message } }, 503);
     }

@@ -1,0 +1,96 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Logger } from '../logger.js';
+import { AmqpLink, QUEUE_OPTIONS } from './amqp-link.js';
+import { decodeTaskMessage, type TaskMessage } from './task-message.js';
+
+/** How long a message whose handler failed waits before it goes back to the queue. */
+const REQUEUE_DELAY_MS = 1000;
+
+export interface QueueConsumerOptions {
+  readonly url: string;
+  readonly queue: string;
+  /** Unacknowledged messages held at once. */
+  readonly prefetch: number;
+  readonly name: string;
+  readonly logger: Logger;
+  /** Settles when the message's work is recorded in the log (or needs none): then it is acked. */
+  readonly handle: (message: TaskMessage) => Promise<void>;
+}
+
+/**
+ * Consumes one durable queue with manual acks: a message is acked only after its handler has
+ * settled, so a process that dies holding messages has them redelivered to another. Survives
+ * broker restarts (reconnects, re-declares, consumes again). A handler that throws has its
+ * message returned to the queue a little later.
+ */
+export class QueueConsumer {
+  private readonly link: AmqpLink;
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+
+  constructor(private readonly options: QueueConsumerOptions) {
+    this.link = new AmqpLink(options.url, options.logger, options.name, {
+      setup: (connection) => this.setup(connection),
+      onDown: () => {
+        this.channel = undefined;
+        this.consumerTag = undefined;
+      },
+    });
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  async start(timeoutMs?: number): Promise<void> {
+    this.link.start();
+    await this.link.ready(timeoutMs);
+  }
+
+  /** Stops taking messages; waits up to `graceMs` for those in hand; then closes. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    const { channel, consumerTag } = this;
+    if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+    const settled = Promise.allSettled([...this.inFlight]);
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    await this.link.close();
+  }
+
+  private async setup(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createChannel();
+    channel.on('error', (error: Error) => this.options.logger.warn({ err: error, queue: this.options.queue }, 'RabbitMQ consumer channel error'));
+    await channel.assertQueue(this.options.queue, QUEUE_OPTIONS);
+    await channel.prefetch(this.options.prefetch);
+    if (this.stopping) return;
+    const { consumerTag } = await channel.consume(this.options.queue, (message) => this.deliver(channel, message), { noAck: false });
+    this.channel = channel;
+    this.consumerTag = consumerTag;
+  }
+
+  private deliver(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) return; // the broker cancelled the consumer; the link reconnects
+    const task = decodeTaskMessage(message.content);
+    if (!task) {
+      this.options.logger.error({ queue: this.options.queue, content: message.content.toString('utf8', 0, 200) }, 'dropped a message that is not a task');
+      channel.ack(message);
+      return;
+    }
+    const work = this.options.handle(task).then(
+      () => {
+        // Acked on the channel it came on; if that channel is gone the broker redelivers it,
+        // and the log tells whoever gets it that there is nothing left to do.
+        if (this.channel === channel) channel.ack(message);
+      },
+      async (error: unknown) => {
+        this.options.logger.error({ err: error, command_id: task.command_id, correlation_id: task.correlation_id }, 'task not handled; it goes back to the queue');
+        await new Promise((resolve) => setTimeout(resolve, REQUEUE_DELAY_MS).unref());
+        if (this.channel === channel) channel.nack(message, false, true);
+      },
+    );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+}

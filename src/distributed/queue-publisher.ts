@@ -1,0 +1,100 @@
+import { once } from 'node:events';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import type { TaskPublisher } from '../dispatch/dispatcher.js';
+import type { Logger } from '../logger.js';
+import type { PendingTask } from '../projections/pending-tasks.js';
+import { AmqpLink, QUEUE_OPTIONS, type QueueNames } from './amqp-link.js';
+import { encodeTaskMessage } from './task-message.js';
+
+/**
+ * Publishes due tasks to `TASK_QUEUE` and dead letters to `DLQ_QUEUE`, persistent, with
+ * publisher confirms: a publish resolves once the broker has the message durable. While the
+ * broker is away a publish waits for it and tries again, so nothing due is dropped; the
+ * dispatcher bounds how many wait at once.
+ */
+export class QueuePublisher implements TaskPublisher {
+  private channel: ConfirmChannel | undefined;
+  private readonly link: AmqpLink;
+  private closed = false;
+
+  constructor(
+    url: string,
+    private readonly queues: QueueNames,
+    private readonly logger: Logger,
+  ) {
+    this.link = new AmqpLink(url, logger, 'nexus-supervisor-publisher', {
+      setup: (connection) => this.setup(connection),
+      onDown: () => (this.channel = undefined),
+    });
+  }
+
+  /** Connects (and declares the queues), waiting up to `timeoutMs` for the broker. */
+  async start(timeoutMs?: number): Promise<void> {
+    this.link.start();
+    await this.link.ready(timeoutMs);
+  }
+
+  get connected(): boolean {
+    return this.channel !== undefined;
+  }
+
+  publishTask(task: PendingTask): Promise<void> {
+    return this.publish(this.queues.tasks, task);
+  }
+
+  publishDeadLetter(task: PendingTask): Promise<void> {
+    return this.publish(this.queues.dlq, task);
+  }
+
+  /** Messages waiting in a queue; NaN while the broker is away. */
+  async depth(queue: 'tasks' | 'dlq'): Promise<number> {
+    const channel = this.channel;
+    if (!channel) return Number.NaN;
+    return (await channel.checkQueue(this.queues[queue]).catch(() => ({ messageCount: Number.NaN }))).messageCount;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.link.close();
+  }
+
+  private async setup(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'RabbitMQ publish channel error'));
+    channel.once('close', () => {
+      if (this.channel === channel) this.channel = undefined;
+    });
+    await channel.assertQueue(this.queues.tasks, QUEUE_OPTIONS);
+    await channel.assertQueue(this.queues.dlq, QUEUE_OPTIONS);
+    this.channel = channel;
+  }
+
+  private async publish(queue: string, task: PendingTask): Promise<void> {
+    const attempt = 'attempt' in task.state ? task.state.attempt : 'attempts' in task.state ? task.state.attempts : 0;
+    const body = encodeTaskMessage({ tenant: task.tenant, command_id: task.command_id, correlation_id: task.correlation_id, attempt });
+    for (;;) {
+      if (this.closed) throw new Error('the task publisher is closed');
+      const channel = this.channel;
+      if (!channel) {
+        await this.link.ready(60_000).catch(() => undefined);
+        continue;
+      }
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const flowing = channel.sendToQueue(
+            queue,
+            body,
+            { persistent: true, contentType: 'application/json', correlationId: task.correlation_id, messageId: `${task.command_id}:${attempt}` },
+            (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()),
+          );
+          if (!flowing) void once(channel, 'drain').catch(() => undefined);
+        });
+        return;
+      } catch (error) {
+        // Not confirmed (nacked, or the channel went down with it): publish again.
+        this.logger.debug({ err: error, command_id: task.command_id }, 'publish not confirmed; publishing again');
+        if (this.channel === channel) await new Promise((resolve) => setTimeout(resolve, 100).unref());
+      }
+    }
+  }
+}

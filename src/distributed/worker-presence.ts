@@ -1,0 +1,70 @@
+import { writeFile } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { redisKeys } from './redis-keys.js';
+
+export interface WorkerInfo {
+  readonly worker_id: string;
+  readonly capabilities: readonly string[];
+  readonly started_at: string;
+  readonly pid: number;
+  readonly host: string;
+}
+
+/**
+ * A worker's heartbeat in Redis: a key that expires three beats after the last one, so other
+ * workers can tell a dead holder's leases from a live one's. Each beat also touches
+ * `heartbeatFile`, which the container health check reads.
+ */
+export class WorkerPresence {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly info: WorkerInfo,
+    private readonly beatMs: number,
+    private readonly logger: Logger,
+    private readonly heartbeatFile?: string,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.redis.hset(redisKeys.workers, this.info.worker_id, JSON.stringify(this.info));
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), this.beatMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.redis.del(redisKeys.workerAlive(this.info.worker_id)).catch(() => undefined);
+    await this.redis.hdel(redisKeys.workers, this.info.worker_id).catch(() => undefined);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.redis.set(redisKeys.workerAlive(this.info.worker_id), Date.now(), 'PX', this.beatMs * 3);
+      if (this.heartbeatFile) await writeFile(this.heartbeatFile, new Date().toISOString());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'heartbeat not recorded');
+    }
+  }
+}
+
+/**
+ * Whether a worker is presumed dead: its heartbeat key is absent now and still absent a beat
+ * and a half later (a Redis that just restarted has lost every key until the next beats).
+ */
+export async function presumedDead(redis: Redis, workerId: string, beatMs: number, signal: AbortSignal): Promise<boolean> {
+  const key = redisKeys.workerAlive(workerId);
+  if ((await redis.exists(key)) === 1) return false;
+  await new Promise((resolve) => setTimeout(resolve, beatMs * 1.5).unref());
+  if (signal.aborted) return false;
+  return (await redis.exists(key)) === 0;
+}
+
+/** The workers that said they joined, with whether each is alive now. */
+export async function knownWorkers(redis: Redis): Promise<Array<WorkerInfo & { alive: boolean }>> {
+  const all = await redis.hgetall(redisKeys.workers);
+  const infos = Object.values(all).map((json) => JSON.parse(json) as WorkerInfo);
+  const alive = infos.length === 0 ? [] : await redis.pipeline(infos.map((i) => ['exists', redisKeys.workerAlive(i.worker_id)])).exec();
+  return infos.map((info, index) => ({ ...info, alive: alive?.[index]?.[1] === 1 }));
+}
