@@ -25,6 +25,7 @@ import { QueuePublisher } from './distributed/queue-publisher.js';
 import { connectRedis, redisReady } from './distributed/redis-connection.js';
 import { redisBuckets } from './distributed/redis-rate-limit.js';
 import { Leadership } from './distributed/leadership.js';
+import { WorkerWatch } from './distributed/worker-watch.js';
 import { redisKeys } from './distributed/redis-keys.js';
 import { openEventStore, storeKind } from './store/open-event-store.js';
 import { loadTask } from './worker/load-task.js';
@@ -67,7 +68,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     if (opened.poke) await followPositions(redisSubscriber!, opened.poke, logger);
   }
   // The gauges read parts made below; they are only read once NEXUS serves.
-  const parts: { dispatcher?: Dispatcher; hub?: FeedHub<unknown>; publisher?: QueuePublisher } = {};
+  const parts: { dispatcher?: Dispatcher; hub?: FeedHub<unknown>; publisher?: QueuePublisher; workers?: WorkerWatch } = {};
   const metrics = createMetrics({
     queueDepth: () => (parts.publisher ? parts.publisher.depth('tasks') : (parts.dispatcher?.pending ?? 0)),
     tasksInFlight: () => parts.dispatcher?.inFlight ?? 0,
@@ -100,7 +101,10 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     keep: config.STREAM_EVENT_KEEP,
     checkpointEvery: config.SNAPSHOT_CHECKPOINT_EVERY,
     onError: (error) => logger.error({ err: error }, 'fan-out lost its subscription; resubscribing'),
-    onBatch: (batch) => metrics.observe(batch),
+    onBatch: (batch) => {
+      metrics.observe(batch);
+      parts.workers?.observe(batch);
+    },
   });
   parts.hub = hub as FeedHub<unknown>;
   const memory = (scope: { tenant: Tenant; correlation_id: string; actor: string }) =>
@@ -140,6 +144,13 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     ...(leadership ? { leads: () => leadership.isLeader } : {}),
   });
   parts.dispatcher = dispatcher;
+  const workers =
+    publisher && redis
+      ? await WorkerWatch.start({ store, redis, beatMs: config.WORKER_HEARTBEAT_SECONDS * 1000, logger, newEventId: () => newId(), leads: () => leadership?.isLeader ?? true })
+      : undefined;
+  parts.workers = workers;
+  // Every view of a snapshot shows the worker processes as the supervisor knows them now.
+  const liveProjection = workers ? { ...projection, view: (...[state, at]: Parameters<typeof projection.view>) => projection.view(state, at, workers.live()) } : projection;
   // Distributed, dead letters come back from DLQ_QUEUE to be triaged here.
   const triage = config.RABBITMQ_URL
     ? new QueueConsumer({
@@ -162,7 +173,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     riskOf,
     shares,
     hub,
-    projection,
+    projection: liveProjection,
     logger,
     now,
     newId,
@@ -197,6 +208,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
       await closeServer(server, 5000);
       await dispatcher.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       await leadership?.stop();
+      workers?.stop();
       await triage?.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       await publisher?.close();
       await hub.close();

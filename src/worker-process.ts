@@ -9,7 +9,7 @@ import { observedStore } from './store/observed-store.js';
 import { QueueConsumer } from './distributed/queue-consumer.js';
 import { connectRedis, redisReady } from './distributed/redis-connection.js';
 import { TaskLeases } from './distributed/task-leases.js';
-import { WorkerPresence } from './distributed/worker-presence.js';
+import { recordWorker, WorkerPresence } from './distributed/worker-presence.js';
 import { newId } from './ids.js';
 import { createLogger, type Logger } from './logger.js';
 import { ShareStore } from './shares/share-store.js';
@@ -88,6 +88,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     HEARTBEAT_FILE,
   );
   await presence.start();
+  await recordWorker(store, { type: 'WorkerJoined', data: { worker_id: workerId, capabilities: catalog.list().map((c) => c.type), host: hostname(), pid: process.pid } }, 'no_stream', () => newId());
   const consumer = new QueueConsumer({
     url: config.RABBITMQ_URL!,
     queue: config.TASK_QUEUE,
@@ -108,6 +109,9 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
       const aborting = setTimeout(() => shutdown.abort(), graceMs).unref();
       await consumer.stop(graceMs + 2000);
       clearTimeout(aborting);
+      await recordWorker(store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'shutdown' } }, 0, () => newId()).catch((error: unknown) =>
+        logger.warn({ err: error }, 'departure not recorded'),
+      );
       await presence.stop();
       await opened.store.close();
       redis.disconnect();

@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { EXECUTORS_TENANT, workerStream, type ExecutorEvent } from '../events/executor-events.js';
+import type { EventStore, ExpectedRevision } from '../store/event-store.js';
 import { redisKeys } from './redis-keys.js';
 
 export interface WorkerInfo {
@@ -61,10 +63,21 @@ export async function presumedDead(redis: Redis, workerId: string, beatMs: numbe
   return (await redis.exists(key)) === 0;
 }
 
-/** The workers that said they joined, with whether each is alive now. */
-export async function knownWorkers(redis: Redis): Promise<Array<WorkerInfo & { alive: boolean }>> {
+/** The workers registered in Redis, with their last heartbeat (absent once they stopped beating). */
+export async function knownWorkers(redis: Redis): Promise<Array<WorkerInfo & { last_beat_at?: number }>> {
   const all = await redis.hgetall(redisKeys.workers);
   const infos = Object.values(all).map((json) => JSON.parse(json) as WorkerInfo);
-  const alive = infos.length === 0 ? [] : await redis.pipeline(infos.map((i) => ['exists', redisKeys.workerAlive(i.worker_id)])).exec();
-  return infos.map((info, index) => ({ ...info, alive: alive?.[index]?.[1] === 1 }));
+  if (infos.length === 0) return [];
+  const beats = await redis.mget(infos.map((info) => redisKeys.workerAlive(info.worker_id)));
+  return infos.map((info, index) => (beats[index] ? { ...info, last_beat_at: Number(beats[index]) } : info));
+}
+
+/** Forgets a worker that left. */
+export const forgetWorker = (redis: Redis, workerId: string) => redis.hdel(redisKeys.workers, workerId);
+
+/** Records a worker's arrival or departure in the executors' log. */
+export async function recordWorker(store: EventStore, event: ExecutorEvent, expected: ExpectedRevision, newEventId: () => string): Promise<void> {
+  await store.append(EXECUTORS_TENANT, workerStream(event.data.worker_id), [
+    { event_id: newEventId(), type: event.type, version: 1, data: event.data, metadata: { correlation_id: event.data.worker_id, occurred_at: new Date().toISOString(), actor: event.data.worker_id } },
+  ], expected);
 }

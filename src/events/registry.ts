@@ -2,12 +2,13 @@ import type { EventDefinition } from './define-event.js';
 import type { DomainEvent } from './envelope.js';
 import { commandLifeEvents, type CommandLifeEvent } from './command-events.js';
 import { tenantEvents, type TenantEvent } from './tenant-events.js';
+import { executorEvents, type ExecutorEvent } from './executor-events.js';
 
 /** Every event NEXUS writes. */
-export type NexusEvent = CommandLifeEvent | TenantEvent;
+export type NexusEvent = CommandLifeEvent | TenantEvent | ExecutorEvent;
 
 const definitions = new Map<string, EventDefinition>(
-  [...commandLifeEvents, ...tenantEvents].map((definition) => [definition.type, definition]),
+  [...commandLifeEvents, ...tenantEvents, ...executorEvents].map((definition) => [definition.type, definition]),
 );
 
 export class UnknownEventTypeError extends Error {

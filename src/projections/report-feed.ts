@@ -36,6 +36,8 @@ const reportTypes: Record<NexusEvent['type'], string> = {
   AutopilotResumed: 'autopilot_changed',
   MemorySet: 'memory_changed',
   MemoryDeleted: 'memory_changed',
+  WorkerJoined: 'executor_joined',
+  WorkerLeft: 'executor_left',
 };
 
 /** Fields some reports carry besides the event's data. */

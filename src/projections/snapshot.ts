@@ -2,6 +2,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { RiskLevel } from '../events/command-events.js';
 import type { NexusEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
+import type { Executors } from './executors.js';
 import { addToWorklog, emptyWorklog, worklogEntries, worklogEntry, type Worklog, type WorklogEntry } from './worklog.js';
 
 export interface Autopilot {
@@ -33,6 +34,20 @@ export interface Executor {
   readonly last_seen_at: string;
   readonly completed: number;
   readonly failed: number;
+  /** Worker processes (distributed mode) also tell what they can run and whether they are alive. */
+  readonly kind?: 'worker';
+  readonly capabilities?: readonly string[];
+  readonly host?: string;
+  readonly status?: 'active' | 'left';
+  readonly joined_at?: string;
+  readonly last_heartbeat_at?: string;
+}
+
+/** What the supervisor knows live about the worker processes, merged into every view. */
+export interface LiveExecutors {
+  readonly executors: Executors;
+  /** Last heartbeat per worker id, ISO time. */
+  readonly heartbeats: ReadonlyMap<string, string>;
 }
 
 /** The read model of one tenant, as folded from its events. */
@@ -171,8 +186,8 @@ export function snapshotProjection(options: SnapshotOptions) {
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
     };
   };
-  const view = (state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string }): Snapshot =>
-    snapshotView(state, { ...at, worklogKeep: options.worklogKeep });
+  const view = (state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string }, live?: LiveExecutors): Snapshot =>
+    snapshotView(state, { ...at, worklogKeep: options.worklogKeep }, live);
   return { initialState: initialSnapshot, evolve, view };
 }
 
@@ -182,6 +197,7 @@ export type SnapshotProjection = ReturnType<typeof snapshotProjection>;
 function snapshotView(
   state: SnapshotState,
   at: { tenant: Tenant; position: number; timestamp: string; worklogKeep: number },
+  live?: LiveExecutors,
 ): Snapshot {
   const { counts } = state;
   const busy = counts.queued + counts.running > 0;
@@ -190,10 +206,30 @@ function snapshotView(
     worklog: worklogEntries(state.worklog, at.worklogKeep),
     asks: state.asks,
     memory: state.memory,
-    sidecar: state.sidecar,
+    sidecar: live ? withWorkers(state.sidecar, live) : state.sidecar,
     org_id: at.tenant.org_id,
     project_id: at.tenant.project_id,
     position: Math.max(at.position, state.position),
     timestamp: at.timestamp,
   };
+}
+
+/** The tenant's executors with every active worker process added (and this tenant's work on it). */
+function withWorkers(sidecar: SnapshotState['sidecar'], live: LiveExecutors): SnapshotState['sidecar'] {
+  const merged: Record<string, Executor> = { ...sidecar };
+  for (const worker of live.executors.values()) {
+    if (worker.status !== 'active' && !(worker.worker_id in sidecar)) continue;
+    const work = sidecar[worker.worker_id] ?? { in_flight: [], last_seen_at: worker.joined_at, completed: 0, failed: 0 };
+    const heartbeat = live.heartbeats.get(worker.worker_id);
+    merged[worker.worker_id] = {
+      ...work,
+      kind: 'worker',
+      capabilities: worker.capabilities,
+      host: worker.host,
+      status: worker.status,
+      joined_at: worker.joined_at,
+      ...(heartbeat === undefined ? {} : { last_heartbeat_at: heartbeat }),
+    };
+  }
+  return merged;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/events/envelope.js';
 import type { Tenant } from '../../src/events/tenant.js';
+import { EXECUTORS_TENANT } from '../../src/events/executor-events.js';
 import { openPostgresEventStore } from '../../src/store/postgres-event-store.js';
 import { distributedEnv, freshDatabase, freshQueues, restartRedis, startRabbit, stopRabbit } from '../support/distributed.js';
 import { spawnNexus, spawnWorker, type NexusProcess } from '../support/nexus-process.js';
@@ -77,7 +78,7 @@ describe('distributed NEXUS: supervisor and worker processes on PostgreSQL, Rabb
     const journal = join(mkdtempSync(join(tmpdir(), 'nexus-journal-')), 'runs.log');
     const sup = await supervisor();
     const first = await worker();
-    await worker();
+    const second = await worker();
     const ids: string[] = [];
     // 20 clients at once, so the workers hold a backlog of unacked messages when one dies
     const send = async (from: number, to: number) => {
@@ -98,6 +99,21 @@ describe('distributed NEXUS: supervisor and worker processes on PostgreSQL, Rabb
     expect(executors.size).toBe(2);
     const runs = readFileSync(journal, 'utf8').trim().split('\n').length;
     expect(runs).toBeGreaterThanOrEqual(1000);
+
+    // the workers joined and the killed one left, as events; the snapshot shows them
+    const idOf = (p: NexusProcess) => p.logs.find((line) => line.msg === 'worker is taking tasks')!.worker_id as string;
+    const [killed, alive] = [idOf(first), idOf(second)];
+    await waitUntil(async () => (await feed(EXECUTORS_TENANT)).some((e) => e.type === 'WorkerLeft' && (e.data as { worker_id: string }).worker_id === killed), {
+      timeoutMs: 30_000,
+      what: 'the killed worker to be recorded as lost',
+    });
+    const membership = (await feed(EXECUTORS_TENANT)).map((e) => [e.type, (e.data as { worker_id: string }).worker_id, (e.data as { reason?: string }).reason]);
+    expect(membership).toEqual(expect.arrayContaining([['WorkerJoined', killed, undefined], ['WorkerJoined', alive, undefined], ['WorkerLeft', killed, 'lost']]));
+    const snapshot = (await (await fetch(`${sup.url}/agent/snapshot`, { headers: headersOf(tenant) })).json()) as { sidecar: Record<string, { status?: string; capabilities?: string[]; completed: number }> };
+    expect(snapshot.sidecar[alive]).toMatchObject({ kind: 'worker', status: 'active' });
+    expect(snapshot.sidecar[alive]!.capabilities).toContain('echo.test');
+    expect(snapshot.sidecar[killed]).toMatchObject({ status: 'left' });
+    expect(snapshot.sidecar[alive]!.completed + snapshot.sidecar[killed]!.completed).toBe(1000);
   });
 
   it('RabbitMQ stopped and started mid-burst: every accepted command completes once it is back', async () => {
@@ -107,6 +123,10 @@ describe('distributed NEXUS: supervisor and worker processes on PostgreSQL, Rabb
     for (let i = 0; i < 100; i++) ids.push(await post(sup.url, tenant, 'echo.test', { i }));
     stopRabbit();
     try {
+      await waitUntil(async () => ((await (await fetch(`${sup.url}/health`)).json()) as { rabbitmq?: { status: string } }).rabbitmq?.status === 'down', {
+        what: '/health to report RabbitMQ down',
+      });
+      expect(((await (await fetch(`${sup.url}/health`)).json()) as { status: string }).status).toBe('degraded');
       // accepted while the broker is away: recorded in the log, dispatched when it returns
       for (let i = 100; i < 200; i++) ids.push(await post(sup.url, tenant, 'echo.test', { i }));
     } finally {
@@ -177,6 +197,25 @@ describe('distributed NEXUS: supervisor and worker processes on PostgreSQL, Rabb
     const after = await feed(tenant);
     expect(after.filter((e) => e.type === 'HeldTaskDiscarded').map((e) => (e.data as { by: string; reason: string }).reason)).toEqual(['key revoked']);
     expect(after.filter((e) => e.type === 'TaskFailed' && (e.data as { command_id: string }).command_id === hold)).toHaveLength(5);
+  });
+
+  it('serves Prometheus metrics to admins, and /health reports each dependency', async () => {
+    const sup = processes[0]!;
+    const tenant = { org_id: 'dist', project_id: 'metrics' };
+    expect((await fetch(`${sup.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${sup.url}/metrics`, { headers: headersOf(tenant) })).status).toBe(403);
+    const response = await fetch(`${sup.url}/metrics`, { headers: { 'x-api-key': ADMIN_KEY } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toMatch(/^nexus_commands_total\{command_type="echo.test",outcome="succeeded"\} \d+/m);
+    expect(text).toMatch(/^nexus_task_retries_total\{command_type="test.fail"\} \d+/m);
+    expect(text).toMatch(/^nexus_dead_letters_triaged_total\{action="hold"\} \d+/m);
+    for (const name of ['nexus_queue_depth', 'nexus_tasks_in_flight', 'nexus_sse_clients', 'nexus_dlq_depth', 'nexus_append_duration_seconds_count']) {
+      expect(text).toMatch(new RegExp(`^${name} \\d+`, 'm'));
+    }
+    const health = (await (await fetch(`${sup.url}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: 'ok', mode: 'distributed', store: { status: 'ok' }, rabbitmq: { status: 'ok' }, redis: { status: 'ok' } });
   });
 
   it('two supervisor replicas on one PostgreSQL log: an SSE client on A sees, in order and without gaps, what was posted to B', async () => {

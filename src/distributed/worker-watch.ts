@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import type { RecordedEvent } from '../events/envelope.js';
+import { EXECUTORS_TENANT } from '../events/executor-events.js';
+import { tenantKey } from '../events/tenant.js';
+import type { Logger } from '../logger.js';
+import { evolveExecutors, type Executors } from '../projections/executors.js';
+import type { LiveExecutors } from '../projections/snapshot.js';
+import { ConcurrencyError, type EventStore } from '../store/event-store.js';
+import { forgetWorker, knownWorkers, recordWorker } from './worker-presence.js';
+
+export interface WorkerWatchOptions {
+  readonly store: EventStore;
+  readonly redis: Redis;
+  readonly beatMs: number;
+  readonly logger: Logger;
+  readonly newEventId: () => string;
+  /** Only the dispatching replica records departures. */
+  readonly leads: () => boolean;
+}
+
+const executorsKey = tenantKey(EXECUTORS_TENANT);
+
+/**
+ * The supervisor's view of the worker processes: who joined and left (from the log) and their
+ * heartbeats (from Redis). A worker whose heartbeats stopped for two checks in a row is recorded
+ * as left (`lost`).
+ */
+export class WorkerWatch {
+  private executors: Executors = new Map();
+  private readonly heartbeats = new Map<string, string>();
+  private readonly missed = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly options: WorkerWatchOptions) {}
+
+  static async start(options: WorkerWatchOptions): Promise<WorkerWatch> {
+    const watch = new WorkerWatch(options);
+    for (let after = 0; ; ) {
+      const page = await options.store.readFeed({ tenant: EXECUTORS_TENANT, after, limit: 5000 });
+      if (page.length === 0) break;
+      watch.observe(page);
+      after = page[page.length - 1]!.position;
+    }
+    watch.timer = setInterval(() => void watch.check(), options.beatMs);
+    return watch;
+  }
+
+  /** Folds the executors' events of a batch of the log. */
+  observe(batch: readonly RecordedEvent[]): void {
+    for (const event of batch) if (tenantKey(event.tenant) === executorsKey) this.executors = evolveExecutors(this.executors, event);
+  }
+
+  live(): LiveExecutors {
+    return { executors: this.executors, heartbeats: this.heartbeats };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async check(): Promise<void> {
+    try {
+      const registered = await knownWorkers(this.options.redis);
+      for (const worker of registered) {
+        if (worker.last_beat_at !== undefined) {
+          this.heartbeats.set(worker.worker_id, new Date(worker.last_beat_at).toISOString());
+          this.missed.delete(worker.worker_id);
+          continue;
+        }
+        const missed = (this.missed.get(worker.worker_id) ?? 0) + 1;
+        this.missed.set(worker.worker_id, missed);
+        if (missed >= 2 && this.options.leads()) await this.lost(worker.worker_id);
+      }
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'worker heartbeats not read (Redis away)');
+    }
+  }
+
+  private async lost(workerId: string): Promise<void> {
+    try {
+      await recordWorker(this.options.store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'lost' } }, 0, this.options.newEventId);
+      this.options.logger.warn({ worker_id: workerId }, 'worker lost: its heartbeats stopped');
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError)) throw error;
+      // another replica (or the worker itself) recorded it first
+    }
+    await forgetWorker(this.options.redis, workerId);
+    this.missed.delete(workerId);
+    this.heartbeats.delete(workerId);
+  }
+}
