@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCatalog } from '../support/test-commands.js';
 import type { Tenant } from '../../src/events/tenant.js';
-import { startTestNexus, type TestNexus } from '../support/nexus.js';
+import { ADMIN_KEY, startTestNexus, type TestNexus } from '../support/nexus.js';
 import type { SseClient } from '../support/sse-client.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -58,6 +58,21 @@ describe('embedded dispatch', () => {
     expect(typesOf(id).filter((t) => t === 'task_started')).toHaveLength(3);
     const dead = client.reports.find((r) => r.command_id === id && r.report_type === 'task_dead_lettered')!;
     expect(dead.payload).toMatchObject({ attempts: 3, error: { code: 'UPSTREAM_DOWN' } });
+  });
+
+  it('triages dead letters by failure code: requeue (bounded), hold, alarm, each reported', async () => {
+    const requeued = await submit('test.fail', { code: 'PROVIDER_TIMEOUT' });
+    const alarmed = await submit('test.fail', { code: 'PROVIDER_AUTH_ERROR' });
+    const kept = await submit('test.fail', { code: 'SOMETHING_ELSE' });
+    const triage = (id: string) => client.reports.filter((r) => r.command_id === id && r.report_type === 'dlq_triaged').map((r) => r.payload.action);
+    await client.until(() => triage(requeued).length === 4 && triage(alarmed).length === 1 && triage(kept).length === 1);
+    expect(triage(requeued)).toEqual(['requeue', 'requeue', 'requeue', 'hold']);
+    expect(triage(alarmed)).toEqual(['alarm']);
+    expect(triage(kept)).toEqual(['keep']);
+    expect(typesOf(alarmed)).toContain('alarm_raised');
+    const held = (await (await nexus.get('/admin/tasks/dead-letters', tenant, { 'x-api-key': ADMIN_KEY })).json()) as { held: Array<{ command_id: string }>; kept: Array<{ command_id: string }> };
+    expect(held.held.map((t) => t.command_id).sort()).toEqual([requeued, alarmed].sort());
+    expect(held.kept.map((t) => t.command_id)).toContain(kept);
   });
 
   it('dead-letters at once a failure that retrying cannot fix', async () => {
