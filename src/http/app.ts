@@ -9,7 +9,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { AppEnv } from './app-env.js';
 import { errorBody, errorHandler } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
-import { apiKeyAuth, requireRole, tenantScope } from './middleware/auth.js';
+import { apiKeyAuth, tenantScope } from './middleware/auth.js';
 import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { rateLimit, type SharedBuckets } from './middleware/rate-limit.js';
@@ -25,6 +25,7 @@ import { commandDocs, commandRoutes } from './routes/commands.js';
 import type { Registry } from 'prom-client';
 import { healthDocs, healthRoutes } from './routes/health.js';
 import { adminTaskDocs, adminTaskRoutes } from './routes/admin-tasks.js';
+import { metricsDocs, metricsRoutes } from './routes/metrics.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -70,7 +71,7 @@ export function createApp(deps: AppDeps) {
   if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...shareDocs], {
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...shareDocs], {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
@@ -90,10 +91,7 @@ export function createApp(deps: AppDeps) {
     rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets }),
   ];
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
-  const { metrics } = deps;
-  if (metrics) {
-    app.get('/metrics', guards[0]!, requireRole('admin'), async (c) => c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
-  }
+  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, guards[0]!));
 
   app.route(
     '/approvals',

@@ -1,0 +1,23 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { Registry } from 'prom-client';
+import type { AppEnv } from '../app-env.js';
+import { requireRole } from '../middleware/auth.js';
+import { errorSchema, type RouteDoc } from '../openapi.js';
+
+export const metricsDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (admin key)',
+    description: 'Commands by type and outcome, retries, triage, queue depth, tasks in flight, DLQ depth, SSE clients, append latency.',
+    tags: ['operations'],
+    tenant: false,
+    responses: { 200: { description: 'Prometheus text format' }, 401: { description: 'No key', schema: errorSchema }, 403: { description: 'Not an admin key', schema: errorSchema } },
+  },
+];
+
+export function metricsRoutes(registry: Registry, auth: MiddlewareHandler<AppEnv>) {
+  return new Hono<AppEnv>().get('/metrics', auth, requireRole('admin'), async (c) =>
+    c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
+  );
+}
