@@ -148,7 +148,7 @@ export const variables = {
   ),
   TASK_QUEUE: variable('OPTIONAL', z.string().min(1).default('nexus.tasks'), 'RabbitMQ queue of tasks to run (durable, quorum).', 'nexus.tasks'),
   DLQ_QUEUE: variable('OPTIONAL', z.string().min(1).default('nexus.dlq'), 'RabbitMQ queue of dead-lettered tasks (durable, quorum).', 'nexus.dlq'),
-  TASK_TTL_SECONDS: variable('OPTIONAL', int(60, 31_536_000, 604_800), 'How long Redis keeps per-task keys (leases themselves last TASK_LOCK_TTL_SECONDS).', '604800'),
+  TASK_TTL_SECONDS: variable('OPTIONAL', int(60, 31_536_000, 604_800), 'Accepted for the original guide\'s .env; no effect: tasks live in the event log, not in Redis (leases last TASK_LOCK_TTL_SECONDS).', '604800'),
   AUTO_REQUEUE_FAILURE_CODES: variable(
     'ADVANCED',
     z.string().default('PROVIDER_TIMEOUT,PROVIDER_UPSTREAM_ERROR').transform(codeList),
