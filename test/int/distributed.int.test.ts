@@ -232,4 +232,25 @@ describe('distributed NEXUS: supervisor and worker processes on PostgreSQL, Rabb
     expect(sse.reports.filter((r) => r.report_type === 'task_completed').map((r) => r.command_id).sort()).toEqual([...ids].sort());
     sse.close();
   });
+
+  it('a worker stopped with SIGTERM finishes the task in hand, records its departure and exits 0', async () => {
+    const tenant = { org_id: 'dist', project_id: 'graceful' };
+    const sup = processes[0]!;
+    const journal = join(mkdtempSync(join(tmpdir(), 'nexus-journal-')), 'runs.log');
+    const leaving = await worker();
+    const id = await post(sup.url, tenant, 'test.record', { file: journal, line: 'slow', ms: 1500 });
+    // the task is in a worker's hands once it wrote its line; stop every worker but the new one
+    await waitUntil(() => readFileSync(journal, { encoding: 'utf8', flag: 'a+' }).includes('slow'), { timeoutMs: 30_000, what: 'the slow task to start' });
+    const others = processes.filter((p) => p !== leaving && p.url === '' && p.child.exitCode === null && p.child.signalCode === null);
+    const codes = await Promise.all([leaving, ...others].map((p) => p.kill('SIGTERM')));
+    expect(codes.every((code) => code === 0)).toBe(true);
+    const events = await feed(tenant);
+    expect(events.filter((e) => e.type === 'TaskSucceeded').map((e) => (e.data as { command_id: string; attempt: number }).attempt)).toEqual([1]);
+    expect(events.filter((e) => e.type === 'TaskFailed')).toEqual([]);
+    expect(readFileSync(journal, 'utf8').trim().split('\n')).toEqual(['slow attempt=1']);
+    const departures = (await feed(EXECUTORS_TENANT)).filter((e) => e.type === 'WorkerLeft' && (e.data as { reason: string }).reason === 'shutdown');
+    const leavingId = leaving.logs.find((line) => line.msg === 'worker is taking tasks')!.worker_id;
+    expect(departures.map((e) => (e.data as { worker_id: string }).worker_id)).toContain(leavingId);
+    expect(id).toBeDefined();
+  });
 });
