@@ -75,8 +75,9 @@ export class Dispatcher {
     return this.queue.size;
   }
 
+  /** Embedded: handlers running here. With a publisher: tasks published or running on workers. */
   get inFlight(): number {
-    return this.active.size;
+    return this.options.publisher ? this.queue.outstanding : this.active.size;
   }
 
   /**

@@ -86,6 +86,13 @@ export class TaskQueue {
     return this.delayed[0]?.due_at;
   }
 
+  /** Tasks handed out (claimed) or shown running by the log. */
+  get outstanding(): number {
+    let count = 0;
+    for (const { status } of this.entries.values()) if (status === 'claimed' || status === 'running') count++;
+    return count;
+  }
+
   /** Tasks the log shows as started and not finished. */
   running(): PendingTask[] {
     return [...this.entries.values()].filter((e) => e.status === 'running').map((e) => e.task);

@@ -62,6 +62,11 @@ export class QueueConsumer {
   private async setup(connection: ChannelModel): Promise<void> {
     const channel = await connection.createChannel();
     channel.on('error', (error: Error) => this.options.logger.warn({ err: error, queue: this.options.queue }, 'RabbitMQ consumer channel error'));
+    // A channel the broker closed under a live connection (a consumer timeout, say) would stop
+    // consuming for good: close the connection too, and the link sets everything up again.
+    channel.once('close', () => {
+      if (this.channel === channel && !this.stopping) void connection.close().catch(() => undefined);
+    });
     await channel.assertQueue(this.options.queue, QUEUE_OPTIONS);
     await channel.prefetch(this.options.prefetch);
     if (this.stopping) return;

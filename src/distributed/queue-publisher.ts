@@ -61,8 +61,12 @@ export class QueuePublisher implements TaskPublisher {
   private async setup(connection: ChannelModel): Promise<void> {
     const channel = await connection.createConfirmChannel();
     channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'RabbitMQ publish channel error'));
+    // A channel closed under a live connection (a channel error) would leave us without one:
+    // close the connection too, and the link sets everything up again.
     channel.once('close', () => {
-      if (this.channel === channel) this.channel = undefined;
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      void connection.close().catch(() => undefined);
     });
     await channel.assertQueue(this.queues.tasks, QUEUE_OPTIONS);
     await channel.assertQueue(this.queues.dlq, QUEUE_OPTIONS);

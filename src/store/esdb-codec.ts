@@ -92,8 +92,14 @@ export class EsdbCodec {
     };
   }
 
+  /** Whether the event is one NEXUS wrote: in one of its streams, and not the server's own. */
+  owns(event: EsdbEvent): boolean {
+    // The server writes `$`-typed events into streams too, e.g. `$streamDeleted` at a tombstone.
+    return !event.type.startsWith('$') && this.names.parse(event.streamId) !== undefined;
+  }
+
   private decode(event: EsdbEvent) {
-    const place = this.names.parse(event.streamId);
+    const place = event.type.startsWith('$') ? undefined : this.names.parse(event.streamId);
     if (!place) return undefined;
     const raw = event.metadata;
     const stored = (typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array) ? raw : {}) as unknown as StoredMetadata;

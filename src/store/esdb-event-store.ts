@@ -75,6 +75,8 @@ class EsdbEventStore implements EventStore {
   private readonly chain: EsdbChain;
   private readonly recentIds = new RecentIds();
   private readonly inFlight = new Set<Promise<AppendResult>>();
+  /** Settles with the first append (see `append`). */
+  private firstAppend: Promise<void> | undefined;
   /** Aborted at close: ends every subscription. */
   private readonly lifetime = new AbortController();
   private state: 'open' | 'closing' | 'closed' = 'open';
@@ -90,7 +92,15 @@ class EsdbEventStore implements EventStore {
 
   append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.state !== 'open') return Promise.reject(new StoreUnavailableError(`the event store is ${this.state}`));
-    const appending = this.appendNow(tenant, stream, events, expected);
+    // The client opens its batch-append call on its first append, which puts that append a few
+    // ticks behind those called right after it: holding them until it is done keeps concurrent
+    // appends reaching the server, and taking positions, in the order they were called.
+    const first = this.firstAppend;
+    const appending = first ? first.then(() => this.appendNow(tenant, stream, events, expected)) : this.appendNow(tenant, stream, events, expected);
+    this.firstAppend ??= appending.then(
+      () => undefined,
+      () => undefined,
+    );
     this.inFlight.add(appending);
     const settled = (): void => void this.inFlight.delete(appending);
     appending.then(settled, settled);
@@ -205,7 +215,7 @@ class EsdbEventStore implements EventStore {
   async headPosition(): Promise<number> {
     this.assertReadable();
     // Backwards over $all to the last event of ours: past chain seals and the server's own events.
-    return lastPosition(this.client, (event) => this.names.parse(event.streamId) !== undefined);
+    return lastPosition(this.client, (event) => this.codec.owns(event));
   }
 
   async verifyChain(tenant: Tenant): Promise<ChainVerification> {

@@ -74,7 +74,7 @@ export function catchUp(client: EventStoreDBClient, options: CatchUpOptions): Pr
 function serverFilter(filter: AllFilter, checkpoint: (position: Position) => void) {
   const checkpoints = { checkpointInterval: 10, checkpointReached: (_: unknown, position: Position) => checkpoint(position) };
   if ('streamPrefix' in filter) return streamNameFilter({ prefixes: [filter.streamPrefix], ...checkpoints });
-  const alternatives = filter.types.map((type) => type.replace(/[\\^$.|?*+()[\]{}#\s]/g, '\\$&')).join('|');
+  const alternatives = filter.types.map((type) => type.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&')).join('|');
   return eventTypeFilter({ regex: `^(?:${alternatives})$`, ...checkpoints });
 }
 

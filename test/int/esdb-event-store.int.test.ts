@@ -1,7 +1,7 @@
 import { AccessDeniedError, EventStoreDBClient, jsonEvent, UnavailableError, type AllStreamResolvedEvent } from '@eventstore/db-client';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/events/envelope.js';
 import type { Tenant } from '../../src/events/tenant.js';
@@ -15,7 +15,7 @@ import {
   fromEsdbCurrent,
   toEsdbExpected,
 } from '../../src/store/esdb-names.js';
-import { follow, type Subscription } from '../../src/store/esdb-reads.js';
+import { catchUp, follow, type Subscription } from '../../src/store/esdb-reads.js';
 import { eventStoreConformance } from '../support/event-store-conformance.js';
 
 const url = process.env.EVENTSTORE_URL;
@@ -214,7 +214,7 @@ describe('EventStoreDB adapter without a server', () => {
     expect(esdbConnectionString('esdb://admin:changeit@db:2113')).toBe('esdb://admin:changeit@db:2113');
   });
 
-  describe('following $all, with subscriptions scripted here in place of the server', () => {
+  describe('reading $all, with subscriptions scripted here in place of the server', () => {
     const at = (position: number) => ({ event: { position: { commit: BigInt(position), prepare: BigInt(position) } } }) as AllStreamResolvedEvent;
 
     /** Subscriptions that play `scripts` in turn, and the positions they were opened after. */
@@ -240,6 +240,33 @@ describe('EventStoreDB adapter without a server', () => {
       }
       return seen;
     }
+
+    it("ends a read at the server's caughtUp signal, after every event that came before it, however many wait in the buffer", async () => {
+      const client = {
+        subscribeToAll: () => {
+          // Like the client's Subscription, 'caughtUp' is emitted from inside _transform; written at
+          // once, most events still wait in the buffers when it is.
+          const subscription = Object.assign(
+            new Transform({
+              objectMode: true,
+              transform(chunk: number | 'caughtUp', _encoding, next) {
+                if (chunk !== 'caughtUp') return next(null, at(chunk));
+                this.emit('caughtUp');
+                next();
+              },
+            }),
+            { unsubscribe: async () => undefined },
+          );
+          for (let i = 1; i <= 100; i++) subscription.write(i);
+          subscription.write('caughtUp');
+          subscription.write(101);
+          return subscription;
+        },
+      } as unknown as EventStoreDBClient;
+      const seen: number[] = [];
+      await catchUp(client, { after: 0, filter: { streamPrefix: 'nexus-' }, onEvent: (event) => seen.push(Number(event.position.commit)) > 0 });
+      expect(seen.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    });
 
     it('subscribes again after a drop, after the last event handed out, and hands nothing out twice', async () => {
       const { open, opened } = scripted(
