@@ -60,11 +60,14 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   if (config.RABBITMQ_URL && storeKind(config) === 'sqlite') {
     throw new Error('RABBITMQ_URL needs DATABASE_URL or EVENTSTORE_URL: worker processes must share the log');
   }
+  if (config.RABBITMQ_URL && !config.REDIS_URL) {
+    throw new Error('RABBITMQ_URL needs REDIS_URL: workers hold their task leases in Redis');
+  }
   const opened = await openEventStore(config);
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, logger, 'nexus-supervisor') : undefined;
   const redisSubscriber = redis?.duplicate();
   if (redis) {
-    await redisReady(redis);
+    await Promise.all([redisReady(redis), redisReady(redisSubscriber!)]);
     if (opened.poke) await followPositions(redisSubscriber!, opened.poke, logger);
   }
   // The gauges read parts made below; they are only read once NEXUS serves.
@@ -146,11 +149,15 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   parts.dispatcher = dispatcher;
   const workers =
     publisher && redis
-      ? await WorkerWatch.start({ store, redis, beatMs: config.WORKER_HEARTBEAT_SECONDS * 1000, logger, newEventId: () => newId(), leads: () => leadership?.isLeader ?? true })
+      ? new WorkerWatch({ store, redis, beatMs: config.WORKER_HEARTBEAT_SECONDS * 1000, logger, newEventId: () => newId(), leads: () => leadership?.isLeader ?? true })
       : undefined;
   parts.workers = workers;
+  await workers?.start();
   // Every view of a snapshot shows the worker processes as the supervisor knows them now.
-  const liveProjection = workers ? { ...projection, view: (...[state, at]: Parameters<typeof projection.view>) => projection.view(state, at, workers.live()) } : projection;
+  // (Snapshots of the past show the tenant's executors as the log had them, without today's.)
+  const liveProjection = workers
+    ? { ...projection, view: (...[state, at]: Parameters<typeof projection.view>) => projection.view(state, at, at.position >= hub.position ? workers.live() : undefined) }
+    : projection;
   // Distributed, dead letters come back from DLQ_QUEUE to be triaged here.
   const triage = config.RABBITMQ_URL
     ? new QueueConsumer({
@@ -206,8 +213,9 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
       logger.info('shutting down');
       shutdown.abort();
       await closeServer(server, 5000);
-      await dispatcher.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      // Another replica dispatches from now on, while this one lets its work finish.
       await leadership?.stop();
+      await dispatcher.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       workers?.stop();
       await triage?.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       await publisher?.close();

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { HEARTBEAT_FILE } from './distributed/heartbeat-file.js';
 import { announcePositions } from './distributed/position-fanout.js';
 import { observedStore } from './store/observed-store.js';
+import { patientStore } from './worker/patient-store.js';
 import { QueueConsumer } from './distributed/queue-consumer.js';
 import { connectRedis, redisReady } from './distributed/redis-connection.js';
 import { TaskLeases } from './distributed/task-leases.js';
@@ -14,7 +15,7 @@ import { newId } from './ids.js';
 import { createLogger, type Logger } from './logger.js';
 import { ShareStore } from './shares/share-store.js';
 import { openEventStore, storeKind } from './store/open-event-store.js';
-import { handleTaskMessage } from './worker/handle-task-message.js';
+import { TaskMessageHandler } from './worker/handle-task-message.js';
 import { memoryFromLog, tenantMemory } from './worker/tenant-memory.js';
 
 export interface RunningWorker {
@@ -49,7 +50,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
   const redis = connectRedis(config.REDIS_URL!, logger, `${workerId}`);
   await redisReady(redis);
   const opened = await openEventStore(config);
-  const store = observedStore(opened.store, [announcePositions(redis)]);
+  const store = patientStore(observedStore(opened.store, [announcePositions(redis)]), 30_000);
   const catalog = (options.catalog ?? builtInCatalog)({
     store,
     workspaceDir: config.NEXUS_WORKSPACE_DIR,
@@ -89,13 +90,14 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
   );
   await presence.start();
   await recordWorker(store, { type: 'WorkerJoined', data: { worker_id: workerId, capabilities: catalog.list().map((c) => c.type), host: hostname(), pid: process.pid } }, 'no_stream', () => newId());
+  const tasks = new TaskMessageHandler(deps);
   const consumer = new QueueConsumer({
     url: config.RABBITMQ_URL!,
     queue: config.TASK_QUEUE,
     prefetch: config.RABBITMQ_PREFETCH,
     name: workerId,
     logger,
-    handle: async (message) => void (await handleTaskMessage(deps, message)),
+    handle: async (message) => void (await tasks.handle(message)),
   });
   await consumer.start(30_000);
   logger.info({ store: opened.kind, queue: config.TASK_QUEUE, capabilities: catalog.list().length }, 'worker is taking tasks');

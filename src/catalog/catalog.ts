@@ -27,6 +27,10 @@ export class Catalog {
     return definition;
   }
 
+  has(type: string): boolean {
+    return this.byType.has(type);
+  }
+
   list(): CommandDefinition[] {
     return [...this.byType.values()];
   }

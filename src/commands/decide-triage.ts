@@ -36,7 +36,7 @@ export function triage({ data }: TriageDeadLetter, state: CommandLifeState): Com
   return [triaged];
 }
 
-/** An admin sends a held task back to the queue for one more attempt. */
+/** An admin sends a held (or kept) dead letter back to the queue for one more attempt. */
 export function requeueHeld({ data, metadata }: RequeueHeldTask, state: CommandLifeState): CommandLifeEvent[] {
   const held = heldState(state, data.task_id);
   const ids = taskIds(held.command);
@@ -47,7 +47,7 @@ export function requeueHeld({ data, metadata }: RequeueHeldTask, state: CommandL
   ];
 }
 
-/** An admin gives up on a held task for good. */
+/** An admin gives up on a held (or kept) dead letter for good. */
 export function discardHeld({ data, metadata }: DiscardHeldTask, state: CommandLifeState): CommandLifeEvent[] {
   const held = heldState(state, data.task_id);
   const reason = data.reason === undefined ? {} : { reason: data.reason };
@@ -56,6 +56,8 @@ export function discardHeld({ data, metadata }: DiscardHeldTask, state: CommandL
 
 function heldState(state: CommandLifeState, taskId: string): Extract<CommandLifeState, { status: 'dead_lettered' }> {
   if (state.status === 'absent') throw new CommandNotFoundError(`no command for task ${taskId}`);
-  if (state.status !== 'dead_lettered' || state.triage !== 'held') throw new TaskNotHeldError(`task ${taskId} is not held (${state.status})`);
+  if (state.status !== 'dead_lettered' || (state.triage !== 'held' && state.triage !== 'kept')) {
+    throw new TaskNotHeldError(`task ${taskId} is not dead-lettered and triaged (${state.status})`);
+  }
   return state;
 }

@@ -29,6 +29,12 @@ type StepOutcome = TaskOutcome | 'published';
  */
 const RECLAIM_DELAY_MS = 1000;
 
+/**
+ * A published task the log still shows waiting this long is published again: the safety net
+ * for a message the broker lost (a purged queue, say). Duplicates are harmless, only wasteful.
+ */
+const REPUBLISH_AFTER_MS = 5 * 60_000;
+
 /** Longer delays overflow Node's timers (and fire at once); an early wake just re-arms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -46,7 +52,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *   await dispatcher.stop(10_000);
  */
 export class Dispatcher {
-  private readonly queue = new TaskQueue();
+  private readonly queue: TaskQueue;
   private readonly following = new AbortController();
   private readonly shutdown = new AbortController();
   private readonly active = new Set<Promise<void>>();
@@ -58,6 +64,7 @@ export class Dispatcher {
   private stopping = false;
 
   private constructor(private readonly options: DispatcherOptions) {
+    this.queue = new TaskQueue({ republishOnResume: options.publisher !== undefined });
     // Every running task listens for the shutdown.
     setMaxListeners(0, this.shutdown.signal);
   }
@@ -161,6 +168,10 @@ export class Dispatcher {
     const running = this.attempt(task).then(
       (outcome: StepOutcome) => {
         if (outcome === 'skipped') this.release(task);
+        else if (outcome === 'published') {
+          const now = this.options.now().getTime();
+          this.queue.release(task, now + REPUBLISH_AFTER_MS, now);
+        }
       },
       (error: unknown) => {
         this.options.logger.error({ err: error, correlation_id: task.correlation_id, command_id: task.command_id }, 'task could not be run');

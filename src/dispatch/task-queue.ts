@@ -30,6 +30,12 @@ export class TaskQueue {
   private readonly paused = new Set<string>();
   private readonly parked = new Map<string, Timed[]>();
 
+  /**
+   * `republishOnResume`: tasks handed out before a pause are offered again on resume (workers
+   * leave a paused tenant's queued messages alone, so the queue may have dropped them).
+   */
+  constructor(private readonly options: { republishOnResume?: boolean } = {}) {}
+
   apply(event: RecordedEvent, now: number): void {
     if (event.type === 'AutopilotPaused' || event.type === 'AutopilotResumed') return this.pause(event, now);
     const { command_id } = event.data as { command_id?: string };
@@ -117,6 +123,12 @@ export class TaskQueue {
     this.paused.delete(tenant);
     for (const timed of this.parked.get(tenant) ?? []) this.schedule(timed, now);
     this.parked.delete(tenant);
+    if (!this.options.republishOnResume) return;
+    for (const [key, entry] of this.entries) {
+      if (entry.status !== 'claimed' || !isRun(entry.task) || tenantKey(entry.task.tenant) !== tenant) continue;
+      entry.status = 'ready';
+      this.schedule({ due_at: now, key, attempt: attemptOf(entry.task) }, now);
+    }
   }
 
   private schedule(timed: Timed, now: number): void {

@@ -47,11 +47,15 @@ export class AmqpLink {
   ready(timeoutMs = 15_000): Promise<void> {
     if (this.connection) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`RabbitMQ not reachable after ${timeoutMs} ms`)), timeoutMs);
-      this.readyWaiters.push(() => {
+      const waiter = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+        reject(new Error(`RabbitMQ not reachable after ${timeoutMs} ms`));
+      }, timeoutMs).unref();
+      this.readyWaiters.push(waiter);
     });
   }
 

@@ -21,6 +21,8 @@ return 0`;
 export class Leadership {
   private timer: NodeJS.Timeout | undefined;
   private heldUntil = 0;
+  private claiming: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private readonly redis: Redis,
@@ -36,17 +38,20 @@ export class Leadership {
   }
 
   async start(): Promise<void> {
-    await this.claim();
-    this.timer = setInterval(() => void this.claim(), this.ttlMs / 3);
+    await (this.claiming = this.claim());
+    this.timer = setInterval(() => void (this.claiming = this.claim()), this.ttlMs / 3);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    await this.claiming;
     this.heldUntil = 0;
     await this.redis.eval(RESIGN, 1, this.key, this.holder).catch(() => undefined);
   }
 
   private async claim(): Promise<void> {
+    if (this.stopped) return;
     const before = this.isLeader;
     const asked = Date.now();
     try {

@@ -65,7 +65,9 @@ export class QueueConsumer {
     // A channel the broker closed under a live connection (a consumer timeout, say) would stop
     // consuming for good: close the connection too, and the link sets everything up again.
     channel.once('close', () => {
-      if (this.channel === channel && !this.stopping) void connection.close().catch(() => undefined);
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      if (!this.stopping) void connection.close().catch(() => undefined);
     });
     await channel.assertQueue(this.options.queue, QUEUE_OPTIONS);
     await channel.prefetch(this.options.prefetch);
@@ -83,19 +85,29 @@ export class QueueConsumer {
       channel.ack(message);
       return;
     }
+    const settle = (action: 'ack' | 'nack') => {
+      // Settled on the channel it came on; if that channel is gone the broker redelivers the
+      // message, and the log tells whoever gets it that there is nothing left to do.
+      if (this.channel !== channel) return;
+      try {
+        if (action === 'ack') channel.ack(message);
+        else channel.nack(message, false, true);
+      } catch {
+        // the channel closed in between: the same as above
+      }
+    };
     const work = this.options.handle(task).then(
-      () => {
-        // Acked on the channel it came on; if that channel is gone the broker redelivers it,
-        // and the log tells whoever gets it that there is nothing left to do.
-        if (this.channel === channel) channel.ack(message);
-      },
+      () => settle('ack'),
       async (error: unknown) => {
-        this.options.logger.error({ err: error, command_id: task.command_id, correlation_id: task.correlation_id }, 'task not handled; it goes back to the queue');
+        const notNow = error instanceof Error && error.name === 'NotNowError';
+        const log = { err: error, command_id: task.command_id, correlation_id: task.correlation_id };
+        if (notNow) this.options.logger.debug(log, 'task not for now; it goes back to the queue');
+        else this.options.logger.error(log, 'task not handled; it goes back to the queue');
         await new Promise((resolve) => setTimeout(resolve, REQUEUE_DELAY_MS).unref());
-        if (this.channel === channel) channel.nack(message, false, true);
+        settle('nack');
       },
     );
     this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
   }
 }

@@ -6,6 +6,8 @@ import type { PendingTask } from '../projections/pending-tasks.js';
 import { AmqpLink, QUEUE_OPTIONS, type QueueNames } from './amqp-link.js';
 import { encodeTaskMessage } from './task-message.js';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 /**
  * Publishes due tasks to `TASK_QUEUE` and dead letters to `DLQ_QUEUE`, persistent, with
  * publisher confirms: a publish resolves once the broker has the message durable. While the
@@ -16,6 +18,7 @@ export class QueuePublisher implements TaskPublisher {
   private channel: ConfirmChannel | undefined;
   private readonly link: AmqpLink;
   private closed = false;
+  private drained: Promise<void> = Promise.resolve();
 
   constructor(
     url: string,
@@ -50,7 +53,8 @@ export class QueuePublisher implements TaskPublisher {
   async depth(queue: 'tasks' | 'dlq'): Promise<number> {
     const channel = this.channel;
     if (!channel) return Number.NaN;
-    return (await channel.checkQueue(this.queues[queue]).catch(() => ({ messageCount: Number.NaN }))).messageCount;
+    // assertQueue, not checkQueue: a missing queue must not close the publishing channel.
+    return (await channel.assertQueue(this.queues[queue], QUEUE_OPTIONS).catch(() => ({ messageCount: Number.NaN }))).messageCount;
   }
 
   async close(): Promise<void> {
@@ -80,9 +84,11 @@ export class QueuePublisher implements TaskPublisher {
       if (this.closed) throw new Error('the task publisher is closed');
       const channel = this.channel;
       if (!channel) {
-        await this.link.ready(60_000).catch(() => undefined);
+        // Not set up yet, or being set up again: wait for the link (and never spin).
+        await Promise.all([this.link.ready(60_000).catch(() => undefined), sleep(50)]);
         continue;
       }
+      await this.drained;
       try {
         await new Promise<void>((resolve, reject) => {
           const flowing = channel.sendToQueue(
@@ -91,13 +97,14 @@ export class QueuePublisher implements TaskPublisher {
             { persistent: true, contentType: 'application/json', correlationId: task.correlation_id, messageId: `${task.command_id}:${attempt}` },
             (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()),
           );
-          if (!flowing) void once(channel, 'drain').catch(() => undefined);
+          // The socket's buffer is full: later publishes wait for it to drain.
+          if (!flowing) this.drained = once(channel, 'drain').then(() => undefined, () => undefined);
         });
         return;
       } catch (error) {
         // Not confirmed (nacked, or the channel went down with it): publish again.
         this.logger.debug({ err: error, command_id: task.command_id }, 'publish not confirmed; publishing again');
-        if (this.channel === channel) await new Promise((resolve) => setTimeout(resolve, 100).unref());
+        if (this.channel === channel) await sleep(100);
       }
     }
   }

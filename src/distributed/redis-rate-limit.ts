@@ -7,7 +7,8 @@ import { redisKeys } from './redis-keys.js';
 const TAKE = `
 local burst = tonumber(ARGV[2])
 local rate = tonumber(ARGV[1])
-local now = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
 local tokens = tonumber(state[1]) or burst
 local updated = tonumber(state[2]) or now
@@ -21,7 +22,8 @@ return tostring(before)`;
 /** Rate-limit buckets every supervisor replica shares. */
 export const redisBuckets =
   (redis: Redis): SharedBuckets =>
-  async (tenant, { perSecond, burst, now }) => {
+  async (tenant, { perSecond, burst }) => {
     if (redis.status !== 'ready') throw new Error('Redis is not ready');
-    return Number(await redis.eval(TAKE, 1, redisKeys.rateLimit(tenant), perSecond, burst, now));
+    // The script reads Redis's clock, not this replica's: replicas' clocks may disagree.
+    return Number(await redis.eval(TAKE, 1, redisKeys.rateLimit(tenant), perSecond, burst));
   };

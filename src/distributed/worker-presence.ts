@@ -30,7 +30,6 @@ export class WorkerPresence {
   ) {}
 
   async start(): Promise<void> {
-    await this.redis.hset(redisKeys.workers, this.info.worker_id, JSON.stringify(this.info));
     await this.beat();
     this.timer = setInterval(() => void this.beat(), this.beatMs);
   }
@@ -43,7 +42,12 @@ export class WorkerPresence {
 
   private async beat(): Promise<void> {
     try {
-      await this.redis.set(redisKeys.workerAlive(this.info.worker_id), Date.now(), 'PX', this.beatMs * 3);
+      // Registered again on every beat: a Redis that restarted empty learns of us at once.
+      await this.redis
+        .multi()
+        .hset(redisKeys.workers, this.info.worker_id, JSON.stringify(this.info))
+        .set(redisKeys.workerAlive(this.info.worker_id), Date.now(), 'PX', this.beatMs * 3)
+        .exec();
       if (this.heartbeatFile) await writeFile(this.heartbeatFile, new Date().toISOString());
     } catch (error) {
       this.logger.warn({ err: error }, 'heartbeat not recorded');

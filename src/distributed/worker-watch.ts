@@ -30,24 +30,38 @@ export class WorkerWatch {
   private readonly heartbeats = new Map<string, string>();
   private readonly missed = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** The last executors' event folded: the log and the live feed may both hand it over. */
+  private position = 0;
+  /** Live batches that arrive while the history is read, folded after it. */
+  private held: Array<readonly RecordedEvent[]> | undefined = [];
 
-  private constructor(private readonly options: WorkerWatchOptions) {}
+  constructor(private readonly options: WorkerWatchOptions) {}
 
-  static async start(options: WorkerWatchOptions): Promise<WorkerWatch> {
-    const watch = new WorkerWatch(options);
+  /** Reads what the log knows so far (events the live feed hands over meanwhile are kept too). */
+  async start(): Promise<void> {
     for (let after = 0; ; ) {
-      const page = await options.store.readFeed({ tenant: EXECUTORS_TENANT, after, limit: 5000 });
+      const page = await this.options.store.readFeed({ tenant: EXECUTORS_TENANT, after, limit: 5000 });
       if (page.length === 0) break;
-      watch.observe(page);
+      this.fold(page);
       after = page[page.length - 1]!.position;
     }
-    watch.timer = setInterval(() => void watch.check(), options.beatMs);
-    return watch;
+    for (const batch of this.held ?? []) this.fold(batch);
+    this.held = undefined;
+    this.timer = setInterval(() => void this.check(), this.options.beatMs);
   }
 
-  /** Folds the executors' events of a batch of the log. */
+  /** Folds the executors' events of a batch of the log, each once, in position order. */
   observe(batch: readonly RecordedEvent[]): void {
-    for (const event of batch) if (tenantKey(event.tenant) === executorsKey) this.executors = evolveExecutors(this.executors, event);
+    if (this.held) this.held.push(batch);
+    else this.fold(batch);
+  }
+
+  private fold(batch: readonly RecordedEvent[]): void {
+    for (const event of batch) {
+      if (tenantKey(event.tenant) !== executorsKey || event.position <= this.position) continue;
+      this.executors = evolveExecutors(this.executors, event);
+      this.position = event.position;
+    }
   }
 
   live(): LiveExecutors {

@@ -59,7 +59,8 @@ describe('dead-letter triage by failure code', () => {
     ]);
     spec.given(held).when(discard).then([{ type: 'HeldTaskDiscarded', data: { ...ids, by: 'alice' } }]);
     spec.given([...held, { type: 'HeldTaskDiscarded', data: { ...ids, by: 'alice' } }]).when(requeue).thenThrows(TaskNotHeldError);
-    spec.given([...life, deadWith('BOOM'), triaged('keep', 'BOOM', 0)]).when(discard).thenThrows(TaskNotHeldError);
+    spec.given([...life, deadWith('BOOM'), triaged('keep', 'BOOM', 0)]).when(discard).then([{ type: 'HeldTaskDiscarded', data: { ...ids, by: 'alice' } }]);
+    spec.given([...life, deadWith('BOOM')]).when(discard).thenThrows(TaskNotHeldError);
     spec.given([...life]).when(requeue).thenThrows(TaskNotHeldError);
   });
 

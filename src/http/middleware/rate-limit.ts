@@ -17,7 +17,7 @@ export interface RateLimitOptions {
 }
 
 /** Takes one token from a tenant's bucket; answers the tokens left (below 1: refused). */
-export type SharedBuckets = (tenant: Tenant, limits: { perSecond: number; burst: number; now: number }) => Promise<number>;
+export type SharedBuckets = (tenant: Tenant, limits: { perSecond: number; burst: number }) => Promise<number>;
 
 const MAX_BUCKETS = 10_000;
 
@@ -46,7 +46,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     if (options.perSecond === 0) return next();
     const tenant = c.get('tenant');
     const at = now();
-    const limits = { perSecond: options.perSecond, burst: options.burst, now: at };
+    const limits = { perSecond: options.perSecond, burst: options.burst };
     const left = options.shared ? await options.shared(tenant, limits).catch(() => local(tenantKey(tenant), at)) : local(tenantKey(tenant), at);
     if (left < 1) {
       const retryAfter = Math.ceil((1 - left) / options.perSecond);
