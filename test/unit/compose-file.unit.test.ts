@@ -196,6 +196,13 @@ describe('docker-compose.nexus.yml', () => {
     expect(composeProblems(compose, known)).toEqual([]);
   });
 
+  it('runs entry points that exist in the source (dist/src/X.js is built from src/X.ts)', () => {
+    const text = read('docker-compose.nexus.yml');
+    const entries = [...new Set([...text.matchAll(/dist\/src\/([\w-]+)\.js/g)].map((m) => m[1]!))];
+    expect(entries.sort()).toEqual(['main', 'worker-health', 'worker-main']);
+    for (const entry of entries) expect(() => read(`src/${entry}.ts`)).not.toThrow();
+  });
+
   it('passes only variables that .env.example documents', () => {
     const passed = NEXUS.flatMap((name) => [...environmentOf(compose.services![name]!).keys()]);
     expect(passed.filter((variable) => !exampleVariables.has(variable))).toEqual([]);
