@@ -65,9 +65,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
   const pool = createPool(connection, `nexus:${names.schema}`, options.poolSize ?? 10);
   try {
     await inTransaction(pool, 'BEGIN', (client) => migrate(client, names));
-    const store = new PgEventStore(pool, names, options);
-    await store.start(() => new pg.Client(clientConfig(connection, `nexus-listen:${names.schema}`)), options.pollIntervalMs ?? 1_000);
-    return store;
+    return new PgEventStore(pool, names, options, () => new pg.Client(clientConfig(connection, `nexus-listen:${names.schema}`)));
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw unavailable(error, `open the event log in schema ${names.schema}`);
@@ -83,11 +81,16 @@ class PgEventStore implements PostgresEventStore {
   private listener: Listener | undefined;
   private poll: NodeJS.Timeout | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
+  /** Set once something subscribes: an instance that only appends and reads (a worker) never tails the log. */
+  private following: Promise<void> | undefined;
+  /** The tail holds the log from where following started. */
+  private tailing = false;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly names: LogNames,
-    options: PostgresEventStoreOptions,
+    private readonly options: PostgresEventStoreOptions,
+    private readonly listenClient: () => pg.Client,
   ) {
     this.sql = statements(names);
     this.upcast = options.upcast ?? ((_type, _version, data) => data);
@@ -101,22 +104,29 @@ class PgEventStore implements PostgresEventStore {
       sql: this.sql,
       tenantOf: (key) => this.tenantOf(key),
       toRecorded: (row) => this.toRecorded(row),
-      onWritten: (written) => this.tail.committed(written),
+      onWritten: (written) => {
+        if (this.tailing) this.tail.committed(written);
+      },
     });
   }
 
-  /** Follows the log from its current head; `client` makes the connection that LISTENs. */
-  async start(client: () => pg.Client, pollIntervalMs: number): Promise<void> {
+  /** Starts following the log from its current head, once: LISTEN, and the poll. */
+  private follow(): Promise<void> {
+    return (this.following ??= this.startFollowing());
+  }
+
+  private async startFollowing(): Promise<void> {
     this.tail.startAt(await this.headPosition());
+    this.tailing = true;
     this.listener = await listen({
-      client,
+      client: this.listenClient,
       channel: this.names.channel,
       onNotify: (head) => {
         if (!(Number(head) <= this.tail.position)) this.poke();
       },
       onResumed: () => this.poke(),
     });
-    this.poll = setInterval(() => this.poke(), pollIntervalMs);
+    this.poll = setInterval(() => this.poke(), this.options.pollIntervalMs ?? 1_000);
     this.poll.unref();
   }
 
@@ -154,6 +164,11 @@ class PgEventStore implements PostgresEventStore {
     const limit = options.batchSize ?? 500;
     const tenant = options.tenant && tenantKey(options.tenant);
     let after = options.after;
+    this.assertOpen();
+    await this.follow().catch((error: unknown) => {
+      this.following = undefined;
+      throw unavailable(error, 'follow the log');
+    });
     while (this.state === 'open' && !options.signal?.aborted) {
       // Taken before reading: a tail that moves during the read ends the wait below at once.
       const moved = this.tail.next();
@@ -165,7 +180,7 @@ class PgEventStore implements PostgresEventStore {
   }
 
   poke(): void {
-    void this.tail.catchUp();
+    if (this.tailing) void this.tail.catchUp();
   }
 
   async close(): Promise<void> {
