@@ -171,6 +171,23 @@ export const variables = {
   TASK_LOCK_TTL_SECONDS: variable('ADVANCED', int(1, 86_400, 900), 'A worker\'s lease on a task; renewed while it works, so a dead worker\'s task is free again this long after.', '900'),
   WORKER_HEARTBEAT_SECONDS: variable('ADVANCED', int(1, 3600, 5), 'How often a worker process says it is alive; three missed beats and it has left.', '5'),
   RABBITMQ_PREFETCH: variable('ADVANCED', int(1, 10_000, 32), 'Unacknowledged tasks a worker process holds at once.', '32'),
+  SMTP_HOST: variable('OPTIONAL', z.string().min(1).optional(), 'SMTP server for email.send. Unset: approved emails fail with HANDLER_UNAVAILABLE.'),
+  SMTP_PORT: variable('OPTIONAL', int(1, 65535, 587), 'SMTP port.', '587'),
+  SMTP_SECURE: variable(
+    'OPTIONAL',
+    z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+    'true: TLS from the first byte (port 465); false: STARTTLS when the server offers it.',
+    'false',
+  ),
+  SMTP_USER: variable('OPTIONAL', z.string().min(1).optional(), 'SMTP user, when the server wants one.'),
+  SMTP_PASSWORD: variable('OPTIONAL', z.string().min(1).optional(), 'SMTP password.'),
+  SMTP_FROM: variable('OPTIONAL', z.string().min(3).default('nexus@localhost'), 'Sender of email.send messages.', 'nexus@localhost'),
+  PAYMENT_WEBHOOK_URL: variable('OPTIONAL', z.url().optional(), 'Where payment.execute posts approved payments (with an Idempotency-Key). Unset: they fail with HANDLER_UNAVAILABLE.'),
+  PAYMENT_WEBHOOK_SECRET: variable('OPTIONAL', secret, 'Signs each payment request body (HMAC-SHA256 hex in x-nexus-signature).'),
+  PAYMENT_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 600, 30), 'How long the payment webhook may take to answer (then the attempt is retried).', '30'),
   SHUTDOWN_TIMEOUT_SECONDS: variable('ADVANCED', z.coerce.number().nonnegative().max(600).default(10), 'On SIGTERM, how long running tasks may finish.', '10'),
 } satisfies Record<string, Variable>;
 

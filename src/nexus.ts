@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
+import { executorSettings } from './catalog/executors.js';
 import type { Catalog } from './catalog/catalog.js';
 import { riskPolicy, type RiskPolicy } from './catalog/risk-policy.js';
 import type { Config } from './config.js';
@@ -88,6 +89,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     shares,
     publicUrl: () => config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') ?? address.url,
     now,
+    ...executorSettings(config),
   });
   let riskOf: RiskPolicy;
   try {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
+import { executorSettings } from './catalog/executors.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { HEARTBEAT_FILE } from './distributed/heartbeat-file.js';
@@ -58,6 +59,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     shares: new ShareStore(config.NEXUS_OUTBOX_DIR),
     publicUrl: () => (config.NEXUS_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/$/, ''),
     now,
+    ...executorSettings(config),
   });
   const shutdown = new AbortController();
   const heartbeatMs = config.WORKER_HEARTBEAT_SECONDS * 1000;

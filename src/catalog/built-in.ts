@@ -5,7 +5,8 @@ import { echoTest } from './commands/echo-test.js';
 import { fileDelete } from './commands/file-delete.js';
 import { memoryDeleteCommand, memorySetCommand } from './commands/memory.js';
 import { externalSharePrepare } from './commands/external-share.js';
-import { emailSend, paymentExecute } from './commands/red-commands.js';
+import { emailSend, type SmtpSettings } from './commands/email-send.js';
+import { paymentExecute, type PaymentWebhook } from './commands/payment-execute.js';
 import type { ShareStore } from '../shares/share-store.js';
 
 export interface BuiltInDeps {
@@ -16,6 +17,10 @@ export interface BuiltInDeps {
   /** How share links address NEXUS from outside (known once it listens). */
   readonly publicUrl: () => string;
   readonly now: () => Date;
+  /** Where `email.send` sends; absent: its tasks fail with HANDLER_UNAVAILABLE. */
+  readonly smtp?: SmtpSettings;
+  /** Where `payment.execute` pays; absent: its tasks fail with HANDLER_UNAVAILABLE. */
+  readonly payment?: PaymentWebhook;
 }
 
 /** The command types NEXUS ships with, risk levels as the seed set them. */
@@ -27,7 +32,7 @@ export function builtInCatalog(deps: BuiltInDeps): Catalog {
     fileDelete(deps.workspaceDir),
     dataExport(deps),
     externalSharePrepare(deps),
-    emailSend,
-    paymentExecute,
+    emailSend(deps.smtp),
+    paymentExecute(deps.payment),
   ]);
 }
