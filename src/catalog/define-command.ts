@@ -23,6 +23,11 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   readonly logger: Logger;
   readonly memory: TenantMemory;
+  /**
+   * Reports how far the task got (`task_progress` on the stream). Calls closer than 200 ms
+   * apart are dropped, except a final 100 %.
+   */
+  progress(update: { percent?: number; message?: string }): Promise<void>;
 }
 
 export type CommandHandler<P> = (params: P, context: HandlerContext) => Promise<unknown> | unknown;

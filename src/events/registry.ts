@@ -3,12 +3,13 @@ import type { DomainEvent } from './envelope.js';
 import { commandLifeEvents, type CommandLifeEvent } from './command-events.js';
 import { tenantEvents, type TenantEvent } from './tenant-events.js';
 import { executorEvents, type ExecutorEvent } from './executor-events.js';
+import { progressEvents, type TaskProgressed } from './progress-events.js';
 
 /** Every event NEXUS writes. */
-export type NexusEvent = CommandLifeEvent | TenantEvent | ExecutorEvent;
+export type NexusEvent = CommandLifeEvent | TenantEvent | ExecutorEvent | TaskProgressed;
 
 const definitions = new Map<string, EventDefinition>(
-  [...commandLifeEvents, ...tenantEvents, ...executorEvents].map((definition) => [definition.type, definition]),
+  [...commandLifeEvents, ...tenantEvents, ...executorEvents, ...progressEvents].map((definition) => [definition.type, definition]),
 );
 
 export class UnknownEventTypeError extends Error {

@@ -38,6 +38,7 @@ const reportTypes: Record<NexusEvent['type'], string> = {
   MemoryDeleted: 'memory_changed',
   WorkerJoined: 'executor_joined',
   WorkerLeft: 'executor_left',
+  TaskProgressed: 'task_progress',
 };
 
 /** Fields some reports carry besides the event's data. */

@@ -11,7 +11,8 @@ import { commandStream } from '../events/command-events.js';
 import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
 import { ConcurrencyError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
-import { executeHandler, type Execution } from './execute-handler.js';
+import { executeHandler, type Execution, type RunningHandler } from './execute-handler.js';
+import { taskProgress } from './task-progress.js';
 import { payloadHash } from '../ids.js';
 
 export interface TaskRunnerDeps {
@@ -115,8 +116,25 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
       logger().error({ attempt }, 'refused to run: the payload is not the one that was approved');
       return 'failed';
     }
-    // 2. run
-    const running = executeHandler(
+    // 2. run. A handler that reports progress has its claim recorded first.
+    let claiming: Promise<Known> | undefined;
+    const recordClaim = (): Promise<Known> =>
+      (claiming ??= record(claim).catch((error: unknown) => {
+        running.cancel(new TaskFailure('CLAIM_LOST', 'another executor took this attempt'));
+        throw error;
+      }));
+    const progress = taskProgress({
+      store: deps.store,
+      tenant,
+      ids: { command_id, task_id, command_type: state.command.command_type },
+      attempt,
+      correlation_id,
+      actor: deps.executorId,
+      now: deps.now,
+      newEventId: deps.newEventId,
+      claimed: recordClaim,
+    });
+    const running: RunningHandler = executeHandler(
       deps.catalog,
       state.command,
       (signal) => ({
@@ -132,17 +150,13 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
         get logger() {
           return logger();
         },
+        progress,
       }),
       { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
     );
     try {
       let recorded: Known | undefined;
-      if ((await within(running.done, QUICK_TASK_MS)) === undefined) {
-        recorded = await record(claim).catch((error: unknown) => {
-          running.cancel(new TaskFailure('CLAIM_LOST', 'another executor took this attempt'));
-          throw error;
-        });
-      }
+      if ((await within(running.done, QUICK_TASK_MS)) === undefined || claiming) recorded = await recordClaim();
       const execution = await running.done;
       // 3. record the outcome (with the claim, for a quick task)
       const outcome = outcomeOf(execution, { task_id, attempt }, deps, metadata());

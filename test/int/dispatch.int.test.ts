@@ -75,6 +75,18 @@ describe('embedded dispatch', () => {
     expect(held.kept.map((t) => t.command_id)).toContain(kept);
   });
 
+  it('reports a handler\'s progress between task_started and task_completed', async () => {
+    const id = await submit('test.progress', {});
+    await client.until(ended(id));
+    expect(typesOf(id)).toEqual(['command_accepted', 'task_queued', 'task_started', 'task_progress', 'task_progress', 'task_progress', 'task_completed']);
+    const progress = client.reports.filter((r) => r.command_id === id && r.report_type === 'task_progress').map((r) => r.payload);
+    expect(progress).toMatchObject([
+      { percent: 10, message: 'started', attempt: 1 },
+      { percent: 60, attempt: 1 },
+      { percent: 100, message: 'done', attempt: 1 },
+    ]);
+  });
+
   it('dead-letters at once a failure that retrying cannot fix', async () => {
     const id = await submit('test.fatal', {});
     await client.until(ended(id));

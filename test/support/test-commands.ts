@@ -41,6 +41,20 @@ export const testCommands = [
     },
   }),
   defineCommand({
+    type: 'test.progress',
+    risk: 'GREEN',
+    description: 'Reports its progress four times, two of them too close together',
+    params: z.object({}),
+    handler: async (_params, { progress }) => {
+      await progress({ percent: 10, message: 'started' });
+      await progress({ percent: 20 }); // within 200 ms of the last: dropped
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await progress({ percent: 60 });
+      await progress({ percent: 100, message: 'done' }); // a final 100 % always counts
+      return { ok: true };
+    },
+  }),
+  defineCommand({
     type: 'test.fatal',
     risk: 'GREEN',
     description: 'Fails with an error that retrying cannot fix',
