@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from 'amqplib';
 import pg from 'pg';
-import { SERVICES } from '../test/support/distributed.js';
+import { freshDatabase, SERVICES } from '../test/support/distributed.js';
 import { spawnNexus } from '../test/support/nexus-process.js';
 import { waitUntil } from '../test/support/wait.js';
 import type { SystemUnderTest } from './distributed.js';
@@ -17,24 +17,6 @@ const suffix = () => randomBytes(4).toString('hex');
 
 /** Something to undo at the end, in reverse order of its making. */
 type Undo = () => Promise<unknown> | unknown;
-
-/** A database of its own, `nexus_bench_<random>`, dropped by `drop`. */
-async function benchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `nexus_bench_${suffix()}`;
-  const admin = new pg.Client({ connectionString: SERVICES.postgres });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`).finally(() => admin.end());
-  const url = new URL(SERVICES.postgres);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: SERVICES.postgres });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => client.end());
-    },
-  };
-}
 
 async function deleteQueues(names: readonly string[]): Promise<void> {
   const connection = await connect(SERVICES.rabbitmq);
@@ -153,7 +135,7 @@ export async function startNexusDistributed(options: { workers: number; connecti
     }
   };
   try {
-    const database = await benchDatabase();
+    const database = await freshDatabase('nexus_bench');
     undo.push(database.drop);
     const id = suffix();
     const queues = { TASK_QUEUE: `nexus.bench.${id}.tasks`, DLQ_QUEUE: `nexus.bench.${id}.dlq` };

@@ -31,6 +31,7 @@ import { redisKeys } from './distributed/redis-keys.js';
 import { openEventStore, storeKind } from './store/open-event-store.js';
 import { loadTask } from './worker/load-task.js';
 import { triageTask } from './worker/run-task.js';
+import { runnerSettings } from './worker/runner-settings.js';
 
 export interface RunningNexus {
   readonly url: string;
@@ -122,18 +123,11 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     catalog,
     memory,
     executorId: `embedded-${hostname()}-${process.pid}`,
-    retryPolicy: { max_retries: config.MAX_RETRIES, base_delay_ms: config.RETRY_BASE_DELAY_MS, max_delay_ms: config.RETRY_MAX_DELAY_MS },
-    taskTimeoutMs: config.TASK_TIMEOUT_SECONDS * 1000,
+    ...runnerSettings(config),
     logger,
     now,
     newEventId: () => newId(),
     random: Math.random,
-    triage: {
-      requeue: config.AUTO_REQUEUE_FAILURE_CODES,
-      hold: config.AUTO_HOLD_FAILURE_CODES,
-      alarm: config.AUTO_ALARM_FAILURE_CODES,
-      max_requeues: config.AUTO_REQUEUE_MAX,
-    },
   };
   // Distributed, up to this many publishes await their broker confirm at once.
   // Several replicas may share a distributed log; one of them (holding a Redis key) dispatches.

@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './logger.js';
 import { ShareStore } from './shares/share-store.js';
 import { openEventStore, storeKind } from './store/open-event-store.js';
 import { TaskMessageHandler } from './worker/handle-task-message.js';
+import { runnerSettings } from './worker/runner-settings.js';
 import { memoryFromLog, tenantMemory } from './worker/tenant-memory.js';
 
 export interface RunningWorker {
@@ -70,13 +71,11 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     memory: (scope: Parameters<typeof tenantMemory>[1]) =>
       tenantMemory({ store, now, newEventId: () => newId(), readMemory: (tenant) => memoryFromLog(store, tenant) }, scope),
     executorId: workerId,
-    retryPolicy: { max_retries: config.MAX_RETRIES, base_delay_ms: config.RETRY_BASE_DELAY_MS, max_delay_ms: config.RETRY_MAX_DELAY_MS },
-    taskTimeoutMs: config.TASK_TIMEOUT_SECONDS * 1000,
+    ...runnerSettings(config),
     logger,
     now,
     newEventId: () => newId(),
     random: Math.random,
-    triage: { requeue: config.AUTO_REQUEUE_FAILURE_CODES, hold: config.AUTO_HOLD_FAILURE_CODES, alarm: config.AUTO_ALARM_FAILURE_CODES, max_requeues: config.AUTO_REQUEUE_MAX },
     redis,
     leases: new TaskLeases(redis, workerId, leaseTtlMs),
     leaseTtlMs,

@@ -1,5 +1,6 @@
 import type { Tenant } from '../events/tenant.js';
 import type { AppendResult, EventStore } from './event-store.js';
+import { withAppend } from './with-append.js';
 
 /** Called after every successful append, with how long it took. */
 export type AppendObserver = (tenant: Tenant, result: AppendResult, durationMs: number) => void;
@@ -7,19 +8,11 @@ export type AppendObserver = (tenant: Tenant, result: AppendResult, durationMs: 
 /** The store, telling `observers` about every append (for metrics and position fan-out). */
 export function observedStore(store: EventStore, observers: readonly AppendObserver[]): EventStore {
   if (observers.length === 0) return store;
-  return {
-    append: async (tenant, stream, events, expected) => {
-      const started = performance.now();
-      const result = await store.append(tenant, stream, events, expected);
-      const duration = performance.now() - started;
-      for (const observe of observers) observe(tenant, result, duration);
-      return result;
-    },
-    readStream: (tenant, stream) => store.readStream(tenant, stream),
-    readFeed: (query) => store.readFeed(query),
-    subscribe: (options) => store.subscribe(options),
-    headPosition: () => store.headPosition(),
-    verifyChain: (tenant) => store.verifyChain(tenant),
-    close: () => store.close(),
-  };
+  return withAppend(store, async (tenant, stream, events, expected) => {
+    const started = performance.now();
+    const result = await store.append(tenant, stream, events, expected);
+    const duration = performance.now() - started;
+    for (const observe of observers) observe(tenant, result, duration);
+    return result;
+  });
 }

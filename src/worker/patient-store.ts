@@ -1,4 +1,5 @@
 import { StoreUnavailableError, type EventStore } from '../store/event-store.js';
+import { withAppend } from '../store/with-append.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
@@ -8,23 +9,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
  * again is safe) rather than leaving the attempt to be found lost and run again.
  */
 export function patientStore(store: EventStore, patienceMs: number): EventStore {
-  return {
-    append: async (tenant, stream, events, expected) => {
-      const deadline = Date.now() + patienceMs;
-      for (let delay = 50; ; delay = Math.min(delay * 2, 2000)) {
-        try {
-          return await store.append(tenant, stream, events, expected);
-        } catch (error) {
-          if (!(error instanceof StoreUnavailableError) || Date.now() + delay > deadline) throw error;
-          await sleep(delay);
-        }
+  return withAppend(store, async (tenant, stream, events, expected) => {
+    const deadline = Date.now() + patienceMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await store.append(tenant, stream, events, expected);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || Date.now() + delay > deadline) throw error;
+        await sleep(delay);
       }
-    },
-    readStream: (tenant, stream) => store.readStream(tenant, stream),
-    readFeed: (query) => store.readFeed(query),
-    subscribe: (options) => store.subscribe(options),
-    headPosition: () => store.headPosition(),
-    verifyChain: (tenant) => store.verifyChain(tenant),
-    close: () => store.close(),
-  };
+    }
+  });
 }

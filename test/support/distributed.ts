@@ -13,9 +13,9 @@ export const SERVICES = {
 
 const suffix = () => randomBytes(4).toString('hex');
 
-/** A database of its own for one test file, dropped by `drop`. */
-export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `nexus_test_${suffix()}`;
+/** A database of its own (`<prefix>_<random>`) for one test file or benchmark, dropped by `drop`. */
+export async function freshDatabase(prefix = 'nexus_test'): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${suffix()}`;
   const admin = new pg.Client({ connectionString: SERVICES.postgres });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);

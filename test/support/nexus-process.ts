@@ -41,6 +41,22 @@ export interface NexusProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
+/** A child's JSON log lines (parsed), its stderr and its exit. */
+function watch(child: ChildProcess) {
+  const logs: Array<Record<string, unknown>> = [];
+  const output: { stderr: string; exitCode?: number | null } = { stderr: '' };
+  child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ raw: line });
+    }
+  });
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done((output.exitCode = code))));
+  return { logs, output, exited };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
@@ -82,22 +98,11 @@ export async function spawnNexus(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ raw: line });
-    }
-  });
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done((exitCode = code))));
+  const { logs, output, exited } = watch(child);
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(
     async () => {
-      if (exitCode !== undefined) throw new Error(`NEXUS exited with ${exitCode} before serving: ${stderr}`);
+      if (output.exitCode !== undefined) throw new Error(`NEXUS exited with ${output.exitCode} before serving: ${output.stderr}`);
       return (await fetch(`${url}/health`).catch(() => undefined))?.ok === true;
     },
     { timeoutMs: 30_000, what: 'NEXUS to serve' },
@@ -122,21 +127,10 @@ export async function spawnWorker(env: Record<string, string>): Promise<NexusPro
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ raw: line });
-    }
-  });
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done((exitCode = code))));
+  const { logs, output, exited } = watch(child);
   await waitUntil(
     () => {
-      if (exitCode !== undefined) throw new Error(`worker exited with ${exitCode} before taking tasks: ${stderr}`);
+      if (output.exitCode !== undefined) throw new Error(`worker exited with ${output.exitCode} before taking tasks: ${output.stderr}`);
       return logs.some((line) => line.msg === 'worker is taking tasks');
     },
     { timeoutMs: 30_000, what: 'the worker to take tasks' },
