@@ -188,6 +188,22 @@ export const variables = {
   PAYMENT_WEBHOOK_URL: variable('OPTIONAL', z.url().optional(), 'Where payment.execute posts approved payments (with an Idempotency-Key). Unset: they fail with HANDLER_UNAVAILABLE.'),
   PAYMENT_WEBHOOK_SECRET: variable('OPTIONAL', secret, 'Signs each payment request body (HMAC-SHA256 hex in x-nexus-signature).'),
   PAYMENT_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 600, 30), 'How long the payment webhook may take to answer (then the attempt is retried).', '30'),
+  YOUTUBE_API_KEY: variable('OPTIONAL', z.string().min(1).optional(), 'YouTube Data API v3 key for youtube.search (sent as the key query parameter, as the API requires). Unset: youtube.search fails with HANDLER_UNAVAILABLE.'),
+  YOUTUBE_DEFAULT_REGION: variable('OPTIONAL', z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter region code').optional(), 'regionCode for youtube.search when the command gives none, e.g. KR.'),
+  YOUTUBE_DEFAULT_LANGUAGE: variable('OPTIONAL', z.string().min(2).max(16).optional(), 'relevanceLanguage for youtube.search when the command gives none, e.g. ko.'),
+  YOUTUBE_BASE_URL: variable('ADVANCED', z.url().default('https://www.googleapis.com/youtube/v3'), 'Where the YouTube Data API is (a proxy, or a test server).', 'https://www.googleapis.com/youtube/v3'),
+  RAG_AUTO_INGEST_ENABLED: variable(
+    'OPTIONAL',
+    z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+    'Ingest RAG_AUTO_INGEST_PATH every day at RAG_AUTO_INGEST_HOUR:RAG_AUTO_INGEST_MINUTE (changed files only).',
+    'false',
+  ),
+  RAG_AUTO_INGEST_PATH: variable('OPTIONAL', z.string().min(1).optional(), 'The folder rag.ingest reads (text and markdown files), e.g. /data/gdrive_mirror.'),
+  RAG_AUTO_INGEST_HOUR: variable('OPTIONAL', int(0, 23, 3), 'Hour (local time) of the daily ingest.', '3'),
+  RAG_AUTO_INGEST_MINUTE: variable('OPTIONAL', int(0, 59, 0), 'Minute of the daily ingest.', '0'),
   SHUTDOWN_TIMEOUT_SECONDS: variable('ADVANCED', z.coerce.number().nonnegative().max(600).default(10), 'On SIGTERM, how long running tasks may finish.', '10'),
 } satisfies Record<string, Variable>;
 
