@@ -188,7 +188,7 @@ export const variables = {
   PAYMENT_WEBHOOK_URL: variable('OPTIONAL', z.url().optional(), 'Where payment.execute posts approved payments (with an Idempotency-Key). Unset: they fail with HANDLER_UNAVAILABLE.'),
   PAYMENT_WEBHOOK_SECRET: variable('OPTIONAL', secret, 'Signs each payment request body (HMAC-SHA256 hex in x-nexus-signature).'),
   PAYMENT_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 600, 30), 'How long the payment webhook may take to answer (then the attempt is retried).', '30'),
-  YOUTUBE_API_KEY: variable('OPTIONAL', z.string().min(1).optional(), 'YouTube Data API v3 key for youtube.search (sent as the key query parameter, as the API requires). Unset: youtube.search fails with HANDLER_UNAVAILABLE.'),
+  YOUTUBE_API_KEY: variable('OPTIONAL', z.string().min(1).optional(), 'YouTube Data API v3 key for youtube.search (sent in the x-goog-api-key header, never in a URL). Unset: youtube.search fails with HANDLER_UNAVAILABLE.'),
   YOUTUBE_DEFAULT_REGION: variable('OPTIONAL', z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter region code').optional(), 'regionCode for youtube.search when the command gives none, e.g. KR.'),
   YOUTUBE_DEFAULT_LANGUAGE: variable('OPTIONAL', z.string().min(2).max(16).optional(), 'relevanceLanguage for youtube.search when the command gives none, e.g. ko.'),
   YOUTUBE_BASE_URL: variable('ADVANCED', z.url().default('https://www.googleapis.com/youtube/v3'), 'Where the YouTube Data API is (a proxy, or a test server).', 'https://www.googleapis.com/youtube/v3'),
