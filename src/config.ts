@@ -27,6 +27,13 @@ const variable = <T extends z.ZodType>(section: Section, schema: T, help: string
 });
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const providerName = z.enum(['anthropic', 'openai', 'gemini', 'zai']);
+
+// One LLM provider's key, model and base URL (a proxy or gateway).
+const apiKeyOf = (vendor: string) => variable('OPTIONAL', z.string().min(1).optional(), `${vendor} API key; the provider is configured when it is set.`);
+const modelOf = (vendor: string, model: string) => variable('OPTIONAL', z.string().min(1).default(model), `${vendor} model.`, model);
+const baseUrlOf = (vendor: string) => variable('ADVANCED', z.url().optional(), `${vendor} API base URL (a proxy or gateway). Default: the vendor's.`);
+
 /** A comma-separated list of failure codes. */
 const codeList = (text: string): string[] => text.split(',').map((code) => code.trim()).filter((code) => code !== '');
 const secret = z.string().min(8, 'must be at least 8 characters').optional();
@@ -188,6 +195,41 @@ export const variables = {
   PAYMENT_WEBHOOK_URL: variable('OPTIONAL', z.url().optional(), 'Where payment.execute posts approved payments (with an Idempotency-Key). Unset: they fail with HANDLER_UNAVAILABLE.'),
   PAYMENT_WEBHOOK_SECRET: variable('OPTIONAL', secret, 'Signs each payment request body (HMAC-SHA256 hex in x-nexus-signature).'),
   PAYMENT_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 600, 30), 'How long the payment webhook may take to answer (then the attempt is retried).', '30'),
+  LLM_PRIMARY_PROVIDER: variable('OPTIONAL', providerName.optional(), 'The LLM provider llm.complete and llm.extract try first: anthropic, openai, gemini or zai.'),
+  LLM_FALLBACK_PROVIDERS: variable(
+    'OPTIONAL',
+    z
+      .string()
+      .default('')
+      .transform(codeList)
+      .pipe(z.array(providerName)),
+    'Providers tried next, in order, e.g. gemini,openai.',
+  ),
+  LLM_REQUIRED: variable(
+    'OPTIONAL',
+    z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+    'true: NEXUS refuses to start without a configured LLM provider.',
+    'false',
+  ),
+  ANTHROPIC_API_KEY: apiKeyOf('Anthropic'),
+  ANTHROPIC_MODEL: modelOf('Anthropic', 'claude-sonnet-4-5-20250929'),
+  ANTHROPIC_BASE_URL: baseUrlOf('Anthropic'),
+  OPENAI_API_KEY: apiKeyOf('OpenAI'),
+  OPENAI_MODEL: modelOf('OpenAI', 'gpt-4'),
+  OPENAI_BASE_URL: baseUrlOf('OpenAI'),
+  GEMINI_API_KEY: apiKeyOf('Google Gemini'),
+  GEMINI_MODEL: modelOf('Google Gemini', 'gemini-3-flash-preview'),
+  GEMINI_BASE_URL: baseUrlOf('Google Gemini'),
+  ZAI_API_KEY: apiKeyOf('Z.ai'),
+  ZAI_MODEL: modelOf('Z.ai', 'glm-4.6'),
+  ZAI_BASE_URL: variable('ADVANCED', z.url().default('https://api.z.ai/api/paas/v4'), 'Z.ai API base URL (OpenAI-compatible).', 'https://api.z.ai/api/paas/v4'),
+  LLM_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 3600, 60), 'How long one LLM call may take (then PROVIDER_TIMEOUT).', '60'),
+  BREAKER_WINDOW_SECONDS: variable('ADVANCED', int(1, 86_400, 300), 'A provider\'s failures are counted over this window.', '300'),
+  BREAKER_FAIL_THRESHOLD: variable('ADVANCED', int(1, 1000, 5), 'Failures within the window that open the provider\'s circuit breaker.', '5'),
+  BREAKER_COOLDOWN_SECONDS: variable('ADVANCED', int(1, 86_400, 120), 'How long an open breaker waits before it lets one call through (half-open).', '120'),
   YOUTUBE_API_KEY: variable('OPTIONAL', z.string().min(1).optional(), 'YouTube Data API v3 key for youtube.search (sent in the x-goog-api-key header, never in a URL). Unset: youtube.search fails with HANDLER_UNAVAILABLE.'),
   YOUTUBE_DEFAULT_REGION: variable('OPTIONAL', z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter region code').optional(), 'regionCode for youtube.search when the command gives none, e.g. KR.'),
   YOUTUBE_DEFAULT_LANGUAGE: variable('OPTIONAL', z.string().min(2).max(16).optional(), 'relevanceLanguage for youtube.search when the command gives none, e.g. ko.'),
@@ -280,6 +322,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   if (problems.length === 0 && exampleKey && !isLoopback(host)) {
     problems.push(`HOST: ${host} is not a loopback address, and "${exampleKey}" is the example key of .env.example; choose your own keys`);
+  }
+  const providerKeys = [values.ANTHROPIC_API_KEY, values.OPENAI_API_KEY, values.GEMINI_API_KEY, values.ZAI_API_KEY];
+  if (problems.length === 0 && values.LLM_REQUIRED && providerKeys.every((key) => key === undefined)) {
+    problems.push('LLM_REQUIRED: true, but no LLM provider is configured; set LLM_PRIMARY_PROVIDER and its API key (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY or ZAI_API_KEY), or LLM_REQUIRED=false');
   }
   if (problems.length === 0 && values.NEXUS_API_KEY !== undefined && values.NEXUS_API_KEY === values.ADMIN_API_KEY) {
     problems.push('ADMIN_API_KEY: must differ from NEXUS_API_KEY');

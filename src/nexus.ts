@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
 import { executorSettings } from './catalog/executors.js';
+import { llmRouterFrom } from './llm/from-config.js';
 import type { Catalog } from './catalog/catalog.js';
 import { riskPolicy, type RiskPolicy } from './catalog/risk-policy.js';
 import type { Config } from './config.js';
@@ -82,6 +83,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   });
   const store = observedStore(opened.store, [metrics.appendObserver, ...(redis ? [announcePositions(redis)] : [])]);
   const shares = new ShareStore(config.NEXUS_OUTBOX_DIR);
+  const llm = llmRouterFrom(config, logger);
   const address = { url: '' };
   const catalog = (options.catalog ?? builtInCatalog)({
     store,
@@ -91,6 +93,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     publicUrl: () => config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') ?? address.url,
     now,
     ...executorSettings(config),
+    ...(llm ? { llm } : {}),
   });
   let riskOf: RiskPolicy;
   try {

@@ -7,6 +7,8 @@ import { memoryDeleteCommand, memorySetCommand } from './commands/memory.js';
 import { externalSharePrepare } from './commands/external-share.js';
 import { emailSend, type SmtpSettings } from './commands/email-send.js';
 import { paymentExecute, type PaymentWebhook } from './commands/payment-execute.js';
+import { llmCommands } from './commands/llm.js';
+import type { LlmRouter } from '../llm/router.js';
 import type { ShareStore } from '../shares/share-store.js';
 
 export interface BuiltInDeps {
@@ -21,6 +23,8 @@ export interface BuiltInDeps {
   readonly smtp?: SmtpSettings;
   /** Where `payment.execute` pays; absent: its tasks fail with HANDLER_UNAVAILABLE. */
   readonly payment?: PaymentWebhook;
+  /** What `llm.complete` and `llm.extract` call; absent: they fail with HANDLER_UNAVAILABLE. */
+  readonly llm?: LlmRouter;
 }
 
 /** The command types NEXUS ships with, risk levels as the seed set them. */
@@ -34,5 +38,6 @@ export function builtInCatalog(deps: BuiltInDeps): Catalog {
     externalSharePrepare(deps),
     emailSend(deps.smtp),
     paymentExecute(deps.payment),
+    ...llmCommands(deps.llm),
   ]);
 }

@@ -1,0 +1,93 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import { generateObject, generateText, jsonSchema, type JSONSchema7 } from 'ai';
+import { z } from 'zod';
+import type { LlmRouter, Routed } from '../../llm/router.js';
+import { defineCommand, TaskFailure, type TenantMemory } from '../define-command.js';
+
+const common = {
+  prompt: z.string().min(1).max(200_000),
+  system: z.string().max(50_000).optional(),
+  /** Keys of the tenant's memory to give the model as context. */
+  memory_keys: z.array(z.string().min(1)).max(50).optional(),
+  max_tokens: z.number().int().positive().max(64_000).optional(),
+};
+
+/** The prompt, preceded by the asked-for keys of the tenant's memory. */
+async function withMemory(prompt: string, keys: readonly string[] | undefined, memory: TenantMemory): Promise<string> {
+  if (!keys || keys.length === 0) return prompt;
+  const all = await memory.all();
+  const lines = keys.filter((key) => key in all).map((key) => `${key}: ${JSON.stringify(all[key])}`);
+  return lines.length === 0 ? prompt : `Context (project memory):\n${lines.join('\n')}\n\n${prompt}`;
+}
+
+const answer = <T extends { usage: { inputTokens: number | undefined; outputTokens: number | undefined } }>(routed: Routed<T>) => ({
+  provider: routed.provider,
+  model: routed.model,
+  usage: { input_tokens: routed.value.usage.inputTokens ?? 0, output_tokens: routed.value.usage.outputTokens ?? 0 },
+  latency_ms: Math.round(routed.latency_ms),
+  ...(routed.fell_back_from.length > 0 ? { fell_back_from: routed.fell_back_from } : {}),
+});
+
+const unavailable = () => new TaskFailure('HANDLER_UNAVAILABLE', 'no LLM provider is configured (LLM_PRIMARY_PROVIDER and its API key)');
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validators = new Map<string, ValidateFunction>();
+function validatorOf(schema: object): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let validate = validators.get(key);
+  if (!validate) {
+    try {
+      validate = ajv.compile(schema);
+    } catch (error) {
+      throw new TaskFailure('INVALID_SCHEMA', `the schema is not a valid JSON Schema: ${(error as Error).message}`);
+    }
+    if (validators.size > 500) validators.clear();
+    validators.set(key, validate);
+  }
+  return validate;
+}
+
+/**
+ * `llm.complete` (prompt → text) and `llm.extract` (prompt + JSON Schema → an object valid
+ * against it), through the router: the primary provider, then the fallbacks.
+ */
+export function llmCommands(router: LlmRouter | undefined) {
+  const complete = defineCommand({
+    type: 'llm.complete',
+    risk: 'GREEN',
+    description: 'Ask the configured LLM for a text answer',
+    params: z.object(common),
+    handler: async ({ prompt, system, memory_keys, max_tokens }, { memory, signal }) => {
+      if (!router) throw unavailable();
+      const full = await withMemory(prompt, memory_keys, memory);
+      const routed = await router.call(
+        ({ languageModel }, abortSignal) =>
+          generateText({ model: languageModel, prompt: full, ...(system === undefined ? {} : { system }), ...(max_tokens === undefined ? {} : { maxOutputTokens: max_tokens }), maxRetries: 0, abortSignal }),
+        signal,
+      );
+      return { text: routed.value.text, ...answer(routed) };
+    },
+  });
+  const extract = defineCommand({
+    type: 'llm.extract',
+    risk: 'GREEN',
+    description: 'Ask the configured LLM for an object that matches a JSON Schema',
+    params: z.object({ ...common, schema: z.record(z.string(), z.unknown()) }),
+    handler: async ({ prompt, system, memory_keys, max_tokens, schema }, { memory, signal }) => {
+      if (!router) throw unavailable();
+      const validate = validatorOf(schema);
+      const full = await withMemory(prompt, memory_keys, memory);
+      const checked = jsonSchema(schema as JSONSchema7, {
+        validate: (value) =>
+          validate(value) ? { success: true, value } : { success: false, error: new Error(ajv.errorsText(validate.errors)) },
+      });
+      const routed = await router.call(
+        ({ languageModel }, abortSignal) =>
+          generateObject({ model: languageModel, schema: checked, prompt: full, ...(system === undefined ? {} : { system }), ...(max_tokens === undefined ? {} : { maxOutputTokens: max_tokens }), maxRetries: 0, abortSignal }),
+        signal,
+      );
+      return { object: routed.value.object, ...answer(routed) };
+    },
+  });
+  return [complete, extract] as const;
+}

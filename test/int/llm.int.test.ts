@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { llmCommands } from '../../src/catalog/commands/llm.js';
+import type { HandlerContext } from '../../src/catalog/define-command.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { llmRouterFrom } from '../../src/llm/from-config.js';
+import { configuredProviders, providerOrder } from '../../src/llm/providers.js';
+import { LlmRouter } from '../../src/llm/router.js';
+import { createLogger } from '../../src/logger.js';
+import { vendorServer, type VendorServer } from '../support/llm-servers.js';
+
+// The AI SDK's real clients over real HTTP against local servers that speak each vendor's
+// wire format; nothing of the library is mocked.
+
+const logger = createLogger({ level: 'silent' });
+let anthropic: VendorServer;
+let openai: VendorServer;
+let gemini: VendorServer;
+
+beforeAll(async () => {
+  [anthropic, openai, gemini] = await Promise.all([vendorServer('anthropic'), vendorServer('openai'), vendorServer('gemini')]);
+});
+afterAll(async () => {
+  await Promise.all([anthropic.close(), openai.close(), gemini.close()]);
+});
+beforeEach(() => {
+  for (const server of [anthropic, openai, gemini]) {
+    server.behave({ kind: 'answer', text: 'hello from the model' });
+    server.requests.length = 0;
+  }
+});
+
+const config = (extra: Record<string, string> = {}) =>
+  loadConfig({
+    LLM_PRIMARY_PROVIDER: 'anthropic',
+    LLM_FALLBACK_PROVIDERS: 'openai,gemini',
+    ANTHROPIC_API_KEY: 'sk-ant-test',
+    ANTHROPIC_BASE_URL: anthropic.baseUrl,
+    OPENAI_API_KEY: 'sk-openai-test',
+    OPENAI_BASE_URL: openai.baseUrl,
+    GEMINI_API_KEY: 'gemini-test-key',
+    GEMINI_BASE_URL: gemini.baseUrl,
+    LLM_TIMEOUT_SECONDS: '1',
+    ...extra,
+  });
+
+const context = (): HandlerContext => ({
+  tenant: { org_id: 'acme', project_id: 'web' },
+  correlation_id: 'corr-llm',
+  command_id: 'cmd-1',
+  task_id: 'task-1',
+  attempt: 1,
+  signal: new AbortController().signal,
+  logger,
+  memory: { get: async () => undefined, all: async () => ({ tone: 'formal' }), set: async () => {}, delete: async () => {} },
+  progress: async () => {},
+});
+
+function commands(router: LlmRouter | undefined) {
+  const [complete, extract] = llmCommands(router);
+  return {
+    complete: async (params: Record<string, unknown>): Promise<unknown> => complete.handler!(complete.params.parse(params), context()),
+    extract: async (params: Record<string, unknown>): Promise<unknown> => extract.handler!(extract.params.parse(params), context()),
+  };
+}
+
+const failureOf = async (promise: Promise<unknown>) => {
+  const error = (await promise.then(() => undefined, (e: unknown) => e)) as { code?: string; retryable?: boolean } | undefined;
+  return error && { code: error.code, retryable: error.retryable };
+};
+
+describe('llm.complete', () => {
+  it('answers through the primary provider (Anthropic messages), with the tenant memory asked for', async () => {
+    const { complete } = commands(llmRouterFrom(config(), logger));
+    const result = await complete({ prompt: 'Say hello', system: 'Be brief', memory_keys: ['tone', 'absent'] });
+    expect(result).toMatchObject({ text: 'hello from the model', provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', usage: { input_tokens: 11, output_tokens: 7 } });
+    expect(anthropic.requests).toHaveLength(1);
+    expect(anthropic.requests[0]!.path).toBe('/v1/messages');
+    expect(anthropic.requests[0]!.headers['x-api-key']).toBe('sk-ant-test');
+    expect(JSON.stringify(anthropic.requests[0]!.body.messages)).toContain('tone: \\"formal\\"');
+  });
+
+  it('falls back to the next provider when the primary fails: OpenAI chat completions, then Gemini generateContent', async () => {
+    const { complete } = commands(llmRouterFrom(config(), logger));
+    anthropic.behave({ kind: 'status', status: 500 });
+    expect(await complete({ prompt: 'hi' })).toMatchObject({ provider: 'openai', model: 'gpt-4', fell_back_from: [{ provider: 'anthropic', code: 'PROVIDER_UPSTREAM_ERROR' }] });
+    expect(openai.requests[0]!.path).toBe('/v1/chat/completions');
+    expect(openai.requests[0]!.headers.authorization).toBe('Bearer sk-openai-test');
+    openai.behave({ kind: 'status', status: 503 });
+    expect(await complete({ prompt: 'hi' })).toMatchObject({ provider: 'gemini', text: 'hello from the model' });
+    expect(gemini.requests[0]!.path).toBe('/v1beta/models/gemini-3-flash-preview:generateContent');
+  });
+
+  it('classifies each upstream failure: 401, 429, 5xx, timeout, garbage', async () => {
+    const only = (behaviour: Parameters<VendorServer['behave']>[0]) => {
+      anthropic.behave(behaviour);
+      return commands(llmRouterFrom(config({ LLM_FALLBACK_PROVIDERS: '' }), logger)).complete({ prompt: 'hi' });
+    };
+    expect(await failureOf(only({ kind: 'status', status: 401 }))).toEqual({ code: 'PROVIDER_AUTH_ERROR', retryable: false });
+    expect(await failureOf(only({ kind: 'status', status: 429 }))).toEqual({ code: 'PROVIDER_RATE_LIMITED', retryable: true });
+    expect(await failureOf(only({ kind: 'status', status: 502 }))).toEqual({ code: 'PROVIDER_UPSTREAM_ERROR', retryable: true });
+    expect(await failureOf(only({ kind: 'hang' }))).toEqual({ code: 'PROVIDER_TIMEOUT', retryable: true });
+    expect(await failureOf(only({ kind: 'garbage' }))).toEqual({ code: 'PROVIDER_UPSTREAM_ERROR', retryable: true });
+  });
+
+  it('fails with HANDLER_UNAVAILABLE when no provider is configured, and LLM_REQUIRED refuses to start then', async () => {
+    expect(llmRouterFrom(loadConfig({}), logger)).toBeUndefined();
+    expect(await failureOf(commands(undefined).complete({ prompt: 'hi' }))).toEqual({ code: 'HANDLER_UNAVAILABLE', retryable: false });
+    expect(() => loadConfig({ LLM_REQUIRED: 'true' })).toThrow(ConfigError);
+    expect(() => loadConfig({ LLM_REQUIRED: 'true' })).toThrow(/LLM_REQUIRED: true, but no LLM provider is configured/);
+    expect(() => loadConfig({ LLM_REQUIRED: 'true', OPENAI_API_KEY: 'sk-x' })).not.toThrow();
+  });
+});
+
+describe('llm.extract', () => {
+  const schema = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false };
+  const openaiOnly = () => commands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: 'openai', LLM_FALLBACK_PROVIDERS: '' }), logger));
+
+  it('returns an object valid against the schema', async () => {
+    openai.behave({ kind: 'answer', text: '{"name":"Ada","age":36}' });
+    expect(await openaiOnly().extract({ prompt: 'Who?', schema })).toMatchObject({ object: { name: 'Ada', age: 36 }, provider: 'openai' });
+  });
+
+  it('SCHEMA_PARSE_ERROR for an answer that is not JSON, SCHEMA_VALIDATION_ERROR for one that does not match', async () => {
+    openai.behave({ kind: 'answer', text: 'Ada, 36 years old' });
+    expect(await failureOf(openaiOnly().extract({ prompt: 'Who?', schema }))).toEqual({ code: 'SCHEMA_PARSE_ERROR', retryable: false });
+    openai.behave({ kind: 'answer', text: '{"name":"Ada","age":"thirty-six"}' });
+    expect(await failureOf(openaiOnly().extract({ prompt: 'Who?', schema }))).toEqual({ code: 'SCHEMA_VALIDATION_ERROR', retryable: false });
+  });
+});
+
+describe('circuit breakers', () => {
+  it('open after the threshold, stay open through the cooldown, half-open, and close', async () => {
+    let now = 1_000_000;
+    const settings = config({ BREAKER_FAIL_THRESHOLD: '2', BREAKER_COOLDOWN_SECONDS: '60', BREAKER_WINDOW_SECONDS: '300' });
+    const changes: string[] = [];
+    const router = new LlmRouter({
+      providers: providerOrder(settings, configuredProviders(settings)),
+      timeoutMs: 1000,
+      breaker: { windowMs: 300_000, failThreshold: 2, cooldownMs: 60_000 },
+      logger,
+      now: () => now,
+      onBreaker: (provider, state) => changes.push(`${provider} ${state}`),
+    });
+    const { complete } = commands(router);
+    anthropic.behave({ kind: 'status', status: 500 });
+    await complete({ prompt: '1' });
+    await complete({ prompt: '2' });
+    expect(changes).toEqual(['anthropic open']);
+    expect(anthropic.requests).toHaveLength(2);
+    // open: the primary is not even asked
+    now += 59_000;
+    expect(await complete({ prompt: '3' })).toMatchObject({ provider: 'openai' });
+    expect(anthropic.requests).toHaveLength(2);
+    expect(router.breakerState('anthropic')).toBe('open');
+    // half-open after the cooldown: one trial call, which succeeds and closes it
+    now += 2_000;
+    expect(router.breakerState('anthropic')).toBe('half_open');
+    anthropic.behave({ kind: 'answer', text: 'back' });
+    expect(await complete({ prompt: '4' })).toMatchObject({ provider: 'anthropic', text: 'back' });
+    expect(changes).toEqual(['anthropic open', 'anthropic closed']);
+    expect(router.breakerState('anthropic')).toBe('closed');
+  });
+});
