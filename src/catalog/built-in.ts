@@ -8,6 +8,9 @@ import { externalSharePrepare } from './commands/external-share.js';
 import { emailSend, type SmtpSettings } from './commands/email-send.js';
 import { paymentExecute, type PaymentWebhook } from './commands/payment-execute.js';
 import { llmCommands } from './commands/llm.js';
+import { ragIngest, ragQuery, type RagSettings } from './commands/rag.js';
+import { youtubeSearch, type YoutubeSettings } from './commands/youtube-search.js';
+import { join } from 'node:path';
 import type { LlmRouter } from '../llm/router.js';
 import type { ShareStore } from '../shares/share-store.js';
 
@@ -25,6 +28,10 @@ export interface BuiltInDeps {
   readonly payment?: PaymentWebhook;
   /** What `llm.complete` and `llm.extract` call; absent: they fail with HANDLER_UNAVAILABLE. */
   readonly llm?: LlmRouter;
+  /** `youtube.search`'s API settings; without a key it fails with HANDLER_UNAVAILABLE. */
+  readonly youtube?: YoutubeSettings;
+  /** Where `rag.ingest` reads and the per-tenant indexes live. */
+  readonly rag?: RagSettings;
 }
 
 /** The command types NEXUS ships with, risk levels as the seed set them. */
@@ -39,5 +46,8 @@ export function builtInCatalog(deps: BuiltInDeps): Catalog {
     emailSend(deps.smtp),
     paymentExecute(deps.payment),
     ...llmCommands(deps.llm),
+    youtubeSearch(deps.youtube ?? { baseUrl: 'https://www.googleapis.com/youtube/v3', timeoutMs: 15_000 }),
+    ragIngest(deps.rag ?? { indexDir: join(deps.outboxDir, '..', 'rag') }),
+    ragQuery(deps.rag ?? { indexDir: join(deps.outboxDir, '..', 'rag') }),
   ]);
 }

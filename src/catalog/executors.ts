@@ -1,10 +1,24 @@
 import type { Config } from '../config.js';
 import type { SmtpSettings } from './commands/email-send.js';
 import type { PaymentWebhook } from './commands/payment-execute.js';
+import type { RagSettings } from './commands/rag.js';
+import type { YoutubeSettings } from './commands/youtube-search.js';
+import { join } from 'node:path';
+
+/** A YouTube search answers in well under this, or is retried. */
+const YOUTUBE_TIMEOUT_MS = 15_000;
 
 /** The outside systems the RED commands act on, as configured (absent when not). */
-export function executorSettings(config: Config): { smtp?: SmtpSettings; payment?: PaymentWebhook } {
+export function executorSettings(config: Config): { smtp?: SmtpSettings; payment?: PaymentWebhook; youtube: YoutubeSettings; rag: RagSettings } {
   return {
+    youtube: {
+      baseUrl: config.YOUTUBE_BASE_URL,
+      timeoutMs: YOUTUBE_TIMEOUT_MS,
+      ...(config.YOUTUBE_API_KEY === undefined ? {} : { apiKey: config.YOUTUBE_API_KEY }),
+      ...(config.YOUTUBE_DEFAULT_REGION === undefined ? {} : { defaultRegion: config.YOUTUBE_DEFAULT_REGION }),
+      ...(config.YOUTUBE_DEFAULT_LANGUAGE === undefined ? {} : { defaultLanguage: config.YOUTUBE_DEFAULT_LANGUAGE }),
+    },
+    rag: { indexDir: join(config.dataDir, 'rag'), ...(config.RAG_AUTO_INGEST_PATH === undefined ? {} : { folder: config.RAG_AUTO_INGEST_PATH }) },
     ...(config.SMTP_HOST
       ? {
           smtp: {

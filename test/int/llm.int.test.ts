@@ -111,6 +111,30 @@ describe('llm.complete', () => {
   });
 });
 
+describe('llm.complete, streamed', () => {
+  it('collects a streamed answer from each vendor, reporting its growth as progress', async () => {
+    const long = 'A streamed answer, piece by piece.';
+    for (const [primary, server] of [['anthropic', anthropic], ['openai', openai], ['gemini', gemini]] as const) {
+      server.behave({ kind: 'answer', text: long });
+      const progress: string[] = [];
+      const [complete] = llmCommands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: primary, LLM_FALLBACK_PROVIDERS: '' }), logger));
+      const result = await complete.handler!(complete.params.parse({ prompt: 'stream it', stream: true }), {
+        ...context(),
+        progress: async ({ message }) => void progress.push(message ?? ''),
+      });
+      expect(result).toMatchObject({ text: long, provider: primary, usage: { input_tokens: 11, output_tokens: 7 } });
+      expect(progress.length).toBeGreaterThan(1);
+      expect(progress.at(-1)).toBe(`${long.length} characters so far`);
+    }
+  });
+
+  it('a stream that breaks off counts as a provider failure and falls back', async () => {
+    anthropic.behave({ kind: 'broken-stream', text: 'This answer never finishes, it stops in the middle.' });
+    const { complete } = commands(llmRouterFrom(config(), logger));
+    expect(await complete({ prompt: 'stream it', stream: true })).toMatchObject({ provider: 'openai', fell_back_from: [{ provider: 'anthropic', code: 'PROVIDER_UPSTREAM_ERROR' }] });
+  });
+});
+
 describe('llm.extract', () => {
   const schema = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false };
   const openaiOnly = () => commands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: 'openai', LLM_FALLBACK_PROVIDERS: '' }), logger));

@@ -1,8 +1,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import { generateObject, generateText, jsonSchema, type JSONSchema7 } from 'ai';
+import { generateObject, generateText, jsonSchema, streamText, type JSONSchema7, type LanguageModel, type LanguageModelUsage } from 'ai';
 import { z } from 'zod';
 import type { LlmRouter, Routed } from '../../llm/router.js';
-import { defineCommand, TaskFailure, type TenantMemory } from '../define-command.js';
+import { defineCommand, TaskFailure, type HandlerContext, type TenantMemory } from '../define-command.js';
 
 const common = {
   prompt: z.string().min(1).max(200_000),
@@ -27,6 +27,29 @@ const answer = <T extends { usage: { inputTokens: number | undefined; outputToke
   latency_ms: Math.round(routed.latency_ms),
   ...(routed.fell_back_from.length > 0 ? { fell_back_from: routed.fell_back_from } : {}),
 });
+
+/**
+ * A streamed answer, collected: the text so far goes out as `task_progress` as it grows. An
+ * error in the stream is thrown, so the router classifies it like any other.
+ */
+async function streamed(
+  request: { model: LanguageModel; prompt: string; system?: string; maxOutputTokens?: number; abortSignal: AbortSignal },
+  progress: HandlerContext['progress'],
+): Promise<{ text: string; usage: LanguageModelUsage }> {
+  // Errors arrive as stream parts (thrown below), not through the SDK's default logging.
+  const result = streamText({ ...request, maxRetries: 0, onError: () => {} });
+  let text = '';
+  let usage: LanguageModelUsage | undefined;
+  for await (const part of result.fullStream) {
+    if (part.type === 'text-delta') {
+      text += part.text;
+      await progress({ message: `${text.length} characters so far` });
+    } else if (part.type === 'error') throw part.error;
+    else if (part.type === 'finish') usage = part.totalUsage;
+  }
+  request.abortSignal.throwIfAborted();
+  return { text, usage: usage ?? { inputTokens: undefined, outputTokens: undefined, totalTokens: undefined } as LanguageModelUsage };
+}
 
 const unavailable = () => new TaskFailure('HANDLER_UNAVAILABLE', 'no LLM provider is configured (LLM_PRIMARY_PROVIDER and its API key)');
 
@@ -56,15 +79,14 @@ export function llmCommands(router: LlmRouter | undefined) {
     type: 'llm.complete',
     risk: 'GREEN',
     description: 'Ask the configured LLM for a text answer',
-    params: z.object(common),
-    handler: async ({ prompt, system, memory_keys, max_tokens }, { memory, signal }) => {
+    params: z.object({ ...common, /** Stream the answer, reporting its growth as task_progress. */ stream: z.boolean().default(false) }),
+    handler: async ({ prompt, system, memory_keys, max_tokens, stream }, { memory, signal, progress }) => {
       if (!router) throw unavailable();
       const full = await withMemory(prompt, memory_keys, memory);
-      const routed = await router.call(
-        ({ languageModel }, abortSignal) =>
-          generateText({ model: languageModel, prompt: full, ...(system === undefined ? {} : { system }), ...(max_tokens === undefined ? {} : { maxOutputTokens: max_tokens }), maxRetries: 0, abortSignal }),
-        signal,
-      );
+      const routed = await router.call(({ languageModel }, abortSignal) => {
+        const request = { model: languageModel, prompt: full, ...(system === undefined ? {} : { system }), ...(max_tokens === undefined ? {} : { maxOutputTokens: max_tokens }), abortSignal };
+        return stream ? streamed(request, progress) : generateText({ ...request, maxRetries: 0 });
+      }, signal);
       return { text: routed.value.text, ...answer(routed) };
     },
   });
