@@ -243,6 +243,12 @@ export const variables = {
     'Ingest RAG_AUTO_INGEST_PATH every day at RAG_AUTO_INGEST_HOUR:RAG_AUTO_INGEST_MINUTE (changed files only).',
     'false',
   ),
+  RAG_AUTO_INGEST_TENANT: variable(
+    'OPTIONAL',
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\/[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be org/project').default('default/nexus'),
+    'The tenant (org/project) whose index the daily ingest fills.',
+    'default/nexus',
+  ),
   RAG_AUTO_INGEST_PATH: variable('OPTIONAL', z.string().min(1).optional(), 'The folder rag.ingest reads (text and markdown files), e.g. /data/gdrive_mirror.'),
   RAG_AUTO_INGEST_HOUR: variable('OPTIONAL', int(0, 23, 3), 'Hour (local time) of the daily ingest.', '3'),
   RAG_AUTO_INGEST_MINUTE: variable('OPTIONAL', int(0, 59, 0), 'Minute of the daily ingest.', '0'),

@@ -17,7 +17,7 @@ import { newId } from './ids.js';
 import { ShareStore } from './shares/share-store.js';
 import { createLogger, type Logger } from './logger.js';
 import { snapshotProjection } from './projections/snapshot.js';
-import type { Tenant } from './events/tenant.js';
+import { tenantFromKey, type Tenant } from './events/tenant.js';
 import { tenantMemory } from './worker/tenant-memory.js';
 import { announcePositions, followPositions } from './distributed/position-fanout.js';
 import { createMetrics } from './metrics.js';
@@ -29,6 +29,7 @@ import { redisBuckets } from './distributed/redis-rate-limit.js';
 import { Leadership } from './distributed/leadership.js';
 import { WorkerWatch } from './distributed/worker-watch.js';
 import { redisKeys } from './distributed/redis-keys.js';
+import { DailyIngest } from './rag/daily-ingest.js';
 import { openEventStore, storeKind } from './store/open-event-store.js';
 import { loadTask } from './worker/load-task.js';
 import { triageTask } from './worker/run-task.js';
@@ -197,6 +198,19 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
       sse: { clients: hub.subscriberCount },
     }),
   });
+  const dailyIngest = config.RAG_AUTO_INGEST_ENABLED
+    ? new DailyIngest({
+        store,
+        tenant: tenantFromKey(config.RAG_AUTO_INGEST_TENANT),
+        hour: config.RAG_AUTO_INGEST_HOUR,
+        minute: config.RAG_AUTO_INGEST_MINUTE,
+        logger,
+        now,
+        newId,
+        askTtlSeconds: config.ASK_TTL_SECONDS,
+      })
+    : undefined;
+  dailyIngest?.start();
   const server = await listen(app.fetch, config);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
@@ -211,6 +225,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     (stopping ??= (async () => {
       logger.info('shutting down');
       shutdown.abort();
+      dailyIngest?.stop();
       await closeServer(server, 5000);
       // Another replica dispatches from now on, while this one lets its work finish.
       await leadership?.stop();
