@@ -28,6 +28,7 @@ const variable = <T extends z.ZodType>(section: Section, schema: T, help: string
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 const providerName = z.enum(['anthropic', 'openai', 'gemini', 'zai']);
+const pricesSchema = z.record(z.string(), z.object({ input_per_mtok: z.number().nonnegative(), output_per_mtok: z.number().nonnegative() }).strict());
 
 // One LLM provider's key, model and base URL (a proxy or gateway).
 const apiKeyOf = (vendor: string) => variable('OPTIONAL', z.string().min(1).optional(), `${vendor} API key; the provider is configured when it is set.`);
@@ -165,7 +166,7 @@ export const variables = {
   AUTO_HOLD_FAILURE_CODES: variable(
     'ADVANCED',
     z.string().default('SCHEMA_PARSE_ERROR,SCHEMA_VALIDATION_ERROR').transform(codeList),
-    'Dead-lettered tasks with these failure codes are held for an admin to requeue or discard.',
+    'Dead-lettered tasks with these failure codes are held for an admin to requeue or discard (BUDGET_EXCEEDED always is).',
     'SCHEMA_PARSE_ERROR,SCHEMA_VALIDATION_ERROR',
   ),
   AUTO_ALARM_FAILURE_CODES: variable(
@@ -227,6 +228,36 @@ export const variables = {
   ZAI_MODEL: modelOf('Z.ai', 'glm-4.6'),
   ZAI_BASE_URL: variable('ADVANCED', z.url().default('https://api.z.ai/api/paas/v4'), 'Z.ai API base URL (OpenAI-compatible).', 'https://api.z.ai/api/paas/v4'),
   LLM_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 3600, 60), 'How long one LLM call may take (then PROVIDER_TIMEOUT).', '60'),
+  LLM_BUDGET_DAILY_USD: variable(
+    'OPTIONAL',
+    z.coerce.number().positive().optional(),
+    'Daily LLM spend per tenant, in USD; a call that could take it past is not made (BUDGET_EXCEEDED, held). Unset: no budget.',
+  ),
+  LLM_AUDIT_ENABLED: variable(
+    'OPTIONAL',
+    z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
+    'Record every LLM call (tokens, cost, latency, provider, model) as an event; GET /finops sums them.',
+    'true',
+  ),
+  LLM_PRICES: variable(
+    'ADVANCED',
+    z
+      .string()
+      .optional()
+      .transform((text, context) => {
+        if (text === undefined) return {};
+        try {
+          return pricesSchema.parse(JSON.parse(text));
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: `not a price table: ${(error as Error).message}` });
+          return z.NEVER;
+        }
+      }),
+    'Prices per model in USD per million tokens, as JSON: {"model":{"input_per_mtok":3,"output_per_mtok":15}}; added to the built-in table.',
+  ),
   BREAKER_WINDOW_SECONDS: variable('ADVANCED', int(1, 86_400, 300), 'A provider\'s failures are counted over this window.', '300'),
   BREAKER_FAIL_THRESHOLD: variable('ADVANCED', int(1, 1000, 5), 'Failures within the window that open the provider\'s circuit breaker.', '5'),
   BREAKER_COOLDOWN_SECONDS: variable('ADVANCED', int(1, 86_400, 120), 'How long an open breaker waits before it lets one call through (half-open).', '120'),

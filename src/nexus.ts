@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
 import { executorSettings } from './catalog/executors.js';
-import { llmRouterFrom } from './llm/from-config.js';
+import { llmMeterFrom, llmRouterFrom } from './llm/from-config.js';
 import type { Catalog } from './catalog/catalog.js';
 import { riskPolicy, type RiskPolicy } from './catalog/risk-policy.js';
 import type { Config } from './config.js';
@@ -94,7 +94,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     publicUrl: () => config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') ?? address.url,
     now,
     ...executorSettings(config),
-    ...(llm ? { llm } : {}),
+    ...(llm ? { llm, llmMeter: llmMeterFrom(config, store, now, () => newId()) } : {}),
   });
   let riskOf: RiskPolicy;
   try {

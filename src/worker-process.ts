@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
 import { executorSettings } from './catalog/executors.js';
-import { llmRouterFrom } from './llm/from-config.js';
+import { llmMeterFrom, llmRouterFrom } from './llm/from-config.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { HEARTBEAT_FILE } from './distributed/heartbeat-file.js';
@@ -63,7 +63,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     publicUrl: () => (config.NEXUS_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/$/, ''),
     now,
     ...executorSettings(config),
-    ...(llm ? { llm } : {}),
+    ...(llm ? { llm, llmMeter: llmMeterFrom(config, store, now, () => newId()) } : {}),
   });
   const shutdown = new AbortController();
   const heartbeatMs = config.WORKER_HEARTBEAT_SECONDS * 1000;

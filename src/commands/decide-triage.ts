@@ -14,7 +14,8 @@ export interface TriagePolicy {
 function actionFor(code: string, requeues: number, policy: TriagePolicy): TriageAction {
   if (policy.alarm.includes(code)) return 'alarm';
   if (policy.requeue.includes(code)) return requeues < policy.max_requeues ? 'requeue' : 'hold';
-  if (policy.hold.includes(code)) return 'hold';
+  // Over budget is never silently dropped: a person decides (or tomorrow's budget).
+  if (policy.hold.includes(code) || code === 'BUDGET_EXCEEDED') return 'hold';
   return 'keep';
 }
 

@@ -4,12 +4,13 @@ import { commandLifeEvents, type CommandLifeEvent } from './command-events.js';
 import { tenantEvents, type TenantEvent } from './tenant-events.js';
 import { executorEvents, type ExecutorEvent } from './executor-events.js';
 import { progressEvents, type TaskProgressed } from './progress-events.js';
+import { llmEvents, type LlmEvent } from './llm-events.js';
 
 /** Every event NEXUS writes. */
-export type NexusEvent = CommandLifeEvent | TenantEvent | ExecutorEvent | TaskProgressed;
+export type NexusEvent = CommandLifeEvent | TenantEvent | ExecutorEvent | TaskProgressed | LlmEvent;
 
 const definitions = new Map<string, EventDefinition>(
-  [...commandLifeEvents, ...tenantEvents, ...executorEvents, ...progressEvents].map((definition) => [definition.type, definition]),
+  [...commandLifeEvents, ...tenantEvents, ...executorEvents, ...progressEvents, ...llmEvents].map((definition) => [definition.type, definition]),
 );
 
 export class UnknownEventTypeError extends Error {

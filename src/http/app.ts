@@ -26,6 +26,7 @@ import type { Registry } from 'prom-client';
 import { healthDocs, healthRoutes } from './routes/health.js';
 import { adminTaskDocs, adminTaskRoutes } from './routes/admin-tasks.js';
 import { metricsDocs, metricsRoutes } from './routes/metrics.js';
+import { finopsDocs, finopsRoutes } from './routes/finops.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -52,7 +53,7 @@ export interface AppDeps {
 }
 
 /** Route prefixes that need a key and a tenant. */
-const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals', '/audit', '/admin'];
+const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals', '/audit', '/admin', '/finops'];
 
 /**
  * The HTTP API, with its dependencies passed in.
@@ -71,7 +72,7 @@ export function createApp(deps: AppDeps) {
   if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...shareDocs], {
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs], {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
@@ -116,6 +117,7 @@ export function createApp(deps: AppDeps) {
   );
   app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));
   app.route('/audit', auditRoutes(deps));
+  app.route('/finops', finopsRoutes(deps));
   app.route('/admin', adminTaskRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));
   return app;
 }

@@ -39,6 +39,8 @@ const reportTypes: Record<NexusEvent['type'], string> = {
   WorkerJoined: 'executor_joined',
   WorkerLeft: 'executor_left',
   TaskProgressed: 'task_progress',
+  LlmBudgetReserved: 'llm_budget_reserved',
+  LlmCallRecorded: 'llm_call',
 };
 
 /** Fields some reports carry besides the event's data. */

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { llmCommands } from '../../src/catalog/commands/llm.js';
 import type { HandlerContext } from '../../src/catalog/define-command.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { llmRouterFrom } from '../../src/llm/from-config.js';
+import { llmMeterFrom, llmRouterFrom } from '../../src/llm/from-config.js';
+import { memoryEventStore } from '../../src/store/memory-event-store.js';
+import { startTestNexus } from '../support/nexus.js';
+import { randomUUID } from 'node:crypto';
 import { configuredProviders, providerOrder } from '../../src/llm/providers.js';
 import { LlmRouter } from '../../src/llm/router.js';
 import { createLogger } from '../../src/logger.js';
@@ -185,3 +188,61 @@ describe('circuit breakers', () => {
     expect(router.breakerState('anthropic')).toBe('closed');
   });
 });
+
+describe('the daily budget', () => {
+  it('50 concurrent calls against a budget that fits 10: 10 are made and charged, 40 fail with BUDGET_EXCEEDED', async () => {
+    const store = memoryEventStore();
+    const settings = config({ LLM_PRIMARY_PROVIDER: 'openai', LLM_FALLBACK_PROVIDERS: '', LLM_BUDGET_DAILY_USD: '0.07' });
+    // gpt-4 at $30/$60 per million: a 2-character prompt with max_tokens 100 reserves $0.00651
+    const meter = llmMeterFrom(settings, store, () => new Date('2026-11-24T12:00:00Z'), () => randomUUID());
+    const [complete] = llmCommands(llmRouterFrom(settings, logger), meter);
+    openai.behave({ kind: 'answer', text: 'paid answer', delayMs: 300 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        Promise.resolve(complete.handler!(complete.params.parse({ prompt: 'hi', max_tokens: 100 }), { ...context(), command_id: `cmd-${i}`, task_id: `task-${i}` })).then(
+          (): string | undefined => 'ok',
+          (error: { code?: string }) => error.code,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(10);
+    expect(outcomes.filter((o) => o === 'BUDGET_EXCEEDED')).toHaveLength(40);
+    expect(openai.requests).toHaveLength(10);
+    const calls = (await store.readFeed({ after: 0, limit: 1000 })).filter((e) => e.type === 'LlmCallRecorded');
+    expect(calls).toHaveLength(10);
+    const spent = calls.reduce((sum, e) => sum + (e.data as { cost_usd: number }).cost_usd, 0);
+    expect(spent).toBeCloseTo(10 * ((11 * 30 + 7 * 60) / 1e6), 10);
+    expect(calls[0]!.data).toMatchObject({ provider: 'openai', model: 'gpt-4', input_tokens: 11, output_tokens: 7, outcome: 'ok', priced: true });
+  });
+
+  it('through NEXUS: over budget the task is held (not dropped), and GET /finops sums the spend', async () => {
+    const nexus = await startTestNexus({
+      LLM_PRIMARY_PROVIDER: 'openai',
+      OPENAI_API_KEY: 'sk-openai-test',
+      OPENAI_BASE_URL: openai.baseUrl,
+      LLM_BUDGET_DAILY_USD: '0.01',
+    });
+    try {
+      const tenant = { org_id: 'spend', project_id: 'p' };
+      const stream = await nexus.stream(tenant, { lastEventId: 0 });
+      const send = async (max_tokens: number) => ((await (await nexus.command(tenant, { command_type: 'llm.complete', params: { prompt: 'hi', max_tokens } })).json()) as { command_id: string }).command_id;
+      const cheap = await send(100);
+      const dear = await send(10_000); // may cost up to $0.60: never made
+      await stream.until((c) => c.reports.some((r) => r.command_id === cheap && r.report_type === 'task_completed'));
+      await stream.until((c) => c.reports.some((r) => r.command_id === dear && r.report_type === 'dlq_triaged'));
+      expect(stream.reports.find((r) => r.command_id === dear && r.report_type === 'dlq_triaged')!.payload).toMatchObject({ action: 'hold', code: 'BUDGET_EXCEEDED' });
+      expect(stream.reports.some((r) => r.report_type === 'llm_call' && r.command_id === cheap)).toBe(true);
+      const finops = (await (await nexus.get('/finops', tenant)).json()) as { total: { calls: number; cost_usd: number }; by_model: Record<string, { calls: number }>; by_command_type: Record<string, { calls: number }> };
+      expect(finops.total.calls).toBe(1);
+      expect(finops.total.cost_usd).toBeCloseTo((11 * 30 + 7 * 60) / 1e6, 10);
+      expect(finops.by_model['gpt-4']!.calls).toBe(1);
+      expect(finops.by_command_type['llm.complete']!.calls).toBe(1);
+      expect((await nexus.get('/finops', { org_id: 'other', project_id: 'p' })).status).toBe(200);
+      expect(((await (await nexus.get('/finops', { org_id: 'other', project_id: 'p' })).json()) as { total: { calls: number } }).total.calls).toBe(0);
+      stream.close();
+    } finally {
+      await nexus.stop();
+    }
+  });
+});
+

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 // messages, Gemini generateContent), so tests run the real client library over real HTTP.
 
 /** What the next requests get: an answer, or a failure as the vendor would send it. */
-export type Behaviour = { kind: 'answer'; text: string } | { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'garbage' } | { kind: 'broken-stream'; text: string };
+export type Behaviour = { kind: 'answer'; text: string; delayMs?: number } | { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'garbage' } | { kind: 'broken-stream'; text: string };
 
 export interface VendorServer {
   readonly baseUrl: string;
@@ -111,6 +111,7 @@ export async function vendorServer(vendor: Vendor): Promise<VendorServer> {
       for (const event of behaviour.kind === 'broken-stream' ? events.slice(0, Math.ceil(events.length / 2)) : events) response.write(event);
       return void (behaviour.kind === 'broken-stream' ? response.destroy() : response.end());
     }
+    if (behaviour.kind === 'answer' && behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.kind === 'answer' ? behaviour.delayMs : 0));
     switch (behaviour.kind) {
       case 'broken-stream':
       case 'answer':

@@ -1,6 +1,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { generateObject, generateText, jsonSchema, streamText, type JSONSchema7, type LanguageModel, type LanguageModelUsage } from 'ai';
 import { z } from 'zod';
+import type { LlmMeter } from '../../llm/llm-meter.js';
+import type { LlmProvider } from '../../llm/providers.js';
 import type { LlmRouter, Routed } from '../../llm/router.js';
 import { defineCommand, TaskFailure, type HandlerContext, type TenantMemory } from '../define-command.js';
 
@@ -9,7 +11,8 @@ const common = {
   system: z.string().max(50_000).optional(),
   /** Keys of the tenant's memory to give the model as context. */
   memory_keys: z.array(z.string().min(1)).max(50).optional(),
-  max_tokens: z.number().int().positive().max(64_000).optional(),
+  /** The longest answer (and what the budget reserves for). */
+  max_tokens: z.number().int().positive().max(64_000).default(1024),
 };
 
 /** The prompt, preceded by the asked-for keys of the tenant's memory. */
@@ -74,20 +77,34 @@ function validatorOf(schema: object): ValidateFunction {
  * `llm.complete` (prompt → text) and `llm.extract` (prompt + JSON Schema → an object valid
  * against it), through the router: the primary provider, then the fallbacks.
  */
-export function llmCommands(router: LlmRouter | undefined) {
+export function llmCommands(router: LlmRouter | undefined, meter?: LlmMeter) {
+  /** The call through the router, metered against the tenant's budget when there is a meter. */
+  const routed = <T extends { usage: { inputTokens: number | undefined; outputTokens: number | undefined } }>(
+    type: string,
+    context: HandlerContext,
+    chars: number,
+    maxTokens: number,
+    run: (provider: LlmProvider, signal: AbortSignal) => Promise<T>,
+  ): Promise<Routed<T>> => {
+    const call = () => router!.call(run, context.signal);
+    if (!meter) return call();
+    const { tenant, correlation_id, command_id, task_id } = context;
+    const ids = { command_id, task_id, command_type: type };
+    return meter.metered({ tenant, correlation_id, actor: 'nexus-llm', ids, prompt_chars: chars, max_output_tokens: maxTokens, providers: router!.providers }, call);
+  };
   const complete = defineCommand({
     type: 'llm.complete',
     risk: 'GREEN',
     description: 'Ask the configured LLM for a text answer',
     params: z.object({ ...common, /** Stream the answer, reporting its growth as task_progress. */ stream: z.boolean().default(false) }),
-    handler: async ({ prompt, system, memory_keys, max_tokens, stream }, { memory, signal, progress }) => {
+    handler: async ({ prompt, system, memory_keys, max_tokens, stream }, context) => {
       if (!router) throw unavailable();
-      const full = await withMemory(prompt, memory_keys, memory);
-      const routed = await router.call(({ languageModel }, abortSignal) => {
-        const request = { model: languageModel, prompt: full, ...(system === undefined ? {} : { system }), ...(max_tokens === undefined ? {} : { maxOutputTokens: max_tokens }), abortSignal };
-        return stream ? streamed(request, progress) : generateText({ ...request, maxRetries: 0 });
-      }, signal);
-      return { text: routed.value.text, ...answer(routed) };
+      const full = await withMemory(prompt, memory_keys, context.memory);
+      const result = await routed('llm.complete', context, full.length + (system?.length ?? 0), max_tokens, ({ languageModel }, abortSignal) => {
+        const request = { model: languageModel, prompt: full, ...(system === undefined ? {} : { system }), maxOutputTokens: max_tokens, abortSignal };
+        return stream ? streamed(request, context.progress) : generateText({ ...request, maxRetries: 0 });
+      });
+      return { text: result.value.text, ...answer(result) };
     },
   });
   const extract = defineCommand({
@@ -95,20 +112,18 @@ export function llmCommands(router: LlmRouter | undefined) {
     risk: 'GREEN',
     description: 'Ask the configured LLM for an object that matches a JSON Schema',
     params: z.object({ ...common, schema: z.record(z.string(), z.unknown()) }),
-    handler: async ({ prompt, system, memory_keys, max_tokens, schema }, { memory, signal }) => {
+    handler: async ({ prompt, system, memory_keys, max_tokens, schema }, context) => {
       if (!router) throw unavailable();
       const validate = validatorOf(schema);
-      const full = await withMemory(prompt, memory_keys, memory);
+      const full = await withMemory(prompt, memory_keys, context.memory);
       const checked = jsonSchema(schema as JSONSchema7, {
         validate: (value) =>
           validate(value) ? { success: true, value } : { success: false, error: new Error(ajv.errorsText(validate.errors)) },
       });
-      const routed = await router.call(
-        ({ languageModel }, abortSignal) =>
-          generateObject({ model: languageModel, schema: checked, prompt: full, ...(system === undefined ? {} : { system }), ...(max_tokens === undefined ? {} : { maxOutputTokens: max_tokens }), maxRetries: 0, abortSignal }),
-        signal,
+      const result = await routed('llm.extract', context, full.length + JSON.stringify(schema).length + (system?.length ?? 0), max_tokens, ({ languageModel }, abortSignal) =>
+        generateObject({ model: languageModel, schema: checked, prompt: full, ...(system === undefined ? {} : { system }), maxOutputTokens: max_tokens, maxRetries: 0, abortSignal }),
       );
-      return { object: routed.value.object, ...answer(routed) };
+      return { object: result.value.object, ...answer(result) };
     },
   });
   return [complete, extract] as const;
