@@ -84,7 +84,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   });
   const store = observedStore(opened.store, [metrics.appendObserver, ...(redis ? [announcePositions(redis)] : [])]);
   const shares = new ShareStore(config.NEXUS_OUTBOX_DIR);
-  const llm = llmRouterFrom(config, logger);
+  const llm = llmRouterFrom(config, { logger, store, newEventId: () => newId(), ...(redis ? { redis, processId: `supervisor-${process.pid}` } : {}) });
   const address = { url: '' };
   const catalog = (options.catalog ?? builtInCatalog)({
     store,

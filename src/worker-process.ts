@@ -54,7 +54,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
   await redisReady(redis);
   const opened = await openEventStore(config);
   const store = patientStore(observedStore(opened.store, [announcePositions(redis)]), 30_000);
-  const llm = llmRouterFrom(config, logger);
+  const llm = llmRouterFrom(config, { logger, store, newEventId: () => newId(), redis, processId: workerId });
   const catalog = (options.catalog ?? builtInCatalog)({
     store,
     workspaceDir: config.NEXUS_WORKSPACE_DIR,

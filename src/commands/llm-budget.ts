@@ -50,6 +50,7 @@ export const llmBudgetDecider: Decider<LlmBudgetCommand, LlmBudgetState, LlmEven
     }
   },
   evolve(state, event) {
+    if (event.type === 'LlmBreakerChanged') return state;
     const open = new Map(state.open);
     if (event.type === 'LlmBudgetReserved') {
       open.set(event.data.reservation_id, event.data.amount_usd);

@@ -35,9 +35,16 @@ export const llmCallRecorded = defineEvent(
   }),
 );
 
+/** A provider's circuit breaker opened or closed; in NEXUS's own log (`LLM_TENANT`), one stream per provider. */
+export const llmBreakerChanged = defineEvent('LlmBreakerChanged', 1, z.object({ provider: z.string(), change: z.enum(['opened', 'closed']) }));
+
+export const LLM_TENANT = { org_id: '_nexus', project_id: '_llm' } as const;
+export const breakerStream = (provider: string): string => `breaker-${provider}`;
+
 export type LlmBudgetReserved = EventOf<typeof llmBudgetReserved>;
+export type LlmBreakerChanged = EventOf<typeof llmBreakerChanged>;
 export type LlmCallRecorded = EventOf<typeof llmCallRecorded>;
-export type LlmEvent = LlmBudgetReserved | LlmCallRecorded;
-export const llmEvents = [llmBudgetReserved, llmCallRecorded] as const;
+export type LlmEvent = LlmBudgetReserved | LlmCallRecorded | LlmBreakerChanged;
+export const llmEvents = [llmBudgetReserved, llmCallRecorded, llmBreakerChanged] as const;
 
 export const llmBudgetStream = (day: string): string => `llm-budget-${day}`;

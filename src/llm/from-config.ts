@@ -1,14 +1,29 @@
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { RedisBreaker } from '../distributed/redis-breaker.js';
+import { breakerStream, LLM_TENANT } from '../events/llm-events.js';
 import type { Logger } from '../logger.js';
+import type { EventStore } from '../store/event-store.js';
+import { DEFAULT_PRICES, LlmMeter } from './llm-meter.js';
 import { configuredProviders, providerOrder } from './providers.js';
 import { LlmRouter } from './router.js';
-import { DEFAULT_PRICES, LlmMeter } from './llm-meter.js';
-import type { EventStore } from '../store/event-store.js';
+
+export interface RouterEnvironment {
+  readonly logger: Logger;
+  /** Where breaker openings and closings are recorded (NEXUS's own log, `LLM_TENANT`). */
+  readonly store?: EventStore;
+  readonly newEventId?: () => string;
+  /** Breakers shared by every process on this Redis; each process's own without it. */
+  readonly redis?: Redis;
+  /** Names this process in the shared breakers. */
+  readonly processId?: string;
+}
 
 /** The router over the configured providers, or undefined when none is. */
-export function llmRouterFrom(config: Config, logger: Logger): LlmRouter | undefined {
+export function llmRouterFrom(config: Config, environment: RouterEnvironment): LlmRouter | undefined {
   const providers = providerOrder(config, configuredProviders(config));
   if (providers.length === 0) return undefined;
+  const { logger, store, newEventId, redis } = environment;
   return new LlmRouter({
     providers,
     timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000,
@@ -18,8 +33,13 @@ export function llmRouterFrom(config: Config, logger: Logger): LlmRouter | undef
       cooldownMs: config.BREAKER_COOLDOWN_SECONDS * 1000,
     },
     logger,
-    onBreaker: (provider, state, failures) =>
-      (state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger))({ provider, breaker: state, failures }, `LLM circuit breaker ${state}`),
+    ...(redis ? { breakerFor: (provider, settings) => new RedisBreaker(redis, provider, settings, environment.processId ?? 'nexus') } : {}),
+    onBreaker: (provider, change) => {
+      (change === 'opened' ? logger.warn.bind(logger) : logger.info.bind(logger))({ provider, breaker: change }, `LLM circuit breaker ${change}`);
+      if (!store || !newEventId) return;
+      const event = { event_id: newEventId(), type: 'LlmBreakerChanged', version: 1, data: { provider, change }, metadata: { correlation_id: `breaker-${provider}`, occurred_at: new Date().toISOString(), actor: 'nexus-llm' } };
+      store.append(LLM_TENANT, breakerStream(provider), [event], 'any').catch((error: unknown) => logger.error({ err: error }, 'breaker change not recorded'));
+    },
   });
 }
 

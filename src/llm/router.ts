@@ -1,6 +1,6 @@
 import { TaskFailure } from '../catalog/define-command.js';
 import type { Logger } from '../logger.js';
-import { CircuitBreaker, type BreakerSettings, type BreakerState } from './circuit-breaker.js';
+import { LocalBreaker, type BreakerChange, type BreakerSettings, type BreakerState, type CircuitBreaker } from './circuit-breaker.js';
 import { classify, isProviderFailure, isRetryable, type LlmFailureCode } from './failure-codes.js';
 import type { LlmProvider, ProviderName } from './providers.js';
 
@@ -21,7 +21,9 @@ export interface RouterOptions {
   readonly logger: Logger;
   readonly now?: () => number;
   /** Hears every breaker opening and closing (recorded as events by the caller). */
-  readonly onBreaker?: (provider: ProviderName, state: BreakerState, failures: number) => void;
+  readonly onBreaker?: (provider: ProviderName, change: 'opened' | 'closed') => void;
+  /** The breaker of each provider: this process's own by default, or shared (Redis). */
+  readonly breakerFor?: (provider: ProviderName, settings: BreakerSettings) => CircuitBreaker;
 }
 
 /**
@@ -36,29 +38,32 @@ export class LlmRouter {
 
   constructor(private readonly options: RouterOptions) {
     this.now = options.now ?? Date.now;
-    for (const { name } of options.providers) {
-      this.breakers.set(name, new CircuitBreaker(options.breaker, (state, failures) => options.onBreaker?.(name, state, failures)));
-    }
+    const breakerFor = options.breakerFor ?? ((_provider, settings) => new LocalBreaker(settings));
+    for (const { name } of options.providers) this.breakers.set(name, breakerFor(name, options.breaker));
   }
 
   get providers(): readonly LlmProvider[] {
     return this.options.providers;
   }
 
-  breakerState(provider: ProviderName): BreakerState | undefined {
+  breakerState(provider: ProviderName): Promise<BreakerState> | undefined {
     return this.breakers.get(provider)?.state(this.now());
+  }
+
+  private changed(provider: ProviderName, change: BreakerChange): void {
+    if (change) this.options.onBreaker?.(provider, change);
   }
 
   async call<T>(run: (provider: LlmProvider, signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<Routed<T>> {
     const failures: Array<{ provider: ProviderName; code: LlmFailureCode; message: string }> = [];
     for (const provider of this.options.providers) {
       const breaker = this.breakers.get(provider.name)!;
-      if (!breaker.admit(this.now())) continue;
+      if (!(await breaker.admit(this.now()))) continue;
       const deadline = AbortSignal.timeout(this.options.timeoutMs);
       const started = performance.now();
       try {
         const value = await run(provider, AbortSignal.any([signal, deadline]));
-        breaker.succeeded();
+        this.changed(provider.name, await breaker.succeeded(this.now()));
         return { value, provider: provider.name, model: provider.model, latency_ms: performance.now() - started, fell_back_from: failures.map(({ provider: p, code }) => ({ provider: p, code })) };
       } catch (error) {
         if (signal.aborted) throw error;
@@ -66,10 +71,10 @@ export class LlmRouter {
         const message = error instanceof Error ? error.message : String(error);
         failures.push({ provider: provider.name, code, message });
         if (!isProviderFailure(code)) {
-          breaker.succeeded(); // the provider answered; the answer was wrong
+          this.changed(provider.name, await breaker.succeeded(this.now())); // the provider answered; the answer was wrong
           throw new TaskFailure(code, `${provider.name}: ${message}`, isRetryable(code));
         }
-        breaker.failed(this.now());
+        this.changed(provider.name, await breaker.failed(this.now()));
         this.options.logger.warn({ provider: provider.name, code, err: error }, 'LLM provider failed; trying the next');
       }
     }

@@ -41,6 +41,7 @@ const reportTypes: Record<NexusEvent['type'], string> = {
   TaskProgressed: 'task_progress',
   LlmBudgetReserved: 'llm_budget_reserved',
   LlmCallRecorded: 'llm_call',
+  LlmBreakerChanged: 'llm_breaker_changed',
 };
 
 /** Fields some reports carry besides the event's data. */

@@ -6,6 +6,9 @@ import { llmMeterFrom, llmRouterFrom } from '../../src/llm/from-config.js';
 import { memoryEventStore } from '../../src/store/memory-event-store.js';
 import { startTestNexus } from '../support/nexus.js';
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RedisBreaker } from '../../src/distributed/redis-breaker.js';
+import { SERVICES } from '../support/distributed.js';
 import { configuredProviders, providerOrder } from '../../src/llm/providers.js';
 import { LlmRouter } from '../../src/llm/router.js';
 import { createLogger } from '../../src/logger.js';
@@ -73,7 +76,7 @@ const failureOf = async (promise: Promise<unknown>) => {
 
 describe('llm.complete', () => {
   it('answers through the primary provider (Anthropic messages), with the tenant memory asked for', async () => {
-    const { complete } = commands(llmRouterFrom(config(), logger));
+    const { complete } = commands(llmRouterFrom(config(), { logger }));
     const result = await complete({ prompt: 'Say hello', system: 'Be brief', memory_keys: ['tone', 'absent'] });
     expect(result).toMatchObject({ text: 'hello from the model', provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', usage: { input_tokens: 11, output_tokens: 7 } });
     expect(anthropic.requests).toHaveLength(1);
@@ -83,7 +86,7 @@ describe('llm.complete', () => {
   });
 
   it('falls back to the next provider when the primary fails: OpenAI chat completions, then Gemini generateContent', async () => {
-    const { complete } = commands(llmRouterFrom(config(), logger));
+    const { complete } = commands(llmRouterFrom(config(), { logger }));
     anthropic.behave({ kind: 'status', status: 500 });
     expect(await complete({ prompt: 'hi' })).toMatchObject({ provider: 'openai', model: 'gpt-4', fell_back_from: [{ provider: 'anthropic', code: 'PROVIDER_UPSTREAM_ERROR' }] });
     expect(openai.requests[0]!.path).toBe('/v1/chat/completions');
@@ -96,7 +99,7 @@ describe('llm.complete', () => {
   it('classifies each upstream failure: 401, 429, 5xx, timeout, garbage', async () => {
     const only = (behaviour: Parameters<VendorServer['behave']>[0]) => {
       anthropic.behave(behaviour);
-      return commands(llmRouterFrom(config({ LLM_FALLBACK_PROVIDERS: '' }), logger)).complete({ prompt: 'hi' });
+      return commands(llmRouterFrom(config({ LLM_FALLBACK_PROVIDERS: '' }), { logger })).complete({ prompt: 'hi' });
     };
     expect(await failureOf(only({ kind: 'status', status: 401 }))).toEqual({ code: 'PROVIDER_AUTH_ERROR', retryable: false });
     expect(await failureOf(only({ kind: 'status', status: 429 }))).toEqual({ code: 'PROVIDER_RATE_LIMITED', retryable: true });
@@ -106,7 +109,7 @@ describe('llm.complete', () => {
   });
 
   it('fails with HANDLER_UNAVAILABLE when no provider is configured, and LLM_REQUIRED refuses to start then', async () => {
-    expect(llmRouterFrom(loadConfig({}), logger)).toBeUndefined();
+    expect(llmRouterFrom(loadConfig({}), { logger })).toBeUndefined();
     expect(await failureOf(commands(undefined).complete({ prompt: 'hi' }))).toEqual({ code: 'HANDLER_UNAVAILABLE', retryable: false });
     expect(() => loadConfig({ LLM_REQUIRED: 'true' })).toThrow(ConfigError);
     expect(() => loadConfig({ LLM_REQUIRED: 'true' })).toThrow(/LLM_REQUIRED: true, but no LLM provider is configured/);
@@ -120,7 +123,7 @@ describe('llm.complete, streamed', () => {
     for (const [primary, server] of [['anthropic', anthropic], ['openai', openai], ['gemini', gemini]] as const) {
       server.behave({ kind: 'answer', text: long });
       const progress: string[] = [];
-      const [complete] = llmCommands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: primary, LLM_FALLBACK_PROVIDERS: '' }), logger));
+      const [complete] = llmCommands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: primary, LLM_FALLBACK_PROVIDERS: '' }), { logger }));
       const result = await complete.handler!(complete.params.parse({ prompt: 'stream it', stream: true }), {
         ...context(),
         progress: async ({ message }) => void progress.push(message ?? ''),
@@ -133,14 +136,14 @@ describe('llm.complete, streamed', () => {
 
   it('a stream that breaks off counts as a provider failure and falls back', async () => {
     anthropic.behave({ kind: 'broken-stream', text: 'This answer never finishes, it stops in the middle.' });
-    const { complete } = commands(llmRouterFrom(config(), logger));
+    const { complete } = commands(llmRouterFrom(config(), { logger }));
     expect(await complete({ prompt: 'stream it', stream: true })).toMatchObject({ provider: 'openai', fell_back_from: [{ provider: 'anthropic', code: 'PROVIDER_UPSTREAM_ERROR' }] });
   });
 });
 
 describe('llm.extract', () => {
   const schema = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false };
-  const openaiOnly = () => commands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: 'openai', LLM_FALLBACK_PROVIDERS: '' }), logger));
+  const openaiOnly = () => commands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: 'openai', LLM_FALLBACK_PROVIDERS: '' }), { logger }));
 
   it('returns an object valid against the schema', async () => {
     openai.behave({ kind: 'answer', text: '{"name":"Ada","age":36}' });
@@ -166,26 +169,57 @@ describe('circuit breakers', () => {
       breaker: { windowMs: 300_000, failThreshold: 2, cooldownMs: 60_000 },
       logger,
       now: () => now,
-      onBreaker: (provider, state) => changes.push(`${provider} ${state}`),
+      onBreaker: (provider, change) => changes.push(`${provider} ${change}`),
     });
     const { complete } = commands(router);
     anthropic.behave({ kind: 'status', status: 500 });
     await complete({ prompt: '1' });
     await complete({ prompt: '2' });
-    expect(changes).toEqual(['anthropic open']);
+    expect(changes).toEqual(['anthropic opened']);
     expect(anthropic.requests).toHaveLength(2);
     // open: the primary is not even asked
     now += 59_000;
     expect(await complete({ prompt: '3' })).toMatchObject({ provider: 'openai' });
     expect(anthropic.requests).toHaveLength(2);
-    expect(router.breakerState('anthropic')).toBe('open');
+    expect(await router.breakerState('anthropic')).toBe('open');
     // half-open after the cooldown: one trial call, which succeeds and closes it
     now += 2_000;
-    expect(router.breakerState('anthropic')).toBe('half_open');
+    expect(await router.breakerState('anthropic')).toBe('half_open');
     anthropic.behave({ kind: 'answer', text: 'back' });
     expect(await complete({ prompt: '4' })).toMatchObject({ provider: 'anthropic', text: 'back' });
-    expect(changes).toEqual(['anthropic open', 'anthropic closed']);
-    expect(router.breakerState('anthropic')).toBe('closed');
+    expect(changes).toEqual(['anthropic opened', 'anthropic closed']);
+    expect(await router.breakerState('anthropic')).toBe('closed');
+  });
+});
+
+describe('breakers shared through Redis', () => {
+  it('one process\'s failures open the breaker for every process; one of them reports it', async () => {
+    const redis = new Redis(SERVICES.redis);
+    const provider = `anthropic-${randomUUID().slice(0, 8)}`;
+    try {
+      const settings = config({ LLM_FALLBACK_PROVIDERS: 'openai', BREAKER_FAIL_THRESHOLD: '2' });
+      const changes: string[] = [];
+      const worker = (id: string) =>
+        new LlmRouter({
+          providers: providerOrder(settings, configuredProviders(settings)),
+          timeoutMs: 1000,
+          breaker: { windowMs: 300_000, failThreshold: 2, cooldownMs: 60_000 },
+          logger,
+          breakerFor: (name, breaker) => new RedisBreaker(redis, `${name}-${provider}`, breaker, id),
+          onBreaker: (name, change) => changes.push(`${id} ${name} ${change}`),
+        });
+      const [a, b] = [commands(worker('worker-a')), commands(worker('worker-b'))];
+      anthropic.behave({ kind: 'status', status: 500 });
+      await a.complete({ prompt: '1' });
+      await b.complete({ prompt: '2' }); // the second failure, from another process, opens it
+      expect(changes).toEqual(['worker-b anthropic opened']);
+      const asked = anthropic.requests.length;
+      expect(await a.complete({ prompt: '3' })).toMatchObject({ provider: 'openai' });
+      expect(anthropic.requests.length).toBe(asked); // worker-a does not ask the open provider either
+    } finally {
+      await redis.del(`nexus:llm-breaker:anthropic-${provider}:failures`, `nexus:llm-breaker:anthropic-${provider}:opened`, `nexus:llm-breaker:anthropic-${provider}:trial`);
+      redis.disconnect();
+    }
   });
 });
 
@@ -195,7 +229,7 @@ describe('the daily budget', () => {
     const settings = config({ LLM_PRIMARY_PROVIDER: 'openai', LLM_FALLBACK_PROVIDERS: '', LLM_BUDGET_DAILY_USD: '0.07' });
     // gpt-4 at $30/$60 per million: a 2-character prompt with max_tokens 100 reserves $0.00651
     const meter = llmMeterFrom(settings, store, () => new Date('2026-11-24T12:00:00Z'), () => randomUUID());
-    const [complete] = llmCommands(llmRouterFrom(settings, logger), meter);
+    const [complete] = llmCommands(llmRouterFrom(settings, { logger }), meter);
     openai.behave({ kind: 'answer', text: 'paid answer', delayMs: 300 });
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
