@@ -94,7 +94,6 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     publicUrl: () => config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') ?? address.url,
     now,
     ...executorSettings(config),
-    ...(llm ? { llm, llmMeter: llmMeterFrom(config, store, now, () => newId()) } : {}),
   });
   let riskOf: RiskPolicy;
   try {
@@ -128,6 +127,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     memory,
     executorId: `embedded-${hostname()}-${process.pid}`,
     ...runnerSettings(config),
+    ...(llm ? { llm: { router: llm, meter: llmMeterFrom(config, store, now, () => newId()) } } : {}),
     logger,
     now,
     newEventId: () => newId(),

@@ -63,7 +63,6 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     publicUrl: () => (config.NEXUS_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/$/, ''),
     now,
     ...executorSettings(config),
-    ...(llm ? { llm, llmMeter: llmMeterFrom(config, store, now, () => newId()) } : {}),
   });
   const shutdown = new AbortController();
   const heartbeatMs = config.WORKER_HEARTBEAT_SECONDS * 1000;
@@ -75,6 +74,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
       tenantMemory({ store, now, newEventId: () => newId(), readMemory: (tenant) => memoryFromLog(store, tenant) }, scope),
     executorId: workerId,
     ...runnerSettings(config),
+    ...(llm ? { llm: { router: llm, meter: llmMeterFrom(config, store, now, () => newId()) } } : {}),
     logger,
     now,
     newEventId: () => newId(),

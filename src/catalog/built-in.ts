@@ -7,12 +7,10 @@ import { memoryDeleteCommand, memorySetCommand } from './commands/memory.js';
 import { externalSharePrepare } from './commands/external-share.js';
 import { emailSend, type SmtpSettings } from './commands/email-send.js';
 import { paymentExecute, type PaymentWebhook } from './commands/payment-execute.js';
-import { llmCommands } from './commands/llm.js';
+import { llmComplete, llmExtract } from './commands/llm.js';
 import { ragIngest, ragQuery, type RagSettings } from './commands/rag.js';
 import { youtubeSearch, type YoutubeSettings } from './commands/youtube-search.js';
 import { join } from 'node:path';
-import type { LlmRouter } from '../llm/router.js';
-import type { LlmMeter } from '../llm/llm-meter.js';
 import type { ShareStore } from '../shares/share-store.js';
 
 export interface BuiltInDeps {
@@ -27,10 +25,6 @@ export interface BuiltInDeps {
   readonly smtp?: SmtpSettings;
   /** Where `payment.execute` pays; absent: its tasks fail with HANDLER_UNAVAILABLE. */
   readonly payment?: PaymentWebhook;
-  /** What `llm.complete` and `llm.extract` call; absent: they fail with HANDLER_UNAVAILABLE. */
-  readonly llm?: LlmRouter;
-  /** Meters those calls against the tenant's daily budget and records them. */
-  readonly llmMeter?: LlmMeter;
   /** `youtube.search`'s API settings; without a key it fails with HANDLER_UNAVAILABLE. */
   readonly youtube?: YoutubeSettings;
   /** Where `rag.ingest` reads and the per-tenant indexes live. */
@@ -48,7 +42,8 @@ export function builtInCatalog(deps: BuiltInDeps): Catalog {
     externalSharePrepare(deps),
     emailSend(deps.smtp),
     paymentExecute(deps.payment),
-    ...llmCommands(deps.llm, deps.llmMeter),
+    llmComplete,
+    llmExtract,
     youtubeSearch(deps.youtube ?? { baseUrl: 'https://www.googleapis.com/youtube/v3', timeoutMs: 15_000 }),
     ragIngest(deps.rag ?? { indexDir: join(deps.outboxDir, '..', 'rag') }),
     ragQuery(deps.rag ?? { indexDir: join(deps.outboxDir, '..', 'rag') }),

@@ -12,9 +12,40 @@ export interface TenantMemory {
   delete(key: string): Promise<void>;
 }
 
+/** What every LLM call answers besides its text or object. */
+export interface LlmAnswer {
+  readonly provider: string;
+  readonly model: string;
+  readonly usage: { readonly input_tokens: number; readonly output_tokens: number };
+  readonly latency_ms: number;
+  /** The providers tried first, when the answer came from a fallback. */
+  readonly fell_back_from?: ReadonlyArray<{ provider: string; code: string }>;
+}
+
+export interface LlmRequest {
+  readonly prompt: string;
+  readonly system?: string;
+  /** Keys of the tenant's memory put before the prompt. */
+  readonly memory_keys?: readonly string[];
+  /** The longest answer, and what the daily budget reserves for (default 1024). */
+  readonly max_tokens?: number;
+}
+
+/**
+ * The configured LLMs, through the router (fallback, breakers) and the meter (budget, record
+ * of the call). Failures are `TaskFailure`s with the LLM codes (PROVIDER_*, SCHEMA_*,
+ * BUDGET_EXCEEDED); without a configured provider, HANDLER_UNAVAILABLE.
+ */
+export interface LlmAccess {
+  complete(request: LlmRequest & { readonly stream?: boolean }): Promise<LlmAnswer & { readonly text: string }>;
+  /** An object valid against `schema` (a JSON Schema). */
+  extract(request: LlmRequest & { readonly schema: Record<string, unknown> }): Promise<LlmAnswer & { readonly object: unknown }>;
+}
+
 /** What a handler gets besides its params. */
 export interface HandlerContext {
   readonly tenant: Tenant;
+  readonly command_type: string;
   readonly correlation_id: string;
   readonly command_id: string;
   readonly task_id: string;
@@ -28,6 +59,7 @@ export interface HandlerContext {
    * apart are dropped, except a final 100 %.
    */
   progress(update: { percent?: number; message?: string }): Promise<void>;
+  readonly llm: LlmAccess;
 }
 
 export type CommandHandler<P> = (params: P, context: HandlerContext) => Promise<unknown> | unknown;

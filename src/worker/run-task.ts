@@ -7,6 +7,9 @@ import { AskNotPendingError, StaleAttemptError, TaskNotRunnableError } from '../
 import { handleCommand, type Handled } from '../commands/handle-command.js';
 import type { RetryPolicy } from '../commands/retry-policy.js';
 import type { TriagePolicy } from '../commands/decide-triage.js';
+import { llmAccess } from '../llm/llm-access.js';
+import type { LlmMeter } from '../llm/llm-meter.js';
+import type { LlmRouter } from '../llm/router.js';
 import { commandStream } from '../events/command-events.js';
 import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
@@ -30,6 +33,8 @@ export interface TaskRunnerDeps {
   readonly random: () => number;
   /** What becomes of dead-lettered tasks, by failure code. */
   readonly triage: TriagePolicy;
+  /** The LLMs handlers may call (router and meter); absent: their calls fail with HANDLER_UNAVAILABLE. */
+  readonly llm?: { readonly router: LlmRouter; readonly meter: LlmMeter };
 }
 
 /** What an attempt left in the log: its result, an ask's warning or expiry, or nothing (`skipped`). */
@@ -139,6 +144,7 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
       state.command,
       (signal) => ({
         tenant,
+        command_type: state.command.command_type,
         correlation_id,
         command_id,
         task_id,
@@ -151,6 +157,9 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
           return logger();
         },
         progress,
+        get llm() {
+          return llmAccess(deps.llm?.router, deps.llm?.meter, this);
+        },
       }),
       { timeoutMs: deps.taskTimeoutMs, shutdown, now: () => performance.now() },
     );

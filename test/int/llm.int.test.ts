@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { llmCommands } from '../../src/catalog/commands/llm.js';
+import { llmComplete, llmExtract } from '../../src/catalog/commands/llm.js';
+import { llmAccess } from '../../src/llm/llm-access.js';
+import type { LlmMeter } from '../../src/llm/llm-meter.js';
 import type { HandlerContext } from '../../src/catalog/define-command.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { llmMeterFrom, llmRouterFrom } from '../../src/llm/from-config.js';
@@ -49,23 +51,27 @@ const config = (extra: Record<string, string> = {}) =>
     ...extra,
   });
 
-const context = (): HandlerContext => ({
-  tenant: { org_id: 'acme', project_id: 'web' },
-  correlation_id: 'corr-llm',
-  command_id: 'cmd-1',
-  task_id: 'task-1',
-  attempt: 1,
-  signal: new AbortController().signal,
-  logger,
-  memory: { get: async () => undefined, all: async () => ({ tone: 'formal' }), set: async () => {}, delete: async () => {} },
-  progress: async () => {},
-});
+function context(router?: LlmRouter, meter?: LlmMeter, extra: Partial<HandlerContext> = {}): HandlerContext {
+  const base = {
+    tenant: { org_id: 'acme', project_id: 'web' },
+    command_type: 'llm.complete',
+    correlation_id: 'corr-llm',
+    command_id: 'cmd-1',
+    task_id: 'task-1',
+    attempt: 1,
+    signal: new AbortController().signal,
+    logger,
+    memory: { get: async () => undefined, all: async () => ({ tone: 'formal' }), set: async () => {}, delete: async () => {} },
+    progress: async () => {},
+    ...extra,
+  };
+  return { ...base, llm: llmAccess(router, meter, base) };
+}
 
-function commands(router: LlmRouter | undefined) {
-  const [complete, extract] = llmCommands(router);
+function commands(router: LlmRouter | undefined, meter?: LlmMeter, extra: Partial<HandlerContext> = {}) {
   return {
-    complete: async (params: Record<string, unknown>): Promise<unknown> => complete.handler!(complete.params.parse(params), context()),
-    extract: async (params: Record<string, unknown>): Promise<unknown> => extract.handler!(extract.params.parse(params), context()),
+    complete: async (params: Record<string, unknown>): Promise<unknown> => llmComplete.handler!(llmComplete.params.parse(params), context(router, meter, extra)),
+    extract: async (params: Record<string, unknown>): Promise<unknown> => llmExtract.handler!(llmExtract.params.parse(params), context(router, meter, { ...extra, command_type: 'llm.extract' })),
   };
 }
 
@@ -123,11 +129,10 @@ describe('llm.complete, streamed', () => {
     for (const [primary, server] of [['anthropic', anthropic], ['openai', openai], ['gemini', gemini]] as const) {
       server.behave({ kind: 'answer', text: long });
       const progress: string[] = [];
-      const [complete] = llmCommands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: primary, LLM_FALLBACK_PROVIDERS: '' }), { logger }));
-      const result = await complete.handler!(complete.params.parse({ prompt: 'stream it', stream: true }), {
-        ...context(),
-        progress: async ({ message }) => void progress.push(message ?? ''),
+      const { complete } = commands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: primary, LLM_FALLBACK_PROVIDERS: '' }), { logger }), undefined, {
+        progress: async ({ message }: { message?: string }) => void progress.push(message ?? ''),
       });
+      const result = await complete({ prompt: 'stream it', stream: true });
       expect(result).toMatchObject({ text: long, provider: primary, usage: { input_tokens: 11, output_tokens: 7 } });
       expect(progress.length).toBeGreaterThan(1);
       expect(progress.at(-1)).toBe(`${long.length} characters so far`);
@@ -229,11 +234,11 @@ describe('the daily budget', () => {
     const settings = config({ LLM_PRIMARY_PROVIDER: 'openai', LLM_FALLBACK_PROVIDERS: '', LLM_BUDGET_DAILY_USD: '0.07' });
     // gpt-4 at $30/$60 per million: a 2-character prompt with max_tokens 100 reserves $0.00651
     const meter = llmMeterFrom(settings, store, () => new Date('2026-11-24T12:00:00Z'), () => randomUUID());
-    const [complete] = llmCommands(llmRouterFrom(settings, { logger }), meter);
+    const router = llmRouterFrom(settings, { logger });
     openai.behave({ kind: 'answer', text: 'paid answer', delayMs: 300 });
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        Promise.resolve(complete.handler!(complete.params.parse({ prompt: 'hi', max_tokens: 100 }), { ...context(), command_id: `cmd-${i}`, task_id: `task-${i}` })).then(
+        commands(router, meter, { command_id: `cmd-${i}`, task_id: `task-${i}` }).complete({ prompt: 'hi', max_tokens: 100 }).then(
           (): string | undefined => 'ok',
           (error: { code?: string }) => error.code,
         ),

@@ -176,6 +176,8 @@ function context(signal = new AbortController().signal, forTenant = tenant): Han
     logger: createLogger({ level: 'silent' }),
     memory: { get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} },
     progress: async () => {},
+    command_type: 'test',
+    llm: { complete: () => Promise.reject(new Error('no LLM here')), extract: () => Promise.reject(new Error('no LLM here')) },
   };
 }
 

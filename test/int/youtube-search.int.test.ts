@@ -133,6 +133,8 @@ function context(signal = new AbortController().signal): HandlerContext {
       delete: async (key) => void memory.delete(key),
     },
     progress: async () => {},
+    command_type: 'test',
+    llm: { complete: () => Promise.reject(new Error('no LLM here')), extract: () => Promise.reject(new Error('no LLM here')) },
   };
 }
 
