@@ -102,6 +102,12 @@ describe('llm.complete', () => {
     expect(gemini.requests[0]!.path).toBe('/v1beta/models/gemini-3-flash-preview:generateContent');
   });
 
+  it('reaches Z.ai through its OpenAI-compatible API', async () => {
+    const { complete } = commands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: 'zai', LLM_FALLBACK_PROVIDERS: '', ZAI_API_KEY: 'zai-key', ZAI_BASE_URL: openai.baseUrl }), { logger }));
+    expect(await complete({ prompt: 'hi' })).toMatchObject({ provider: 'zai', model: 'glm-4.6', text: 'hello from the model' });
+    expect(openai.requests[0]).toMatchObject({ path: '/v1/chat/completions', headers: { authorization: 'Bearer zai-key' }, body: { model: 'glm-4.6' } });
+  });
+
   it('classifies each upstream failure: 401, 429, 5xx, timeout, garbage', async () => {
     const only = (behaviour: Parameters<VendorServer['behave']>[0]) => {
       anthropic.behave(behaviour);
