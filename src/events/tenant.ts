@@ -18,6 +18,13 @@ export const tenantSchema = z.object({ org_id: tenantIdSchema, project_id: tenan
 
 export const tenantKey = (tenant: Tenant): string => `${tenant.org_id}/${tenant.project_id}`;
 
+/**
+ * NEXUS's own logs (workers joining and leaving, LLM breakers) live in tenants of the org
+ * `_nexus`, which no client can create: tenant ids start with a letter or digit.
+ */
+export const SYSTEM_ORG = '_nexus';
+export const isSystemTenant = (tenant: Tenant): boolean => tenant.org_id === SYSTEM_ORG;
+
 export function tenantFromKey(key: string): Tenant {
   const slash = key.indexOf('/');
   return { org_id: key.slice(0, slash), project_id: key.slice(slash + 1) };

@@ -125,6 +125,13 @@ describe('distributed NEXUS: supervisor and worker processes on PostgreSQL, Rabb
     });
     const membership = (await feed(EXECUTORS_TENANT)).map((e) => [e.type, (e.data as { worker_id: string }).worker_id, (e.data as { reason?: string }).reason]);
     expect(membership).toEqual(expect.arrayContaining([['WorkerJoined', killed, undefined], ['WorkerJoined', alive, undefined], ['WorkerLeft', killed, 'lost']]));
+    // admins read NEXUS's own log of the workers as reports; nobody else, and nobody writes to it
+    const own = { org_id: EXECUTORS_TENANT.org_id, project_id: EXECUTORS_TENANT.project_id };
+    const page = (await (await fetch(`${sup.url}/agent/reports?after=0&limit=1000`, { headers: headersOf(own, ADMIN_KEY) })).json()) as { reports: Array<{ report_type: string }> };
+    expect(page.reports.map((r) => r.report_type)).toEqual(expect.arrayContaining(['executor_joined', 'executor_left']));
+    expect((await fetch(`${sup.url}/agent/reports?after=0`, { headers: headersOf(own) })).status).toBe(403);
+    const write = await fetch(`${sup.url}/sidecar/command`, { method: 'POST', headers: headersOf(own, ADMIN_KEY), body: JSON.stringify({ command_type: 'echo.test', params: {} }) });
+    expect(write.status).toBe(403);
     const snapshot = (await (await fetch(`${sup.url}/agent/snapshot`, { headers: headersOf(tenant) })).json()) as { sidecar: Record<string, { status?: string; capabilities?: string[]; completed: number }> };
     expect(snapshot.sidecar[alive]).toMatchObject({ kind: 'worker', status: 'active' });
     expect(snapshot.sidecar[alive]!.capabilities).toContain('echo.test');
