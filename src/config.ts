@@ -26,6 +26,12 @@ const variable = <T extends z.ZodType>(section: Section, schema: T, help: string
   example,
 });
 
+/** `true` or `false`, as a boolean. */
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback)
+    .transform((value) => value === 'true');
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 const providerName = z.enum(['anthropic', 'openai', 'gemini', 'zai']);
 const pricesSchema = z.record(z.string(), z.object({ input_per_mtok: z.number().nonnegative(), output_per_mtok: z.number().nonnegative() }).strict());
@@ -96,10 +102,7 @@ export const variables = {
   ASK_TTL_SECONDS: variable('OPTIONAL', int(1, 31_536_000, 86_400), 'How long a RED command waits for a decision.', '86400'),
   RISK_ALLOW_LOWERING: variable(
     'ADVANCED',
-    z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((value) => value === 'true'),
+    flag('false'),
     'Lets RISK_OVERRIDES lower a level (a RED command could then run without approval).',
     'false',
   ),
@@ -183,10 +186,7 @@ export const variables = {
   SMTP_PORT: variable('OPTIONAL', int(1, 65535, 587), 'SMTP port.', '587'),
   SMTP_SECURE: variable(
     'OPTIONAL',
-    z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((value) => value === 'true'),
+    flag('false'),
     'true: TLS from the first byte (port 465); false: STARTTLS when the server offers it.',
     'false',
   ),
@@ -208,10 +208,7 @@ export const variables = {
   ),
   LLM_REQUIRED: variable(
     'OPTIONAL',
-    z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((value) => value === 'true'),
+    flag('false'),
     'true: NEXUS refuses to start without a configured LLM provider.',
     'false',
   ),
@@ -235,10 +232,7 @@ export const variables = {
   ),
   LLM_AUDIT_ENABLED: variable(
     'OPTIONAL',
-    z
-      .enum(['true', 'false'])
-      .default('true')
-      .transform((value) => value === 'true'),
+    flag('true'),
     'Record every LLM call (tokens, cost, latency, provider, model) as an event; GET /finops sums them.',
     'true',
   ),
@@ -267,10 +261,7 @@ export const variables = {
   YOUTUBE_BASE_URL: variable('ADVANCED', z.url().default('https://www.googleapis.com/youtube/v3'), 'Where the YouTube Data API is (a proxy, or a test server).', 'https://www.googleapis.com/youtube/v3'),
   RAG_AUTO_INGEST_ENABLED: variable(
     'OPTIONAL',
-    z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((value) => value === 'true'),
+    flag('false'),
     'Ingest RAG_AUTO_INGEST_PATH every day at RAG_AUTO_INGEST_HOUR:RAG_AUTO_INGEST_MINUTE (changed files only).',
     'false',
   ),

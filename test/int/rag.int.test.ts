@@ -6,8 +6,8 @@ import { builtInCatalog } from '../../src/catalog/built-in.js';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { ragIngest, ragQuery } from '../../src/catalog/commands/rag.js';
 import type { HandlerContext } from '../../src/catalog/define-command.js';
+import { handlerContext } from '../support/handler-context.js';
 import type { Tenant } from '../../src/events/tenant.js';
-import { createLogger } from '../../src/logger.js';
 import { nextRunAt } from '../../src/rag/daily-schedule.js';
 import { chunkText, matchExpression, RagIndex, ragIndexFile, type Passage } from '../../src/rag/rag-index.js';
 import { startTestNexus } from '../support/nexus.js';
@@ -166,19 +166,7 @@ describe('chunkText', () => {
 });
 
 function context(signal = new AbortController().signal, forTenant = tenant): HandlerContext {
-  return {
-    tenant: forTenant,
-    correlation_id: 'corr-1',
-    command_id: 'cmd-1',
-    task_id: 'task-1',
-    attempt: 1,
-    signal,
-    logger: createLogger({ level: 'silent' }),
-    memory: { get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} },
-    progress: async () => {},
-    command_type: 'test',
-    llm: { complete: () => Promise.reject(new Error('no LLM here')), extract: () => Promise.reject(new Error('no LLM here')) },
-  };
+  return handlerContext({ tenant: forTenant, signal });
 }
 
 describe('rag.ingest and rag.query', () => {

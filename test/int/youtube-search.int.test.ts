@@ -5,8 +5,8 @@ import { builtInCatalog } from '../../src/catalog/built-in.js';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { youtubeSearch, type YoutubeSettings } from '../../src/catalog/commands/youtube-search.js';
 import type { HandlerContext } from '../../src/catalog/define-command.js';
+import { handlerContext } from '../support/handler-context.js';
 import type { Tenant } from '../../src/events/tenant.js';
-import { createLogger } from '../../src/logger.js';
 import { startTestNexus } from '../support/nexus.js';
 
 const KEY = 'AIzaSy-test-key-not-real';
@@ -117,25 +117,7 @@ afterAll(async () => {
 const settings = (overrides: Partial<YoutubeSettings> = {}): YoutubeSettings => ({ apiKey: KEY, baseUrl, defaultRegion: 'KR', defaultLanguage: 'ko', timeoutMs: 5_000, ...overrides });
 
 function context(signal = new AbortController().signal): HandlerContext {
-  const memory = new Map<string, unknown>();
-  return {
-    tenant,
-    correlation_id: 'corr-1',
-    command_id: 'cmd-1',
-    task_id: 'task-1',
-    attempt: 1,
-    signal,
-    logger: createLogger({ level: 'silent' }),
-    memory: {
-      get: async (key) => memory.get(key),
-      all: async () => Object.fromEntries(memory),
-      set: async (key, value) => void memory.set(key, value),
-      delete: async (key) => void memory.delete(key),
-    },
-    progress: async () => {},
-    command_type: 'test',
-    llm: { complete: () => Promise.reject(new Error('no LLM here')), extract: () => Promise.reject(new Error('no LLM here')) },
-  };
+  return handlerContext({ tenant, signal });
 }
 
 /** Runs the command as NEXUS would: params through its schema, then the handler. */
