@@ -151,7 +151,14 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
         attempt,
         signal,
         get memory() {
-          return deps.memory({ tenant, correlation_id, actor: deps.executorId });
+          // A write shows in the log after the task's start, like any effect of the task.
+          const memory = deps.memory({ tenant, correlation_id, actor: deps.executorId });
+          return {
+            get: memory.get,
+            all: memory.all,
+            set: async (key: string, value: unknown) => (await recordClaim(), memory.set(key, value)),
+            delete: async (key: string) => (await recordClaim(), memory.delete(key)),
+          };
         },
         get logger() {
           return logger();

@@ -88,6 +88,15 @@ describe('memory', () => {
         expect.objectContaining({ key: 'note', value: 'call back monday' }),
         expect.objectContaining({ key: 'note', deleted: true }),
       ]);
+      // a write is an effect of its task: it shows after task_started, before task_completed
+      const first = stream.reports.find((r) => r.report_type === 'memory_changed')!.correlation_id;
+      expect(stream.reports.filter((r) => r.correlation_id === first).map((r) => r.report_type)).toEqual([
+        'command_accepted',
+        'task_queued',
+        'task_started',
+        'memory_changed',
+        'task_completed',
+      ]);
       const invalid = await nexus.command(tenant, { command_type: 'memory.set', params: { key: '' } });
       expect(invalid.status).toBe(422);
       stream.close();
