@@ -10,7 +10,6 @@ import { paymentExecute, type PaymentWebhook } from './commands/payment-execute.
 import { llmComplete, llmExtract } from './commands/llm.js';
 import { ragIngest, ragQuery, type RagSettings } from './commands/rag.js';
 import { youtubeSearch, type YoutubeSettings } from './commands/youtube-search.js';
-import { join } from 'node:path';
 import type { ShareStore } from '../shares/share-store.js';
 
 export interface BuiltInDeps {
@@ -26,9 +25,9 @@ export interface BuiltInDeps {
   /** Where `payment.execute` pays; absent: its tasks fail with HANDLER_UNAVAILABLE. */
   readonly payment?: PaymentWebhook;
   /** `youtube.search`'s API settings; without a key it fails with HANDLER_UNAVAILABLE. */
-  readonly youtube?: YoutubeSettings;
+  readonly youtube: YoutubeSettings;
   /** Where `rag.ingest` reads and the per-tenant indexes live. */
-  readonly rag?: RagSettings;
+  readonly rag: RagSettings;
 }
 
 /** The command types NEXUS ships with, risk levels as the seed set them. */
@@ -44,8 +43,8 @@ export function builtInCatalog(deps: BuiltInDeps): Catalog {
     paymentExecute(deps.payment),
     llmComplete,
     llmExtract,
-    youtubeSearch(deps.youtube ?? { baseUrl: 'https://www.googleapis.com/youtube/v3', timeoutMs: 15_000 }),
-    ragIngest(deps.rag ?? { indexDir: join(deps.outboxDir, '..', 'rag') }),
-    ragQuery(deps.rag ?? { indexDir: join(deps.outboxDir, '..', 'rag') }),
+    youtubeSearch(deps.youtube),
+    ragIngest(deps.rag),
+    ragQuery(deps.rag),
   ]);
 }

@@ -13,6 +13,7 @@ export interface TailOptions {
   readonly onResume?: (after: number, error: unknown) => void;
 }
 
+// Not NEXUS's sleep(): this timer must keep the CLI alive while it waits to resume.
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);

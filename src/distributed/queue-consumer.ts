@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
+import { sleep } from '../sleep.js';
 import { AmqpLink, QUEUE_OPTIONS } from './amqp-link.js';
 import { decodeTaskMessage, type TaskMessage } from './task-message.js';
 
@@ -55,7 +56,7 @@ export class QueueConsumer {
     const { channel, consumerTag } = this;
     if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
     const settled = Promise.allSettled([...this.inFlight]);
-    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    await Promise.race([settled, sleep(graceMs)]);
     await this.link.close();
   }
 
@@ -103,7 +104,7 @@ export class QueueConsumer {
         const log = { err: error, command_id: task.command_id, correlation_id: task.correlation_id };
         if (notNow) this.options.logger.debug(log, 'task not for now; it goes back to the queue');
         else this.options.logger.error(log, 'task not handled; it goes back to the queue');
-        await new Promise((resolve) => setTimeout(resolve, REQUEUE_DELAY_MS).unref());
+        await sleep(REQUEUE_DELAY_MS);
         settle('nack');
       },
     );

@@ -5,8 +5,8 @@ import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
 import { AmqpLink, QUEUE_OPTIONS, type QueueNames } from './amqp-link.js';
 import { encodeTaskMessage } from './task-message.js';
+import { sleep } from '../sleep.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * Publishes due tasks to `TASK_QUEUE` and dead letters to `DLQ_QUEUE`, persistent, with

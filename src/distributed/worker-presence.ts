@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { EXECUTORS_TENANT, workerStream, type ExecutorEvent } from '../events/executor-events.js';
 import type { EventStore, ExpectedRevision } from '../store/event-store.js';
+import { sleep } from '../sleep.js';
 import { redisKeys } from './redis-keys.js';
 
 export interface WorkerInfo {
@@ -62,7 +63,7 @@ export class WorkerPresence {
 export async function presumedDead(redis: Redis, workerId: string, beatMs: number, signal: AbortSignal): Promise<boolean> {
   const key = redisKeys.workerAlive(workerId);
   if ((await redis.exists(key)) === 1) return false;
-  await new Promise((resolve) => setTimeout(resolve, beatMs * 1.5).unref());
+  await sleep(beatMs * 1.5, signal);
   if (signal.aborted) return false;
   return (await redis.exists(key)) === 0;
 }

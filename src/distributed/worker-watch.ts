@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { evolveExecutors, type Executors } from '../projections/executors.js';
 import type { LiveExecutors } from '../projections/snapshot.js';
 import { ConcurrencyError, type EventStore } from '../store/event-store.js';
+import { feedPages } from '../store/feed-pages.js';
 import { forgetWorker, knownWorkers, recordWorker } from './worker-presence.js';
 
 export interface WorkerWatchOptions {
@@ -39,12 +40,7 @@ export class WorkerWatch {
 
   /** Reads what the log knows so far (events the live feed hands over meanwhile are kept too). */
   async start(): Promise<void> {
-    for (let after = 0; ; ) {
-      const page = await this.options.store.readFeed({ tenant: EXECUTORS_TENANT, after, limit: 5000 });
-      if (page.length === 0) break;
-      this.fold(page);
-      after = page[page.length - 1]!.position;
-    }
+    for await (const page of feedPages(this.options.store, { tenant: EXECUTORS_TENANT })) this.fold(page);
     for (const batch of this.held ?? []) this.fold(batch);
     this.held = undefined;
     this.timer = setInterval(() => void this.check(), this.options.beatMs);

@@ -25,6 +25,16 @@ export const tenantKey = (tenant: Tenant): string => `${tenant.org_id}/${tenant.
 export const SYSTEM_ORG = '_nexus';
 export const isSystemTenant = (tenant: Tenant): boolean => tenant.org_id === SYSTEM_ORG;
 
+/** `tenantFromKey`, one shared object per key: stores hand out the same tenant for every event of it. */
+export function tenantCache(): (key: string) => Tenant {
+  const tenants = new Map<string, Tenant>();
+  return (key) => {
+    let tenant = tenants.get(key);
+    if (!tenant) tenants.set(key, (tenant = tenantFromKey(key)));
+    return tenant;
+  };
+}
+
 export function tenantFromKey(key: string): Tenant {
   const slash = key.indexOf('/');
   return { org_id: key.slice(0, slash), project_id: key.slice(slash + 1) };

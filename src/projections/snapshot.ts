@@ -119,7 +119,8 @@ function count(counts: Counts, event: NexusEvent): Counts {
   };
 }
 
-function remember(memory: SnapshotState['memory'], event: NexusEvent): SnapshotState['memory'] {
+/** A tenant's memory after one more event (only MemorySet and MemoryDeleted change it). */
+export function remember(memory: SnapshotState['memory'], event: NexusEvent): SnapshotState['memory'] {
   if (event.type === 'MemorySet') return Object.assign({}, memory, { [event.data.key]: event.data.value });
   if (event.type !== 'MemoryDeleted' || !(event.data.key in memory)) return memory;
   const { [event.data.key]: _deleted, ...rest } = memory;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
-import { tenantFromKey, tenantKey, type Tenant } from '../events/tenant.js';
+import { tenantCache, tenantKey, type Tenant } from '../events/tenant.js';
 import { chainLink, GENESIS } from './chain.js';
 import {
   StoreUnavailableError,
@@ -75,7 +75,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
 class PgEventStore implements PostgresEventStore {
   private readonly sql;
   private readonly upcast: (type: string, version: number, data: unknown) => unknown;
-  private readonly tenants = new Map<string, Tenant>();
+  private readonly tenantOf = tenantCache();
   private readonly writer: BatchWriter;
   private readonly tail: LogTail;
   private listener: Listener | undefined;
@@ -225,14 +225,6 @@ class PgEventStore implements PostgresEventStore {
     return { position, tenant: this.tenantOf(row.tenant), stream, revision, event_id, type, version, data, metadata: JSON.parse(row.metadata) as EventMetadata };
   }
 
-  private tenantOf(key: string): Tenant {
-    let tenant = this.tenants.get(key);
-    if (!tenant) {
-      tenant = tenantFromKey(key);
-      this.tenants.set(key, tenant);
-    }
-    return tenant;
-  }
 
   private assertOpen(): void {
     if (this.state === 'closed') throw new StoreUnavailableError('the event store is closed');

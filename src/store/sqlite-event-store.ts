@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
-import { tenantFromKey, tenantKey, type Tenant } from '../events/tenant.js';
+import { tenantCache, tenantKey, type Tenant } from '../events/tenant.js';
 import { CommitSignal } from './commit-signal.js';
 import { chainLink, GENESIS, type ChainedContent } from './chain.js';
 import {
@@ -116,7 +116,7 @@ class SqliteEventStore implements EventStore {
   private readonly upcast: (type: string, version: number, data: unknown) => unknown;
   private readonly recent: RecentEvents;
   private readonly commits = new CommitSignal();
-  private readonly tenants = new Map<string, Tenant>();
+  private readonly tenantOf = tenantCache();
   private readonly typedStatements = new Map<string, Database.Statement>();
   private readonly sql;
   private queue: PendingAppend[] = [];
@@ -373,14 +373,6 @@ class SqliteEventStore implements EventStore {
     };
   }
 
-  private tenantOf(key: string): Tenant {
-    let tenant = this.tenants.get(key);
-    if (!tenant) {
-      tenant = tenantFromKey(key);
-      this.tenants.set(key, tenant);
-    }
-    return tenant;
-  }
 
   private assertReadable(): void {
     if (this.state === 'closed' || this.state === 'broken') throw new StoreUnavailableError(`the event store is ${this.state}`);

@@ -8,6 +8,7 @@ import type { PendingTask } from '../projections/pending-tasks.js';
 import { taskKey } from '../projections/pending-tasks.js';
 import { loadTask } from './load-task.js';
 import { abandonTask, runTask, type TaskOutcome, type TaskRunnerDeps } from './run-task.js';
+import { sleep } from '../sleep.js';
 
 export interface TaskMessageDeps extends TaskRunnerDeps {
   readonly redis: Redis;
@@ -18,7 +19,6 @@ export interface TaskMessageDeps extends TaskRunnerDeps {
   readonly shutdown: AbortSignal;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** How long a worker trusts what it read of a tenant's autopilot. */
 const PAUSE_CACHE_MS = 500;

@@ -1,7 +1,7 @@
 import { StoreUnavailableError, type EventStore } from '../store/event-store.js';
 import { withAppend } from '../store/with-append.js';
+import { sleep } from '../sleep.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The store, with appends that wait out a short outage of the log: a worker that has run a

@@ -4,6 +4,9 @@ import { memoryDecider, type MemoryCommand } from '../commands/tenant-controls.j
 import { MEMORY_STREAM } from '../events/tenant-events.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
+import type { RecordedEvent } from '../events/envelope.js';
+import type { NexusEvent } from '../events/registry.js';
+import { remember } from '../projections/snapshot.js';
 
 export interface TenantMemoryDeps {
   readonly store: EventStore;
@@ -32,12 +35,6 @@ export function tenantMemory(deps: TenantMemoryDeps, scope: { tenant: Tenant; co
 }
 
 /** A tenant's memory folded from its `memory` stream, for processes that keep no snapshot. */
-export async function memoryFromLog(store: EventStore, tenant: Tenant): Promise<Record<string, unknown>> {
-  const memory: Record<string, unknown> = {};
-  for (const event of await store.readStream(tenant, MEMORY_STREAM)) {
-    const data = event.data as { key: string; value?: unknown };
-    if (event.type === 'MemorySet') memory[data.key] = data.value;
-    else if (event.type === 'MemoryDeleted') delete memory[data.key];
-  }
-  return memory;
+export async function memoryFromLog(store: EventStore, tenant: Tenant): Promise<Readonly<Record<string, unknown>>> {
+  return (await store.readStream(tenant, MEMORY_STREAM)).reduce((memory, event) => remember(memory, event as RecordedEvent<NexusEvent>), {});
 }

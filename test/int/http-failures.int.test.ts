@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { executorSettings } from '../../src/catalog/executors.js';
 import { builtInCatalog } from '../../src/catalog/built-in.js';
 import { riskPolicy } from '../../src/catalog/risk-policy.js';
 import { ShareStore } from '../../src/shares/share-store.js';
@@ -31,6 +32,7 @@ describe('when the event store is unavailable', () => {
       shares,
       publicUrl: () => 'http://localhost',
       now: () => new Date(),
+      ...executorSettings(config),
     });
     const app = createApp({
       config,

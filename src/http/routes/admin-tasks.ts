@@ -7,6 +7,7 @@ import { commandStream } from '../../events/command-events.js';
 import type { Tenant } from '../../events/tenant.js';
 import { deadLetterEventTypes, foldDeadLetters, isHeld } from '../../projections/held-tasks.js';
 import type { EventStore } from '../../store/event-store.js';
+import { feedPages } from '../../store/feed-pages.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { requireRole } from '../middleware/auth.js';
@@ -52,12 +53,7 @@ export const adminTaskDocs: RouteDoc[] = [
 /** Every dead letter of the tenant, folded from the log filtered to the few types that matter. */
 async function deadLetters(store: EventStore, tenant: Tenant) {
   const events = [];
-  for (let after = 0; ; ) {
-    const page = await store.readFeed({ tenant, after, types: deadLetterEventTypes, limit: 5000 });
-    if (page.length === 0) break;
-    events.push(...page);
-    after = page[page.length - 1]!.position;
-  }
+  for await (const page of feedPages(store, { tenant, types: deadLetterEventTypes })) events.push(...page);
   return foldDeadLetters(events);
 }
 

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { summarizeSpend } from '../../projections/finops.js';
 import type { EventStore } from '../../store/event-store.js';
+import { feedPages } from '../../store/feed-pages.js';
 import type { AppEnv } from '../app-env.js';
 import type { RouteDoc } from '../openapi.js';
 import { readQuery } from '../validation.js';
@@ -28,11 +29,8 @@ export function finopsRoutes(deps: { store: EventStore }) {
     const { since } = readQuery(c, finopsQuery);
     const tenant = c.get('tenant');
     const calls = [];
-    for (let after = 0; ; ) {
-      const page = await deps.store.readFeed({ tenant, after, types: ['LlmCallRecorded'], limit: 5000 });
-      if (page.length === 0) break;
+    for await (const page of feedPages(deps.store, { tenant, types: ['LlmCallRecorded'] })) {
       calls.push(...page.filter((e) => since === undefined || e.metadata.occurred_at.slice(0, 10) >= since));
-      after = page[page.length - 1]!.position;
     }
     return c.json(summarizeSpend(calls));
   });
