@@ -58,6 +58,17 @@ export const variables = {
     z.string().min(1).optional(),
     'Named keys as JSON: [{"id","key_sha256","roles":["requester","approver","admin"],"tenants":["org/project", "org/*"]}].',
   ),
+  SESSION_TTL_SECONDS: variable(
+    'OPTIONAL',
+    int(60, 86_400, 900),
+    'How long a dashboard session cookie lives; an open dashboard renews it (for at most 12 hours after sign-in).',
+    '900',
+  ),
+  SESSION_SECRET: variable(
+    'ADVANCED',
+    z.string().min(32, 'must be at least 32 characters').optional(),
+    'Signs dashboard session cookies; the same on every replica. Unset: derived from NEXUS_API_KEY and ADMIN_API_KEY.',
+  ),
   NEXUS_PRINCIPALS_FILE: variable('OPTIONAL', z.string().min(1).optional(), 'A JSON file with the same list as NEXUS_PRINCIPALS.'),
   RISK_OVERRIDES: variable(
     'OPTIONAL',

@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Tenant } from '../events/tenant.js';
 
 import type { Principal } from '../principals.js';
+import type { Session } from './session-token.js';
 
 export interface AppEnv {
   Bindings: HttpBindings;
@@ -9,5 +10,7 @@ export interface AppEnv {
     principal: Principal;
     tenant: Tenant;
     correlation_id: string;
+    /** Set when the request was authenticated by a dashboard session cookie. */
+    session?: Session;
   };
 }

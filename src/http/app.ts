@@ -27,6 +27,9 @@ import { healthDocs, healthRoutes } from './routes/health.js';
 import { adminTaskDocs, adminTaskRoutes } from './routes/admin-tasks.js';
 import { metricsDocs, metricsRoutes } from './routes/metrics.js';
 import { finopsDocs, finopsRoutes } from './routes/finops.js';
+import { sessionDocs, sessionRoutes, signOutRoute } from './routes/session.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+import { sessionKey } from './session-token.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -72,26 +75,32 @@ export function createApp(deps: AppDeps) {
   if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs], {
+  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs, ...sessionDocs], {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
   });
   app.get('/openapi.json', (c) => c.json(document));
   app.route('/shares', shareRoutes(deps));
+  app.route('/', dashboardRoutes());
+  app.route('/', signOutRoute());
 
+  const signingKey = sessionKey({ secret: config.SESSION_SECRET, apiKey: config.NEXUS_API_KEY, adminKey: config.ADMIN_API_KEY });
   const guards = [
     apiKeyAuth({
       apiKey: config.NEXUS_API_KEY,
       adminKey: config.ADMIN_API_KEY,
       principals: config.principals,
       developmentMode: config.developmentMode,
+      sessionKey: signingKey,
+      now: () => deps.now().getTime(),
     }),
     tenantHeaders(),
     tenantScope(),
     rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets }),
   ];
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
+  app.use('/session', ...guards);
   if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, guards[0]!));
 
   app.route(
@@ -116,6 +125,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));
+  app.route('/session', sessionRoutes({ sessionKey: signingKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now }));
   app.route('/audit', auditRoutes(deps));
   app.route('/finops', finopsRoutes(deps));
   app.route('/admin', adminTaskRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));

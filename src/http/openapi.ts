@@ -11,7 +11,7 @@ export interface ResponseDoc {
  * they validate with, so the document cannot drift from the code.
  */
 export interface RouteDoc {
-  readonly method: 'get' | 'post';
+  readonly method: 'get' | 'post' | 'delete';
   /** OpenAPI style: `/approvals/{ask_id}/decide`. */
   readonly path: string;
   readonly summary: string;

@@ -19,42 +19,45 @@ export interface DeadLetter {
 export const deadLetterEventTypes = ['TaskDeadLettered', 'DeadLetterTriaged', 'HeldTaskRequeued', 'HeldTaskDiscarded', 'TaskQueued'];
 
 /**
- * The tenant's dead letters that are still dead: requeued ones (by triage or an admin) leave
+ * The tenant's dead letters after one more event: requeued ones (by triage or an admin) leave
  * when they are queued again, discarded ones when discarded.
  */
-export function foldDeadLetters(events: Iterable<RecordedEvent>): DeadLetter[] {
-  const letters = new Map<string, DeadLetter>();
-  for (const recorded of events) {
-    const event = recorded as RecordedEvent<NexusEvent>;
-    switch (event.type) {
-      case 'TaskDeadLettered': {
-        const { command_id, task_id, command_type, attempts, error } = event.data;
-        letters.set(command_id, {
-          command_id,
-          task_id,
-          command_type,
-          correlation_id: event.metadata.correlation_id,
-          attempts,
-          error,
-          triage: 'pending',
-          dead_lettered_at: event.metadata.occurred_at,
-        });
-        break;
-      }
-      case 'DeadLetterTriaged': {
-        const letter = letters.get(event.data.command_id);
-        if (letter) letters.set(letter.command_id, { ...letter, triage: event.data.action });
-        break;
-      }
-      case 'TaskQueued':
-      case 'HeldTaskDiscarded':
-        letters.delete(event.data.command_id);
-        break;
-      default:
-        break;
+export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: RecordedEvent): readonly DeadLetter[] {
+  const event = recorded as RecordedEvent<NexusEvent>;
+  switch (event.type) {
+    case 'TaskDeadLettered': {
+      const { command_id, task_id, command_type, attempts, error } = event.data;
+      const letter: DeadLetter = {
+        command_id,
+        task_id,
+        command_type,
+        correlation_id: event.metadata.correlation_id,
+        attempts,
+        error,
+        triage: 'pending',
+        dead_lettered_at: event.metadata.occurred_at,
+      };
+      return [...letters.filter((l) => l.command_id !== command_id), letter];
     }
+    case 'DeadLetterTriaged': {
+      const { command_id, action } = event.data;
+      return letters.some((l) => l.command_id === command_id) ? letters.map((l) => (l.command_id === command_id ? { ...l, triage: action } : l)) : letters;
+    }
+    case 'TaskQueued':
+    case 'HeldTaskDiscarded': {
+      const { command_id } = event.data;
+      return letters.some((l) => l.command_id === command_id) ? letters.filter((l) => l.command_id !== command_id) : letters;
+    }
+    default:
+      return letters;
   }
-  return [...letters.values()];
+}
+
+/** The tenant's dead letters that are still dead, folded from its events. */
+export function foldDeadLetters(events: Iterable<RecordedEvent>): DeadLetter[] {
+  let letters: readonly DeadLetter[] = [];
+  for (const event of events) letters = evolveDeadLetters(letters, event);
+  return [...letters];
 }
 
 export const isHeld = (letter: DeadLetter): boolean => letter.triage === 'hold' || letter.triage === 'alarm';

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import type { NexusEvent } from '../events/registry.js';
+import type { Tenant } from '../events/tenant.js';
 
 /** One entry of the report feed: what the SSE stream and `GET /agent/reports` carry. */
 export interface Report {
@@ -78,4 +79,48 @@ export function toReport(event: RecordedEvent): Report {
 /** The seed's ask shape: the exact command params travel as `payload`. */
 function askPayload({ params, ...ask }: Record<string, unknown>): Record<string, unknown> {
   return Object.assign(ask, { payload: params });
+}
+
+const eventTypes = new Map<string, string>(Object.entries(reportTypes).map(([event, report]) => [report, event]));
+
+/** The event type behind a report: reports shared by several events tell them apart by a field. */
+function eventTypeOf(report: Report): string {
+  const { payload } = report;
+  switch (report.report_type) {
+    case 'ask_resolved':
+      return payload.decision === 'approved' ? 'AskApproved' : payload.decision === 'denied' ? 'AskDenied' : 'AskExpired';
+    case 'autopilot_changed':
+      return payload.status === 'paused' ? 'AutopilotPaused' : 'AutopilotResumed';
+    case 'memory_changed':
+      return payload.deleted === true ? 'MemoryDeleted' : 'MemorySet';
+    default:
+      return eventTypes.get(report.report_type) ?? report.report_type;
+  }
+}
+
+/**
+ * The event a report was made from, as far as projections need it: a client that holds a
+ * snapshot folds the reports after it with the same projection the server uses.
+ */
+export function fromReport(report: Report, tenant: Tenant): RecordedEvent {
+  const type = eventTypeOf(report);
+  const { payload: params, ...rest } = report.payload;
+  const data = Object.assign(
+    {},
+    type === 'AskCreated' ? Object.assign(rest, { params }) : report.payload,
+    report.command_id === null ? {} : { command_id: report.command_id },
+    report.task_id === null ? {} : { task_id: report.task_id },
+  );
+  return {
+    type,
+    data,
+    position: report.position,
+    tenant,
+    // Reports do not tell the stream; no projection reads it.
+    stream: '',
+    revision: 0,
+    event_id: report.report_id,
+    version: 1,
+    metadata: { correlation_id: report.correlation_id, occurred_at: report.timestamp },
+  };
 }

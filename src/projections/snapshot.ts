@@ -3,6 +3,7 @@ import type { RiskLevel } from '../events/command-events.js';
 import type { NexusEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
 import type { Executors } from './executors.js';
+import { evolveDeadLetters, type DeadLetter } from './held-tasks.js';
 import { addToWorklog, emptyWorklog, worklogEntries, worklogEntry, type Worklog, type WorklogEntry } from './worklog.js';
 
 export interface Autopilot {
@@ -60,6 +61,8 @@ export interface SnapshotState {
   readonly asks: readonly PendingAsk[];
   readonly memory: Readonly<Record<string, unknown>>;
   readonly sidecar: Readonly<Record<string, Executor>>;
+  /** Dead-lettered tasks not yet requeued or discarded (held ones wait for a person). */
+  readonly dead_letters: readonly DeadLetter[];
 }
 
 /** What the SSE `snapshot` event and `GET /agent/snapshot` carry. */
@@ -69,6 +72,7 @@ export interface Snapshot {
   readonly asks: readonly PendingAsk[];
   readonly memory: Readonly<Record<string, unknown>>;
   readonly sidecar: Readonly<Record<string, Executor>>;
+  readonly dead_letters: readonly DeadLetter[];
   readonly org_id: string;
   readonly project_id: string;
   /** The event position this snapshot is consistent with. */
@@ -91,6 +95,7 @@ export const initialSnapshot = (): SnapshotState => ({
   asks: [],
   memory: {},
   sidecar: {},
+  dead_letters: [],
 });
 
 type Counts = SnapshotState['counts'];
@@ -185,6 +190,7 @@ export function snapshotProjection(options: SnapshotOptions) {
       asks: ask ? [...state.asks, ask] : resolvesAsk(event) ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
       memory: remember(state.memory, event),
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
+      dead_letters: evolveDeadLetters(state.dead_letters, event),
     };
   };
   const view = (state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string }, live?: LiveExecutors): Snapshot =>
@@ -193,6 +199,24 @@ export function snapshotProjection(options: SnapshotOptions) {
 }
 
 export type SnapshotProjection = ReturnType<typeof snapshotProjection>;
+
+/**
+ * The state a snapshot was viewed from, so a client that received one (the dashboard) can fold
+ * the reports after it with `evolve`. Live worker details ride along in `sidecar`.
+ */
+export function stateOf(snapshot: Snapshot, worklogKeep: number): SnapshotState {
+  const { status: _status, ...counts } = snapshot.autopilot;
+  return {
+    position: snapshot.position,
+    paused: snapshot.autopilot.status === 'paused',
+    counts,
+    worklog: snapshot.worklog.reduce((log, entry) => addToWorklog(log, entry, worklogKeep), emptyWorklog),
+    asks: snapshot.asks,
+    memory: snapshot.memory,
+    sidecar: snapshot.sidecar,
+    dead_letters: snapshot.dead_letters,
+  };
+}
 
 /** The snapshot as clients see it: consistent with `position`, stamped at `timestamp`. */
 function snapshotView(
@@ -208,6 +232,7 @@ function snapshotView(
     asks: state.asks,
     memory: state.memory,
     sidecar: live ? withWorkers(state.sidecar, live) : state.sidecar,
+    dead_letters: state.dead_letters,
     org_id: at.tenant.org_id,
     project_id: at.tenant.project_id,
     position: Math.max(at.position, state.position),

@@ -55,7 +55,7 @@ describe('GET /agent/reports/stream', () => {
     expect(client.retry).toBe(3000);
     expect(client.events[0]!.event).toBe('snapshot');
     const snapshot = client.snapshot!;
-    expect(Object.keys(snapshot)).toEqual(['autopilot', 'worklog', 'asks', 'memory', 'sidecar', 'org_id', 'project_id', 'position', 'timestamp']);
+    expect(Object.keys(snapshot)).toEqual(['autopilot', 'worklog', 'asks', 'memory', 'sidecar', 'dead_letters', 'org_id', 'project_id', 'position', 'timestamp']);
     expect(client.events[0]!.id).toBe(String(snapshot.position));
 
     const [commandId] = await send(acme, 1, 'live');

@@ -75,10 +75,11 @@ function freePort(): Promise<number> {
  */
 export async function spawnNexus(
   env: Record<string, string>,
-  options: { compiled?: boolean; testCommands?: boolean } = {},
+  options: { compiled?: boolean; testCommands?: boolean; port?: number } = {},
 ): Promise<NexusProcess> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-proc-'));
-  const port = await freePort();
+  // `port`: the same port again, for a restart the clients should find.
+  const port = options.port ?? (await freePort());
   // `compiled`: run the build in dist/ with the flags of `npm start` (run `npm run build` first).
   // `testCommands`: add the command types of test/support/test-commands.ts.
   const entry = options.compiled

@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { inScope, type ConfiguredPrincipal, type Principal, type Role } from '../../principals.js';
 import type { AppEnv } from '../app-env.js';
 import { header } from '../header.js';
 import { RequestError } from '../errors.js';
+import { csrfMatches, openSession, SESSION_COOKIE } from '../session-token.js';
 
 export interface AuthOptions {
   /** `NEXUS_API_KEY`; absent in development mode. */
@@ -13,6 +15,9 @@ export interface AuthOptions {
   /** Named principals, known by the sha-256 of their keys. */
   readonly principals: readonly ConfiguredPrincipal[];
   readonly developmentMode: boolean;
+  /** Signs dashboard sessions (see session-token.ts). */
+  readonly sessionKey: Buffer;
+  readonly now?: () => number;
 }
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
@@ -21,25 +26,39 @@ const everyTenant = ['*/*'];
 const DEVELOPER: Principal = { id: 'development', roles: ['requester', 'approver', 'admin'], tenants: everyTenant };
 const CLIENT: Principal = { id: 'api-key', roles: ['requester', 'approver'], tenants: everyTenant };
 const ADMIN: Principal = { id: 'admin', roles: ['requester', 'approver', 'admin'], tenants: everyTenant };
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * `x-api-key` against the configured keys, in constant time: the shared keys by comparing
  * sha-256 digests with `timingSafeEqual`, named principals by the digest of the key (which
- * gives away nothing of the keys). In development mode every request is the local developer.
+ * gives away nothing of the keys). Without a key, a dashboard session cookie: its principal is
+ * looked up again on every request (a principal removed from the configuration is out at once),
+ * and a change it asks for must carry the session's `x-csrf-token`. In development mode every
+ * request is the local developer, and a session only names the tenant.
  */
 export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
+  const now = options.now ?? Date.now;
   const shared = [
     ...(options.adminKey === undefined ? [] : [{ digest: digest(options.adminKey), principal: ADMIN }]),
     ...(options.apiKey === undefined ? [] : [{ digest: digest(options.apiKey), principal: CLIENT }]),
   ];
   const named = new Map(options.principals.map(({ key_sha256, ...principal }) => [key_sha256, principal]));
+  const byId = new Map<string, Principal>([...shared.map(({ principal }) => [principal.id, principal] as const), ...[...named.values()].map((p) => [p.id, p] as const)]);
   return async function apiKeyAuthMiddleware(c, next) {
+    const given = header(c, 'x-api-key');
     if (options.developmentMode) {
       c.set('principal', DEVELOPER);
+      if (given === undefined) readSession(c, false);
       return next();
     }
-    const given = header(c, 'x-api-key');
-    if (given === undefined || given === '') throw new RequestError(401, 'missing_api_key', 'send your API key in the x-api-key header');
+    if (given === undefined || given === '') {
+      const session = readSession(c, true);
+      if (!session) throw new RequestError(401, 'missing_api_key', 'send your API key in the x-api-key header');
+      const principal = byId.get(session.principal_id);
+      if (!principal) throw new RequestError(401, 'session_expired', 'the key this session was opened with is no longer configured; sign in again');
+      c.set('principal', principal);
+      return next();
+    }
     const presented = digest(given);
     // Every shared key is compared, whichever matches: the time taken tells nothing.
     const matches = shared.filter((candidate) => timingSafeEqual(presented, candidate.digest));
@@ -48,6 +67,22 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     c.set('principal', principal);
     return next();
   };
+
+  /** The request's session cookie, checked (signature, expiry, CSRF token); undefined without one. */
+  function readSession(c: Parameters<MiddlewareHandler<AppEnv>>[0], required: boolean) {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (token === undefined) return undefined;
+    const session = openSession(options.sessionKey, token, now());
+    if (!session) {
+      if (!required) return undefined;
+      throw new RequestError(401, 'session_expired', 'this session has expired or is not valid; sign in again');
+    }
+    if (!SAFE_METHODS.has(c.req.method) && !csrfMatches(options.sessionKey, session, header(c, 'x-csrf-token'))) {
+      throw new RequestError(403, 'csrf_token_mismatch', 'a change made with a session cookie needs the x-csrf-token the session was given');
+    }
+    c.set('session', session);
+    return session;
+  }
 }
 
 /** The principal may act in the request's tenant (run after the tenant headers are read). */

@@ -1,0 +1,92 @@
+import { Hono, type Context } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { z } from 'zod';
+import type { AppEnv } from '../app-env.js';
+import { header } from '../header.js';
+import type { RouteDoc } from '../openapi.js';
+import { csrfToken, newSession, sealSession, SESSION_COOKIE, type Session } from '../session-token.js';
+
+export interface SessionRoutesDeps {
+  readonly sessionKey: Buffer;
+  readonly ttlSeconds: number;
+  readonly now: () => Date;
+}
+
+const sessionInfo = z.object({
+  principal: z.object({ id: z.string(), roles: z.array(z.string()) }),
+  org_id: z.string(),
+  project_id: z.string(),
+  expires_at: z.string(),
+  csrf_token: z.string().meta({ description: 'Send as x-csrf-token with every POST made with the session cookie' }),
+});
+
+export const sessionDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/session',
+    summary: 'Exchange a key for a dashboard session (or renew one)',
+    description:
+      'With x-api-key and the tenant headers: sets a short-lived, HttpOnly, SameSite=Strict cookie bound to that principal and tenant, which EventSource and fetch then send instead of the key. With a valid session cookie (and its x-csrf-token): renews it, at most 12 hours after sign-in.',
+    tags: ['dashboard'],
+    tenant: true,
+    responses: { 201: { description: 'The session', schema: sessionInfo } },
+  },
+  {
+    method: 'get',
+    path: '/session',
+    summary: 'The current dashboard session',
+    tags: ['dashboard'],
+    tenant: true,
+    responses: { 200: { description: 'The session', schema: sessionInfo } },
+  },
+  {
+    method: 'delete',
+    path: '/session',
+    summary: 'Sign out: the session cookie is cleared',
+    tags: ['dashboard'],
+    tenant: false,
+    responses: { 204: { description: 'Signed out' } },
+  },
+];
+
+/** Cookies are marked Secure when the page came over HTTPS (directly or through a proxy that says so). */
+const overHttps = (c: Context<AppEnv>): boolean => new URL(c.req.url).protocol === 'https:' || header(c, 'x-forwarded-proto') === 'https';
+
+/** Sign-out, which needs no valid session: it only clears the cookie. */
+export function signOutRoute() {
+  return new Hono<AppEnv>().delete('/session', (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: overHttps(c), httpOnly: true, sameSite: 'Strict' });
+    return c.body(null, 204);
+  });
+}
+
+/** Behind the key-or-session and tenant guards. */
+export function sessionRoutes(deps: SessionRoutesDeps) {
+  const describe = (c: Context<AppEnv>, session: Session) => ({
+    principal: { id: c.get('principal').id, roles: [...c.get('principal').roles] },
+    org_id: session.tenant.org_id,
+    project_id: session.tenant.project_id,
+    expires_at: new Date(session.expires_at).toISOString(),
+    csrf_token: csrfToken(deps.sessionKey, session),
+  });
+
+  return new Hono<AppEnv>()
+    .post('/', (c) => {
+      const now = deps.now().getTime();
+      const current = c.get('session');
+      const session = newSession(c.get('principal').id, c.get('tenant'), now, deps.ttlSeconds * 1000, current?.signed_in_at ?? now);
+      setCookie(c, SESSION_COOKIE, sealSession(deps.sessionKey, session), {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'Strict',
+        secure: overHttps(c),
+        maxAge: Math.max(1, Math.floor((session.expires_at - now) / 1000)),
+      });
+      return c.json(describe(c, session), 201);
+    })
+    .get('/', (c) => {
+      const session = c.get('session');
+      if (!session) return c.json({ error: { code: 'no_session', message: 'this request carried a key, not a session cookie' } }, 404);
+      return c.json(describe(c, session));
+    });
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../src/events/envelope.js';
+import { fromReport, toReport } from '../../src/projections/report-feed.js';
+import { snapshotProjection, stateOf, type SnapshotState } from '../../src/projections/snapshot.js';
+import { events, recorded, tenant } from '../support/fixtures.js';
+
+const projection = snapshotProjection({ worklogKeep: 50 });
+const fold = (state: SnapshotState, log: readonly RecordedEvent[]) => log.reduce(projection.evolve, state);
+const view = (state: SnapshotState) => projection.view(state, { tenant, position: state.position, timestamp: 't' });
+
+const ask = (type: 'AskCreated' | 'AskApproved' | 'AskDenied', ask_id: string) =>
+  type === 'AskCreated'
+    ? {
+        type,
+        data: {
+          command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test', ask_id, risk_level: 'RED', description: 'Share it',
+          params: { recipient: 'a@example.com' }, payload_hash: 'p', requested_by: 'alice', expires_at: '2026-11-24T10:00:00.000Z',
+          warn_at: '2026-11-24T09:55:00.000Z', options: ['approve', 'deny'],
+        },
+      }
+    : { type, data: { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test', ask_id, payload_hash: 'p', decided_by: 'bob' } };
+
+// Every kind of change the snapshot shows: work, asks decided both ways, memory, autopilot, dead letters.
+const log = recorded([
+  events.accepted('RED'),
+  ask('AskCreated', 'ask-1'),
+  ask('AskApproved', 'ask-1'),
+  events.queued(),
+  { type: 'MemorySet', data: { key: 'topic', value: { a: 1 } } },
+  events.started(),
+  events.failed(1, false),
+  events.deadLettered(1),
+  { type: 'DeadLetterTriaged', data: { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test', code: 'BOOM', action: 'hold' } },
+  { type: 'AutopilotPaused', data: { by: 'bob' } },
+  ask('AskCreated', 'ask-2'),
+  { type: 'MemoryDeleted', data: { key: 'topic' } },
+  ask('AskDenied', 'ask-2'),
+  { type: 'AutopilotResumed', data: { by: 'bob', reason: 'done' } },
+  events.queued(2),
+  events.started(2),
+  events.succeeded(2),
+] as never);
+
+describe('a snapshot folded forward from reports (what the dashboard does)', () => {
+  it('equals the snapshot the server folds from events, from any starting position', () => {
+    const serverEnd = view(fold(projection.initialState(), log));
+    for (let start = 0; start <= log.length; start += 1) {
+      const received = view(fold(projection.initialState(), log.slice(0, start)));
+      const reports = log.slice(start).map((event) => fromReport(toReport(event), tenant));
+      expect(view(fold(stateOf(received, 50), reports)), `from position ${start}`).toEqual(serverEnd);
+    }
+  });
+
+  it('recovers the event types that share a report type', () => {
+    const types = log.map((event) => fromReport(toReport(event), tenant).type);
+    expect(types).toEqual(log.map((event) => event.type));
+  });
+});

@@ -1,0 +1,52 @@
+import { api, ApiError, useCsrfToken } from './api.js';
+
+export interface SessionInfo {
+  readonly principal: { readonly id: string; readonly roles: readonly string[] };
+  readonly org_id: string;
+  readonly project_id: string;
+  readonly expires_at: string;
+  readonly csrf_token: string;
+}
+
+let renewal: number | undefined;
+
+/**
+ * Keeps the session alive while the page is open: renewed halfway through its life, and tried
+ * again a little later when NEXUS cannot answer (a restart); only a 401 ends it.
+ */
+function keep(session: SessionInfo, onLost: () => void): SessionInfo {
+  useCsrfToken(session.csrf_token);
+  const renew = (inMs: number) => {
+    window.clearTimeout(renewal);
+    renewal = window.setTimeout(() => {
+      api<SessionInfo>('POST', '/session').then(
+        (renewed) => keep(renewed, onLost),
+        (error: unknown) => (error instanceof ApiError && error.status === 401 ? onLost() : renew(5_000)),
+      );
+    }, inMs);
+  };
+  renew(Math.max(5_000, (Date.parse(session.expires_at) - Date.now()) / 2));
+  return session;
+}
+
+/** The session the browser already holds, if any. */
+export async function currentSession(onLost: () => void): Promise<SessionInfo | undefined> {
+  try {
+    return keep(await api<SessionInfo>('GET', '/session'), onLost);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Exchanges the key for a session cookie; the key is not kept anywhere by the page. */
+export async function signIn(key: string, org: string, project: string, onLost: () => void): Promise<SessionInfo> {
+  const headers: Record<string, string> = { 'x-org-id': org, 'x-project-id': project };
+  if (key !== '') headers['x-api-key'] = key;
+  return keep(await api<SessionInfo>('POST', '/session', undefined, headers), onLost);
+}
+
+export async function signOut(): Promise<void> {
+  window.clearTimeout(renewal);
+  useCsrfToken(undefined);
+  await api('DELETE', '/session');
+}
