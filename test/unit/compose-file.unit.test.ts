@@ -176,6 +176,9 @@ function dockerfileProblems(text: string): string[] {
   if (bases.size !== 1) problems.push(`Dockerfile: stages start from different images (${[...bases].join(', ')}), so the native addon may not match`);
   if (user === undefined || /^(root|0)(:|$)/.test(user)) problems.push(`Dockerfile: the final stage runs as ${user ?? 'root'}`);
   if (!finalStage.some((line) => /^ENV\s.*\bNODE_ENV=production\b/i.test(line))) problems.push('Dockerfile: NODE_ENV is not production');
+  for (const folder of ['web', 'src']) {
+    if (!finalStage.some((line) => new RegExp(`^COPY\\s.*\\s\\./${folder}$`).test(line))) problems.push(`Dockerfile: the dashboard needs ${folder}/ in the image`);
+  }
   return problems;
 }
 
@@ -263,6 +266,7 @@ describe('a compose file that lost a property fails', () => {
     ['no USER at all', (t: string) => t.replace(/^USER .*$/gm, '')],
     ['stages on different images', (t: string) => t.replace(/ AS runtime$/m, '').replace(/^FROM node:20-bookworm-slim$/m, 'FROM node:20-alpine')],
     ['not production', (t: string) => t.replace(/NODE_ENV=production/, 'NODE_ENV=development')],
+    ['no dashboard sources', (t: string) => t.replace(/^COPY --from=build \/app\/web \.\/web$/m, '')],
   ])('Dockerfile: %s', (_name, mutate) => {
     expect(dockerfileProblems(mutate(read('Dockerfile')))).not.toEqual([]);
   });

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, API_KEY, startTestNexus, type TestNexus } from '../support/nexus.js';
+import { SseClient } from '../support/sse-client.js';
+
+const tenant = { org_id: 'dash', project_id: 'p' };
+let nexus: TestNexus;
+
+beforeAll(async () => {
+  nexus = await startTestNexus();
+});
+afterAll(() => nexus.stop());
+
+interface SignedIn {
+  readonly cookie: string;
+  readonly csrf: string;
+  readonly setCookie: string;
+  readonly body: Record<string, unknown>;
+}
+
+async function signIn(key: string, at = tenant): Promise<SignedIn> {
+  const response = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': key, 'x-org-id': at.org_id, 'x-project-id': at.project_id } });
+  expect(response.status).toBe(201);
+  const setCookie = response.headers.get('set-cookie')!;
+  const body = (await response.json()) as Record<string, unknown>;
+  return { cookie: setCookie.split(';')[0]!, csrf: body.csrf_token as string, setCookie, body };
+}
+
+const withCookie = (session: SignedIn, extra: Record<string, string> = {}) => ({ cookie: session.cookie, ...extra });
+
+describe('dashboard sessions', () => {
+  it('exchange a key for an HttpOnly, SameSite=Strict cookie bound to the principal and tenant; the key appears nowhere in it', async () => {
+    const session = await signIn(ADMIN_KEY);
+    expect(session.setCookie).toMatch(/^nexus_session=[^;]+; Max-Age=900; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(session.setCookie).not.toContain(ADMIN_KEY);
+    expect(Buffer.from(session.cookie.split('=')[1]!.split('.')[0]!, 'base64url').toString()).not.toContain(ADMIN_KEY);
+    expect(session.body).toMatchObject({ principal: { id: 'admin', roles: ['requester', 'approver', 'admin'] }, org_id: 'dash', project_id: 'p' });
+    const again = await fetch(`${nexus.url}/session`, { headers: withCookie(session) });
+    expect(await again.json()).toMatchObject({ principal: { id: 'admin' }, csrf_token: session.csrf });
+  });
+
+  it('let EventSource read the stream with the cookie alone, in the session tenant only', async () => {
+    const session = await signIn(API_KEY);
+    const stream = await SseClient.connect(`${nexus.url}/agent/reports/stream`, withCookie(session));
+    expect(stream.snapshot).toMatchObject({ org_id: 'dash', project_id: 'p' });
+    stream.close();
+    const other = await fetch(`${nexus.url}/agent/snapshot`, { headers: withCookie(session, { 'x-org-id': 'other', 'x-project-id': 'p' }) });
+    expect(other.status).toBe(403);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe('forbidden_tenant');
+  });
+
+  it('need the CSRF token for every change, and the principal keeps its own rights', async () => {
+    const session = await signIn(API_KEY);
+    const post = (extra: Record<string, string>) =>
+      fetch(`${nexus.url}/sidecar/command`, {
+        method: 'POST',
+        headers: withCookie(session, { 'content-type': 'application/json', ...extra }),
+        body: JSON.stringify({ command_type: 'echo.test', params: { via: 'session' } }),
+      });
+    const without = await post({});
+    expect(without.status).toBe(403);
+    expect(((await without.json()) as { error: { code: string } }).error.code).toBe('csrf_token_mismatch');
+    expect((await post({ 'x-csrf-token': 'nope' })).status).toBe(403);
+    expect((await post({ 'x-csrf-token': session.csrf })).status).toBe(202);
+    const pause = await fetch(`${nexus.url}/agent/autopilot`, {
+      method: 'POST',
+      headers: withCookie(session, { 'content-type': 'application/json', 'x-csrf-token': session.csrf }),
+      body: JSON.stringify({ action: 'pause' }),
+    });
+    expect(pause.status).toBe(403);
+  });
+
+  it('refuse a forged or cleared cookie with 401, and renew a valid one without the key', async () => {
+    const session = await signIn(ADMIN_KEY);
+    const [name, token] = session.cookie.split('=') as [string, string];
+    const forged = await fetch(`${nexus.url}/agent/snapshot`, { headers: { cookie: `${name}=${token.slice(0, -2)}xx` } });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('session_expired');
+    const renewed = await fetch(`${nexus.url}/session`, { method: 'POST', headers: withCookie(session, { 'x-csrf-token': session.csrf }) });
+    expect(renewed.status).toBe(201);
+    expect(renewed.headers.get('set-cookie')).toMatch(/^nexus_session=/);
+    const signOut = await fetch(`${nexus.url}/session`, { method: 'DELETE', headers: withCookie(session) });
+    expect(signOut.status).toBe(204);
+    expect(signOut.headers.get('set-cookie')).toMatch(/^nexus_session=; Max-Age=0/);
+  });
+
+  it('cannot be opened with a bad key or for NEXUS own logs', async () => {
+    const bad = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': 'wrong-key-123', 'x-org-id': 'dash', 'x-project-id': 'p' } });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('set-cookie')).toBeNull();
+    const system = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'x-org-id': '_nexus', 'x-project-id': '_executors' } });
+    expect(system.status).toBe(403);
+  });
+
+  it('serves the page with a strict content security policy, and its script built from source', async () => {
+    const root = await fetch(`${nexus.url}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/dashboard');
+    const page = await fetch(`${nexus.url}/dashboard`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).not.toMatch(/https?:\/\//);
+    const script = await fetch(`${nexus.url}/dashboard/app.js`);
+    expect(script.headers.get('content-type')).toContain('javascript');
+    expect(await script.text()).toContain('/agent/reports/stream');
+  });
+});
