@@ -14,7 +14,7 @@ import { SseClient } from '../support/sse-client.js';
 
 const tenant = { org_id: 'browser', project_id: 'p' };
 const dataDir = mkdtempSync(join(tmpdir(), 'nexus-dashboard-'));
-const env = { NEXUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+const env = { NEXUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', RETRY_BASE_DELAY_MS: '10', MAX_RETRIES: '1' };
 const headers = { 'content-type': 'application/json', 'x-api-key': API_KEY, 'x-org-id': tenant.org_id, 'x-project-id': tenant.project_id };
 
 let nexus: NexusProcess;
@@ -64,7 +64,7 @@ async function tabTo(isTarget: string, arg: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  nexus = await spawnNexus(env);
+  nexus = await spawnNexus(env, { testCommands: true });
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
@@ -185,6 +185,26 @@ describe('the dashboard in a real browser', () => {
     expect(await page.$$eval('#audit-body tbody tr', (rows) => rows.map((r) => r.children[3]!.textContent))).toEqual(['denied', 'approved', 'approved']);
   });
 
+  it('pauses and resumes the autopilot, and discards a held task (admin controls)', async () => {
+    await page.click('#autopilot-pause');
+    await page.waitForSelector('#autopilot-status[data-status="paused"]');
+    const waiting = await post('echo.test', { hello: 'paused' }, 'while-paused');
+    await page.waitForSelector(row(waiting.correlation_id, 'command_accepted'));
+    expect(await page.$(row(waiting.correlation_id, 'task_started'))).toBeNull();
+    await page.click('#autopilot-resume');
+    await page.waitForSelector(row(waiting.correlation_id, 'task_completed'));
+
+    // SCHEMA_PARSE_ERROR is held for a person (AUTO_HOLD_FAILURE_CODES).
+    const failing = await post('test.fail', { code: 'SCHEMA_PARSE_ERROR' }, 'held');
+    const letter = `#dead-letters-list li[data-command-id="${failing.command_id}"]`;
+    await page.waitForSelector(`${letter} .triage:text("hold")`);
+    await screenshot(page, 'dashboard-held-task-1280');
+    await page.click(`${letter} button.deny`);
+    // The discard is its own request, with its own correlation id; the command id ties it.
+    await page.waitForSelector(`#feed-list li[data-command="${failing.command_id}"][data-type="task_discarded"]`);
+    await page.waitForSelector(letter, { state: 'detached' });
+  });
+
   it('recovers from a restart of NEXUS without reloading, with no duplicate and no missing row', async () => {
     await page.evaluate('window.loadedOnce = true');
     const port = Number(new URL(nexus.url).port);
@@ -195,7 +215,7 @@ describe('the dashboard in a real browser', () => {
     // Keep the page away while NEXUS, back on the same port and data, records work: the page
     // must then fetch exactly what it missed.
     await page.route('**/agent/reports/stream*', (route) => route.abort());
-    nexus = await spawnNexus(env, { port });
+    nexus = await spawnNexus(env, { port, testCommands: true });
     const watcher = await SseClient.connect(`${nexus.url}/agent/reports/stream`, headers);
     const missed = await post('echo.test', { hello: 'while away' }, 'while-away');
     await watcher.until((c) => c.events.some((e) => e.event === 'report' && e.data.includes('"task_completed"') && e.data.includes(missed.command_id)));

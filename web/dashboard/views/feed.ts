@@ -66,7 +66,7 @@ export class FeedView {
     const status = statusOf(report);
     return h(
       'li',
-      { class: `report status-${status}`, 'data-position': report.position, 'data-type': report.report_type, 'data-status': status, 'data-correlation': report.correlation_id },
+      { class: `report status-${status}`, 'data-position': report.position, 'data-type': report.report_type, 'data-status': status, 'data-correlation': report.correlation_id, 'data-command': report.command_id ?? '' },
       h('span', { class: 'position' }, `#${report.position}`),
       h('time', { datetime: report.timestamp }, time(report.timestamp)),
       h('span', { class: 'type' }, report.report_type),
