@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { inScope, type ConfiguredPrincipal, type Principal, type Role } from '../../principals.js';
 import type { AppEnv } from '../app-env.js';
@@ -69,7 +69,7 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
   };
 
   /** The request's session cookie, checked (signature, expiry, CSRF token); undefined without one. */
-  function readSession(c: Parameters<MiddlewareHandler<AppEnv>>[0], required: boolean) {
+  function readSession(c: Context<AppEnv>, required: boolean) {
     const token = getCookie(c, SESSION_COOKIE);
     if (token === undefined) return undefined;
     const session = openSession(options.sessionKey, token, now());
