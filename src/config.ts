@@ -67,7 +67,7 @@ export const variables = {
   SESSION_SECRET: variable(
     'ADVANCED',
     z.string().min(32, 'must be at least 32 characters').optional(),
-    'Signs dashboard session cookies; the same on every replica. Unset: derived from NEXUS_API_KEY and ADMIN_API_KEY.',
+    'Signs dashboard session cookies; give every replica the same. Unset: a random one kept in NEXUS_DATA_DIR.',
   ),
   NEXUS_PRINCIPALS_FILE: variable('OPTIONAL', z.string().min(1).optional(), 'A JSON file with the same list as NEXUS_PRINCIPALS.'),
   RISK_OVERRIDES: variable(

@@ -34,6 +34,7 @@ import { openEventStore, storeKind } from './store/open-event-store.js';
 import { loadTask } from './worker/load-task.js';
 import { triageTask } from './worker/run-task.js';
 import { runnerSettings } from './worker/runner-settings.js';
+import { dataDirSessionSecret } from './session-secret.js';
 
 export interface RunningNexus {
   readonly url: string;
@@ -156,7 +157,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   // Every view of a snapshot shows the worker processes as the supervisor knows them now.
   // (Snapshots of the past show the tenant's executors as the log had them, without today's.)
   const liveProjection = workers
-    ? { ...projection, view: (...[state, at]: Parameters<typeof projection.view>) => projection.view(state, at, at.position >= hub.position ? workers.live() : undefined) }
+    ? { ...projection, view: (...[state, at]: Parameters<typeof projection.view>) => projection.view(state, at, at.current === true || at.position >= hub.position ? workers.live() : undefined) }
     : projection;
   // Distributed, dead letters come back from DLQ_QUEUE to be triaged here.
   const triage = config.RABBITMQ_URL
@@ -187,6 +188,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     shutdown: shutdown.signal,
     startedAt,
     mode: publisher ? 'distributed' : 'embedded',
+    sessionSecret: config.SESSION_SECRET ?? dataDirSessionSecret(config.dataDir),
     metrics: metrics.registry,
     ...(redis ? { rateBuckets: redisBuckets(redis) } : {}),
     dependencies: () => ({

@@ -12,5 +12,7 @@ export interface AppEnv {
     correlation_id: string;
     /** Set when the request was authenticated by a dashboard session cookie. */
     session?: Session;
+    /** Which key authenticated the request (see keyFingerprint), for a session opened with it. */
+    key_fingerprint: string;
   };
 }

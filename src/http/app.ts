@@ -51,6 +51,8 @@ export interface AppDeps {
   readonly rateBuckets?: SharedBuckets;
   /** Served at `/metrics` (admin key). */
   readonly metrics?: Registry;
+  /** Signs dashboard sessions: SESSION_SECRET, or the one kept in the data folder. */
+  readonly sessionSecret: string;
   /** RabbitMQ, Redis: reported by `/health`. */
   readonly dependencies?: () => Record<string, 'ok' | 'down'>;
 }
@@ -85,7 +87,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', dashboardRoutes());
   app.route('/', signOutRoute());
 
-  const signingKey = sessionKey({ secret: config.SESSION_SECRET, apiKey: config.NEXUS_API_KEY, adminKey: config.ADMIN_API_KEY });
+  const signingKey = sessionKey(deps.sessionSecret);
   const guards = [
     apiKeyAuth({
       apiKey: config.NEXUS_API_KEY,

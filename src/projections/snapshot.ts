@@ -151,7 +151,9 @@ function trackExecutors(
   const id = startedBy ?? Object.keys(sidecar).find((key) => sidecar[key]!.in_flight.includes(event.data.task_id));
   if (id === undefined) return sidecar;
   const before = sidecar[id] ?? { in_flight: [], last_seen_at: event.metadata.occurred_at, completed: 0, failed: 0 };
+  // Spread first: what else is known of the executor (a worker's capabilities, say) stays.
   const after: Executor = {
+    ...before,
     in_flight: startedBy ? [...before.in_flight, event.data.task_id] : before.in_flight.filter((t) => t !== event.data.task_id),
     last_seen_at: event.metadata.occurred_at,
     completed: before.completed + (event.type === 'TaskSucceeded' ? 1 : 0),
@@ -193,7 +195,8 @@ export function snapshotProjection(options: SnapshotOptions) {
       dead_letters: evolveDeadLetters(state.dead_letters, event),
     };
   };
-  const view = (state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string }, live?: LiveExecutors): Snapshot =>
+  /** `at.current`: the view is of the tenant as it is now (a stream about to go live), whatever the position. */
+  const view = (state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string; current?: boolean }, live?: LiveExecutors): Snapshot =>
     snapshotView(state, { ...at, worklogKeep: options.worklogKeep }, live);
   return { initialState: initialSnapshot, evolve, view };
 }

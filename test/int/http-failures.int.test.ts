@@ -49,6 +49,7 @@ describe('when the event store is unavailable', () => {
       shutdown: new AbortController().signal,
       gauges: () => ({}),
       startedAt: new Date(),
+      sessionSecret: 'a-session-secret-for-this-test-only',
     });
     await hub.close();
     await store.close();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, API_KEY, startTestNexus, type TestNexus } from '../support/nexus.js';
 import { SseClient } from '../support/sse-client.js';
@@ -83,6 +84,29 @@ describe('dashboard sessions', () => {
     expect(signOut.headers.get('set-cookie')).toMatch(/^nexus_session=; Max-Age=0/);
   });
 
+  it('keep their CSRF token when renewed, so every tab of one sign-in goes on working', async () => {
+    const session = await signIn(ADMIN_KEY);
+    const renewed = await fetch(`${nexus.url}/session`, { method: 'POST', headers: withCookie(session, { 'x-csrf-token': session.csrf }) });
+    const cookie = renewed.headers.get('set-cookie')!.split(';')[0]!;
+    expect(((await renewed.json()) as { csrf_token: string }).csrf_token).toBe(session.csrf);
+    const pause = await fetch(`${nexus.url}/agent/autopilot`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': session.csrf },
+      body: JSON.stringify({ action: 'resume' }),
+    });
+    expect(pause.status).toBe(202);
+  });
+
+  it('over HTTPS are __Host- cookies, and a plain one is not taken there', async () => {
+    const https = { 'x-forwarded-proto': 'https' };
+    const response = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'x-org-id': 'dash', 'x-project-id': 'p', ...https } });
+    expect(response.headers.get('set-cookie')).toMatch(/^__Host-nexus_session=[^;]+; Max-Age=900; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    const hostOnly = response.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${nexus.url}/agent/snapshot`, { headers: { cookie: hostOnly, ...https } })).status).toBe(200);
+    const plain = `nexus_session=${hostOnly.split('=').slice(1).join('=')}`;
+    expect((await fetch(`${nexus.url}/agent/snapshot`, { headers: { cookie: plain, ...https } })).status).toBe(401);
+  });
+
   it('cannot be opened with a bad key or for NEXUS own logs', async () => {
     const bad = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': 'wrong-key-123', 'x-org-id': 'dash', 'x-project-id': 'p' } });
     expect(bad.status).toBe(401);
@@ -102,5 +126,31 @@ describe('dashboard sessions', () => {
     const script = await fetch(`${nexus.url}/dashboard/app.js`);
     expect(script.headers.get('content-type')).toContain('javascript');
     expect(await script.text()).toContain('/agent/reports/stream');
+  });
+});
+
+describe('sessions across a restart', () => {
+  const principal = (key: string) =>
+    JSON.stringify([{ id: 'alice', key_sha256: createHash('sha256').update(key).digest('hex'), roles: ['approver'], tenants: ['dash/*'] }]);
+
+  it('outlive a restart on the same data, and end when the principal is given another key', async () => {
+    const first = await startTestNexus({ NEXUS_PRINCIPALS: principal('alice-key-0123456789') });
+    const response = await fetch(`${first.url}/session`, { method: 'POST', headers: { 'x-api-key': 'alice-key-0123456789', 'x-org-id': 'dash', 'x-project-id': 'p' } });
+    const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
+    await first.stop();
+
+    const same = await startTestNexus({ NEXUS_DATA_DIR: first.dataDir, NEXUS_PRINCIPALS: principal('alice-key-0123456789') });
+    const again = await fetch(`${same.url}/session`, { headers: { cookie } });
+    expect(await again.json()).toMatchObject({ principal: { id: 'alice' }, org_id: 'dash' });
+    await same.stop();
+
+    const rotated = await startTestNexus({ NEXUS_DATA_DIR: first.dataDir, NEXUS_PRINCIPALS: principal('alice-new-key-0123456789') });
+    try {
+      const refused = await fetch(`${rotated.url}/agent/snapshot`, { headers: { cookie } });
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('session_expired');
+    } finally {
+      await rotated.stop();
+    }
   });
 });

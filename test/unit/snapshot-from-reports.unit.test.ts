@@ -51,6 +51,19 @@ describe('a snapshot folded forward from reports (what the dashboard does)', () 
     }
   });
 
+  it('keeps what the server told of a worker process (capabilities, heartbeat) while folding its work', () => {
+    const worker = { worker_id: 'worker-a', capabilities: ['echo.test'], host: 'h1', status: 'active' as const, joined_at: '2026-11-23T09:00:00.000Z' };
+    const live = { executors: new Map([['worker-a', worker]]), heartbeats: new Map([['worker-a', '2026-11-23T10:00:00.000Z']]) };
+    const at = (state: SnapshotState) => ({ tenant, position: state.position, timestamp: 't' });
+    const server = fold(projection.initialState(), log);
+    const start = fold(projection.initialState(), log.slice(0, 5));
+    const received = projection.view(start, at(start), live);
+    const reports = log.slice(5).map((event) => fromReport(toReport(event), tenant));
+    const client = fold(stateOf(received, 50), reports);
+    expect(view(client).sidecar).toEqual(projection.view(server, at(server), live).sidecar);
+    expect(view(client).sidecar['worker-a']).toMatchObject({ kind: 'worker', capabilities: ['echo.test'], last_heartbeat_at: '2026-11-23T10:00:00.000Z' });
+  });
+
   it('recovers the event types that share a report type', () => {
     const types = log.map((event) => fromReport(toReport(event), tenant).type);
     expect(types).toEqual(log.map((event) => event.type));

@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
 import { inScope, type ConfiguredPrincipal, type Principal, type Role } from '../../principals.js';
 import type { AppEnv } from '../app-env.js';
 import { header } from '../header.js';
 import { RequestError } from '../errors.js';
-import { csrfMatches, openSession, SESSION_COOKIE } from '../session-token.js';
+import { readSessionCookie } from '../session-cookie.js';
+import { csrfMatches, keyFingerprint, openSession } from '../session-token.js';
 
 export interface AuthOptions {
   /** `NEXUS_API_KEY`; absent in development mode. */
@@ -32,8 +32,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * `x-api-key` against the configured keys, in constant time: the shared keys by comparing
  * sha-256 digests with `timingSafeEqual`, named principals by the digest of the key (which
  * gives away nothing of the keys). Without a key, a dashboard session cookie: its principal is
- * looked up again on every request (a principal removed from the configuration is out at once),
- * and a change it asks for must carry the session's `x-csrf-token`. In development mode every
+ * looked up again on every request (a principal removed from the configuration, or given
+ * another key, is out at once), and a change it asks for must carry the session's
+ * `x-csrf-token`. In development mode every
  * request is the local developer, and a session only names the tenant.
  */
 export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
@@ -43,20 +44,28 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     ...(options.apiKey === undefined ? [] : [{ digest: digest(options.apiKey), principal: CLIENT }]),
   ];
   const named = new Map(options.principals.map(({ key_sha256, ...principal }) => [key_sha256, principal]));
-  const byId = new Map<string, Principal>([...shared.map(({ principal }) => [principal.id, principal] as const), ...[...named.values()].map((p) => [p.id, p] as const)]);
+  // Who a session names, and the fingerprint of that principal's key today.
+  const byId = new Map<string, { principal: Principal; key: string }>([
+    ...shared.map(({ digest: d, principal }) => [principal.id, { principal, key: keyFingerprint(options.sessionKey, d.toString('hex')) }] as const),
+    ...options.principals.map(({ key_sha256, ...principal }) => [principal.id, { principal, key: keyFingerprint(options.sessionKey, key_sha256) }] as const),
+  ]);
+  const developerKey = keyFingerprint(options.sessionKey, 'development');
+
   return async function apiKeyAuthMiddleware(c, next) {
     const given = header(c, 'x-api-key');
     if (options.developmentMode) {
       c.set('principal', DEVELOPER);
+      c.set('key_fingerprint', developerKey);
       if (given === undefined) readSession(c, false);
       return next();
     }
     if (given === undefined || given === '') {
       const session = readSession(c, true);
       if (!session) throw new RequestError(401, 'missing_api_key', 'send your API key in the x-api-key header');
-      const principal = byId.get(session.principal_id);
-      if (!principal) throw new RequestError(401, 'session_expired', 'the key this session was opened with is no longer configured; sign in again');
-      c.set('principal', principal);
+      const known = byId.get(session.principal_id);
+      if (!known || known.key !== session.key) throw new RequestError(401, 'session_expired', 'the key this session was opened with is no longer valid; sign in again');
+      c.set('principal', known.principal);
+      c.set('key_fingerprint', known.key);
       return next();
     }
     const presented = digest(given);
@@ -65,12 +74,13 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
     const principal = matches[0]?.principal ?? named.get(presented.toString('hex'));
     if (!principal) throw new RequestError(401, 'invalid_api_key', 'the x-api-key is not valid');
     c.set('principal', principal);
+    c.set('key_fingerprint', keyFingerprint(options.sessionKey, presented.toString('hex')));
     return next();
   };
 
   /** The request's session cookie, checked (signature, expiry, CSRF token); undefined without one. */
   function readSession(c: Context<AppEnv>, required: boolean) {
-    const token = getCookie(c, SESSION_COOKIE);
+    const token = readSessionCookie(c);
     if (token === undefined) return undefined;
     const session = openSession(options.sessionKey, token, now());
     if (!session) {

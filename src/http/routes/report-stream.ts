@@ -80,7 +80,8 @@ export function reportStreamRoutes(deps: ReportStreamDeps) {
         if (!res.destroyed) res.end();
         return RESPONSE_ALREADY_SENT;
       }
-      const snapshot = deps.projection.view(state, { tenant, position: after, timestamp: deps.now().toISOString() });
+      // The stream goes live right after it: today's workers belong in it, even on a resume.
+      const snapshot = deps.projection.view(state, { tenant, position: after, timestamp: deps.now().toISOString(), current: true });
       const preamble = [retryFrame(deps.sse.retryMs), snapshotFrame(snapshot)];
       const headers = { ...SSE_HEADERS, 'x-correlation-id': c.get('correlation_id') };
       new SseSession(res, feed, { preamble, after }, { ...deps.sse, batchSize: 500, headers }, ended.signal, release);

@@ -1,10 +1,9 @@
 import { Hono, type Context } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.js';
-import { header } from '../header.js';
 import type { RouteDoc } from '../openapi.js';
-import { csrfToken, newSession, sealSession, SESSION_COOKIE, type Session } from '../session-token.js';
+import { clearSessionCookie, writeSessionCookie } from '../session-cookie.js';
+import { csrfToken, newSession, sealSession, type Session } from '../session-token.js';
 
 export interface SessionRoutesDeps {
   readonly sessionKey: Buffer;
@@ -26,7 +25,7 @@ export const sessionDocs: RouteDoc[] = [
     path: '/session',
     summary: 'Exchange a key for a dashboard session (or renew one)',
     description:
-      'With x-api-key and the tenant headers: sets a short-lived, HttpOnly, SameSite=Strict cookie bound to that principal and tenant, which EventSource and fetch then send instead of the key. With a valid session cookie (and its x-csrf-token): renews it, at most 12 hours after sign-in.',
+      'With x-api-key and the tenant headers: sets a short-lived, HttpOnly, SameSite=Strict cookie (`__Host-` prefixed and Secure over HTTPS) bound to that principal, key and tenant, which EventSource and fetch then send instead of the key. With a valid session cookie (and its x-csrf-token): renews it, at most 12 hours after sign-in, keeping its CSRF token.',
     tags: ['dashboard'],
     tenant: true,
     responses: { 201: { description: 'The session', schema: sessionInfo } },
@@ -49,13 +48,10 @@ export const sessionDocs: RouteDoc[] = [
   },
 ];
 
-/** Cookies are marked Secure when the page came over HTTPS (directly or through a proxy that says so). */
-const overHttps = (c: Context<AppEnv>): boolean => new URL(c.req.url).protocol === 'https:' || header(c, 'x-forwarded-proto') === 'https';
-
 /** Sign-out, which needs no valid session: it only clears the cookie. */
 export function signOutRoute() {
   return new Hono<AppEnv>().delete('/session', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: overHttps(c), httpOnly: true, sameSite: 'Strict' });
+    clearSessionCookie(c);
     return c.body(null, 204);
   });
 }
@@ -73,15 +69,9 @@ export function sessionRoutes(deps: SessionRoutesDeps) {
   return new Hono<AppEnv>()
     .post('/', (c) => {
       const now = deps.now().getTime();
-      const current = c.get('session');
-      const session = newSession(c.get('principal').id, c.get('tenant'), now, deps.ttlSeconds * 1000, current?.signed_in_at ?? now);
-      setCookie(c, SESSION_COOKIE, sealSession(deps.sessionKey, session), {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'Strict',
-        secure: overHttps(c),
-        maxAge: Math.max(1, Math.floor((session.expires_at - now) / 1000)),
-      });
+      const who = { principal_id: c.get('principal').id, key: c.get('key_fingerprint') };
+      const session = newSession(who, c.get('tenant'), now, deps.ttlSeconds * 1000, c.get('session'));
+      writeSessionCookie(c, sealSession(deps.sessionKey, session), Math.max(1, Math.floor((session.expires_at - now) / 1000)));
       return c.json(describe(c, session), 201);
     })
     .get('/', (c) => {
