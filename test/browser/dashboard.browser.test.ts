@@ -54,6 +54,18 @@ async function serverPositions(): Promise<number[]> {
 
 const shownPositions = () => page.$$eval('#feed-list li.report', (rows) => rows.map((r) => Number(r.getAttribute('data-position'))));
 
+/** Another tenant's work: `commands` echo commands (four events each), all completed. */
+async function busyNeighbour(commands: number): Promise<void> {
+  const neighbour = { ...headers, 'x-org-id': 'neighbour' };
+  const watcher = await SseClient.connect(`${nexus.url}/agent/reports/stream`, neighbour);
+  for (let i = 0; i < commands; i++) {
+    const response = await fetch(`${nexus.url}/sidecar/command`, { method: 'POST', headers: neighbour, body: JSON.stringify({ command_type: 'echo.test', params: { i } }) });
+    expect(response.status).toBe(202);
+  }
+  await watcher.until((c) => c.events.filter((e) => e.event === 'report' && e.data.includes('"task_completed"')).length === commands);
+  watcher.close();
+}
+
 /** Presses Tab until `isTarget` holds for the focused element: the page used by keyboard alone. */
 async function tabTo(isTarget: string, arg: string): Promise<void> {
   for (let presses = 0; presses < 300; presses++) {
@@ -78,11 +90,13 @@ afterAll(async () => {
 
 describe('the dashboard in a real browser', () => {
   it('signs in without the key in any URL and shows the snapshot', async () => {
-    // Work done before the page opens reaches it through the snapshot.
+    // Work done before the page opens reaches it through the snapshot, and its reports through
+    // the history, even when another tenant has written far more since (positions are shared).
     const watcher = await SseClient.connect(`${nexus.url}/agent/reports/stream`, headers);
     const before = await post('echo.test', { hello: 'snapshot' }, 'before-open');
     await watcher.until((c) => c.events.some((e) => e.event === 'report' && e.data.includes('"task_completed"') && e.data.includes(before.command_id)));
     watcher.close();
+    await busyNeighbour(200);
 
     await page.goto(`${nexus.url}/#org=${tenant.org_id}&project=${tenant.project_id}`);
     await page.waitForSelector('#sign-in-view:not([hidden])');
@@ -137,9 +151,13 @@ describe('the dashboard in a real browser', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector(row('keyboard-approve', 'task_completed'));
     expect(await page.textContent(row('keyboard-approve', 'ask_resolved'))).toContain('approved by admin');
+    await page.waitForSelector(askRow(approveMe.ask_id!), { state: 'detached' });
 
-    await page.focus('body');
-    await tabTo(`el.matches('button.deny') && el.closest('li.ask')?.dataset.askId === arg`, denyMe.ask_id!);
+    // The decided row left; the keyboard is on the next ask, one Tab from its Deny.
+    const focused = () => page.evaluate(`[document.activeElement.className, document.activeElement.closest('li.ask')?.dataset.askId]`);
+    expect(await focused()).toEqual(['approve', denyMe.ask_id]);
+    await page.keyboard.press('Tab');
+    expect(await focused()).toEqual(['deny', denyMe.ask_id]);
     await page.keyboard.press('Space');
     await page.waitForSelector(row('keyboard-deny', 'ask_resolved'));
     expect(await page.textContent(row('keyboard-deny', 'ask_resolved'))).toContain('denied by admin');
@@ -165,16 +183,23 @@ describe('the dashboard in a real browser', () => {
     const accepted = await fetch(`${nexus.url}/audit/approvals?format=json`, { headers }).then((r) => r.json() as Promise<{ approvals: Array<{ ask_id: string; correlation_id: string }> }>);
     const clicked = accepted.approvals.find((a) => a.correlation_id === 'red-click')!;
     const asked = await positionOf(row('red-click', 'ask_created'));
-    await page.$eval('#time-travel-slider', (slider, at) => {
-      (slider as unknown as { value: string }).value = String(at);
-      slider.dispatchEvent(new Event('input', { bubbles: true }));
-    }, asked);
+    await page.fill('#time-travel-at', String(asked));
+    await page.press('#time-travel-at', 'Enter');
     await page.waitForSelector(`#time-travel-body .past-head[data-position="${asked}"]`);
     expect(await page.$(`#time-travel-body .past-asks li[data-ask-id="${clicked.ask_id}"]`)).not.toBeNull();
     expect(await page.$(askRow(clicked.ask_id))).toBeNull();
     expect(await page.textContent('#time-travel-body')).not.toContain('approved by admin');
     expect(await page.textContent('#time-travel-position')).toBe(`#${asked}`);
     await screenshot(page, 'dashboard-time-travel-1280');
+
+    // The slider walks this tenant's own events: Home is the first one the page holds.
+    const first = Math.min(...(await shownPositions()));
+    await page.focus('#time-travel-slider');
+    await page.keyboard.press('Home');
+    await page.waitForSelector(`#time-travel-body .past-head[data-position="${first}"]`);
+    expect(await page.$$eval('#time-travel-body .past-worklog li', (items) => items.length)).toBe(1);
+    await page.keyboard.press('ArrowRight');
+    expect(await page.textContent('#time-travel-position')).toBe(`#${[...(await shownPositions())].sort((a, b) => a - b)[1]}`);
     await page.click('#time-travel-live');
     expect(await page.textContent('#time-travel-body')).toBe('');
   });
@@ -229,6 +254,11 @@ describe('the dashboard in a real browser', () => {
     await page.waitForSelector(row(after.correlation_id, 'task_completed'));
 
     expect(await page.evaluate('window.loadedOnce')).toBe(true);
+    // What the page folded is what NEXUS would say now.
+    const server = (await (await fetch(`${nexus.url}/agent/snapshot`, { headers })).json()) as { autopilot: Record<string, unknown>; asks: Array<{ ask_id: string }>; position: number };
+    const counts = await page.$$eval('#autopilot-body dd', (values) => values.map((v) => Number(v.textContent)));
+    expect(counts).toEqual([server.autopilot.queued, server.autopilot.running, server.autopilot.awaiting_approval, server.autopilot.dead_lettered]);
+    expect(await page.$$eval('#asks-list li.ask', (rows) => rows.map((r) => r.getAttribute('data-ask-id')))).toEqual(server.asks.map((a) => a.ask_id));
     const shown = await shownPositions();
     expect(new Set(shown).size).toBe(shown.length);
     expect([...shown].sort((a, b) => a - b)).toEqual(await serverPositions());
@@ -260,5 +290,40 @@ describe('the dashboard in a real browser', () => {
     await screenshot(page, 'dashboard-390');
     await page.click(`${askRow(red.ask_id!)} button.deny`);
     await page.waitForSelector(row('layout', 'ask_resolved'));
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('goes on working when a second tab signs in again (a new session and CSRF token)', async () => {
+    const second = await context.newPage();
+    await second.goto(`${nexus.url}/dashboard`);
+    await second.waitForSelector('#connection[data-state="live"]');
+    await second.click('#sign-out');
+    await second.waitForSelector('#sign-in-view:not([hidden])');
+    await second.fill('#sign-in-key', ADMIN_KEY);
+    await second.fill('#sign-in-org', tenant.org_id);
+    await second.fill('#sign-in-project', tenant.project_id);
+    await second.press('#sign-in-key', 'Enter');
+    await second.waitForSelector('#connection[data-state="live"]');
+
+    const red = await post('external_share.prepare', { recipient: 'tabs@example.com' }, 'two-tabs');
+    await page.click(`${askRow(red.ask_id!)} button.approve`);
+    await page.waitForSelector(row('two-tabs', 'task_completed'));
+    await second.waitForSelector(row('two-tabs', 'task_completed'));
+    await second.close();
+  });
+
+  it('signs out and into another tenant with nothing of the first left on screen', async () => {
+    await page.click('#sign-out');
+    await page.waitForSelector('#sign-in-view:not([hidden])');
+    expect(await page.$$('#feed-list li')).toHaveLength(0);
+    await page.fill('#sign-in-key', ADMIN_KEY);
+    await page.fill('#sign-in-org', 'neighbour');
+    await page.fill('#sign-in-project', tenant.project_id);
+    await page.press('#sign-in-key', 'Enter');
+    await page.waitForSelector('#connection[data-state="live"]');
+    expect(await page.textContent('#tenant')).toBe('neighbour/p · admin');
+    await page.waitForSelector('#feed-list li.report');
+    expect(await page.$$eval('#feed-list li.report', (rows) => rows.filter((r) => r.getAttribute('data-correlation')!.match(/^(before-open|red-click|layout|two-tabs)$/)).length)).toBe(0);
+    expect(await page.$$('#asks-list li')).toHaveLength(0);
   });
 });

@@ -19,6 +19,17 @@ export function useCsrfToken(token: string | undefined): void {
 
 /** A JSON request with the session cookie; throws ApiError on any answer but 2xx. */
 export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  try {
+    return await request<T>(method, path, body, headers);
+  } catch (error) {
+    // Another tab signed in again (a new session, a new token): learn it and try once more.
+    if (!(error instanceof ApiError) || error.code !== 'csrf_token_mismatch') throw error;
+    csrfToken = (await request<{ csrf_token: string }>('GET', '/session', undefined, {})).csrf_token;
+    return request<T>(method, path, body, headers);
+  }
+}
+
+async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, headers: Record<string, string>): Promise<T> {
   const response = await fetch(path, {
     method,
     credentials: 'same-origin',

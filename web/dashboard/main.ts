@@ -1,4 +1,5 @@
 import type { Report } from '../../src/projections/report-feed.js';
+import type { Snapshot } from '../../src/projections/snapshot.js';
 import { api } from './api.js';
 import { byId } from './dom.js';
 import { FEED_KEEP, Model } from './model.js';
@@ -17,6 +18,7 @@ import { renderWorklog } from './views/worklog.js';
 
 /** Reports of history shown in the feed and chart when the page opens. */
 const HISTORY = 500;
+const NOTICE = 'nexus-notice';
 
 const connection = byId('connection');
 
@@ -25,11 +27,12 @@ function showConnection(state: ConnectionState | 'signed-out', text: string): vo
   connection.textContent = text;
 }
 
-function showSignIn(message = ''): void {
+function showSignIn(): void {
   byId('dashboard').hidden = true;
   byId('sign-out').hidden = true;
   byId('sign-in-view').hidden = false;
-  byId('sign-in-error').textContent = message;
+  byId('sign-in-error').textContent = sessionStorage.getItem(NOTICE) ?? '';
+  sessionStorage.removeItem(NOTICE);
   showConnection('signed-out', 'signed out');
   const given = new URLSearchParams(location.hash.slice(1));
   for (const [field, name] of [['org', 'sign-in-org'], ['project', 'sign-in-project']] as const) {
@@ -66,7 +69,7 @@ function start(session: SessionInfo): void {
     renderMemory(view.memory);
     renderExecutors(view.sidecar);
     deadLetters.render(view.dead_letters);
-    timeTravel.extend(view.position);
+    timeTravel.extend([...model.reports.keys()].sort((a, b) => a - b));
     chart.render();
     if (connection.dataset.state === 'live') showConnection('live', `live · #${view.position}`);
   };
@@ -89,14 +92,10 @@ function start(session: SessionInfo): void {
       schedule();
       if (history) return;
       history = true;
-      const after = Math.max(0, snapshot.position - HISTORY);
-      api<{ reports: Report[] }>('GET', `/agent/reports?after=${after}&up_to=${snapshot.position}&limit=${HISTORY}`).then(
-        ({ reports }) => {
-          for (const report of reports) if (model.addReport(report)) show(report);
-          schedule();
-        },
-        () => undefined,
-      );
+      void loadHistory(snapshot).then((reports) => {
+        for (const report of reports) if (model.addReport(report)) show(report);
+        schedule();
+      });
     },
     report: (report) => {
       if (model.takeReport(report)) show(report);
@@ -110,7 +109,7 @@ function start(session: SessionInfo): void {
     },
     unauthorized: () => {
       stream.stop();
-      showSignIn('Your session has ended; sign in again.');
+      signedOut('Your session has ended; sign in again.');
     },
   });
   stream.start();
@@ -122,7 +121,34 @@ function start(session: SessionInfo): void {
   };
 }
 
-const lost = () => location.reload();
+/** A fresh page for the next sign-in: nothing of this session's state stays on screen. */
+function signedOut(notice: string): void {
+  sessionStorage.setItem(NOTICE, notice);
+  location.reload();
+}
+
+const lost = () => signedOut('Your session has ended; sign in again.');
+
+/**
+ * This tenant's latest reports up to the snapshot (at most HISTORY). Positions are shared by
+ * every tenant, so the window starts at the oldest worklog line the snapshot holds, not at a
+ * position count, and is read forward a page at a time.
+ */
+async function loadHistory(snapshot: Snapshot): Promise<Report[]> {
+  let reports: Report[] = [];
+  let after = Math.max(0, (snapshot.worklog[0]?.position ?? 1) - 1);
+  try {
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await api<{ reports: Report[]; next_after: number; has_more: boolean }>('GET', `/agent/reports?after=${after}&up_to=${snapshot.position}&limit=1000`);
+      reports = [...reports, ...page.reports].slice(-HISTORY);
+      if (!page.has_more) break;
+      after = page.next_after;
+    }
+  } catch {
+    // History is a convenience: the live state does not depend on it.
+  }
+  return reports;
+}
 
 byId<HTMLFormElement>('sign-in').addEventListener('submit', (event) => {
   event.preventDefault();

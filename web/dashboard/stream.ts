@@ -7,7 +7,7 @@ export interface StreamHandlers {
   readonly snapshot: (snapshot: Snapshot) => void;
   readonly report: (report: Report) => void;
   readonly state: (state: ConnectionState, detail: { retryInMs?: number; lastEventId?: number }) => void;
-  /** The stream was refused because the session is no longer valid. */
+  /** The session is no longer valid. */
   readonly unauthorized: () => void;
 }
 
@@ -70,7 +70,7 @@ export class ReportStream {
     });
   }
 
-  /** After a drop: a 401 means sign in again; anything else, try again with backoff. */
+  /** After a drop: a refusal (401, or 400 for a development-mode page without a session) means sign in again; anything else, try again with backoff. */
   private checkThenRetry(): void {
     const retryInMs = this.retryMs;
     this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
@@ -79,7 +79,7 @@ export class ReportStream {
       fetch('/session', { credentials: 'same-origin' }).then(
         (response) => {
           if (this.stopped) return;
-          if (response.status === 401) this.handlers.unauthorized();
+          if (response.status >= 400 && response.status < 500) this.handlers.unauthorized();
           else if (response.ok) this.open();
           else this.checkThenRetry();
         },

@@ -35,15 +35,18 @@ export class AsksView {
   private row(ask: PendingAsk): HTMLLIElement {
     const message = h('p', { class: 'ask-message', role: 'status' });
     const reason = h('input', { type: 'text', class: 'reason', placeholder: 'reason (optional)', 'aria-label': `Reason for the decision on ${ask.command_type}`, maxlength: 2000 });
+    // aria-disabled rather than disabled: a disabled button loses the keyboard focus.
+    const busy = (on: boolean) => buttons.forEach((button) => button.setAttribute('aria-disabled', String(on)));
     const decide = (decision: 'approve' | 'deny') => () => {
-      buttons.forEach((button) => (button.disabled = true));
+      if (buttons[0]!.getAttribute('aria-disabled') === 'true') return;
+      busy(true);
       message.textContent = `sending ${decision}…`;
       const body = reason.value.trim() === '' ? { decision } : { decision, reason: reason.value.trim() };
       api('POST', `/approvals/${encodeURIComponent(ask.ask_id)}/decide`, body).then(
         () => (message.textContent = `${decision === 'approve' ? 'approval' : 'denial'} recorded; waiting for the report`),
         (error: unknown) => {
           message.textContent = error instanceof ApiError ? `${error.message} (${error.code})` : String(error);
-          buttons.forEach((button) => (button.disabled = false));
+          busy(false);
         },
       );
     };

@@ -5,37 +5,52 @@ import { memoryTable } from './memory.js';
 import { worklogItems } from './worklog.js';
 
 /**
- * A slider over the log's positions: moving it asks NEXUS for the snapshot exactly as it stood
- * after that position (`/agent/snapshot?at=N`) and shows it beside the live one. The slider's
- * end follows the live position until the operator moves it.
+ * A slider over this tenant's events the page knows (the feed's positions; the log's positions
+ * are shared by every tenant), and a field for any position: moving either asks NEXUS for the
+ * snapshot exactly as it stood after that position (`/agent/snapshot?at=N`) and shows it beside
+ * the live one. The slider's end follows the live position until the operator moves it.
  */
 export class TimeTravelView {
   private readonly slider = byId<HTMLInputElement>('time-travel-slider');
   private readonly output = byId<HTMLOutputElement>('time-travel-position');
+  private readonly at = byId<HTMLInputElement>('time-travel-at');
   private readonly body = byId('time-travel-body');
-  private following = true;
+  private positions: readonly number[] = [];
+  /** The position shown; undefined while following the live end. */
+  private chosen: number | undefined;
   private requested = 0;
   private debounce: number | undefined;
 
   constructor() {
     this.slider.addEventListener('input', () => {
-      this.following = false;
-      this.output.value = `#${this.slider.value}`;
-      window.clearTimeout(this.debounce);
-      this.debounce = window.setTimeout(() => void this.show(Number(this.slider.value)), 150);
+      const position = this.positions[Number(this.slider.value)];
+      if (position !== undefined) this.choose(position);
+    });
+    this.at.addEventListener('change', () => {
+      if (this.at.value !== '' && Number.isInteger(Number(this.at.value))) this.choose(Number(this.at.value));
     });
     byId('time-travel-live').addEventListener('click', () => {
-      this.following = true;
+      this.chosen = undefined;
       this.slider.value = this.slider.max;
       this.output.value = 'live';
+      this.at.value = '';
       this.body.replaceChildren();
     });
   }
 
-  /** The live head moved. */
-  extend(position: number): void {
-    this.slider.max = String(position);
-    if (this.following) this.slider.value = String(position);
+  /** The positions known to the page, oldest first. */
+  extend(positions: readonly number[]): void {
+    this.positions = positions;
+    this.slider.max = String(Math.max(0, positions.length - 1));
+    const index = this.chosen === undefined ? positions.length - 1 : positions.findLastIndex((p) => p <= this.chosen!);
+    this.slider.value = String(Math.max(0, index));
+  }
+
+  private choose(position: number): void {
+    this.chosen = position;
+    this.output.value = `#${position}`;
+    window.clearTimeout(this.debounce);
+    this.debounce = window.setTimeout(() => void this.show(position), 150);
   }
 
   private async show(position: number): Promise<void> {
