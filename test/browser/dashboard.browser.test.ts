@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshot } from '../support/browser.js';
+import { launchChromium, screenshot, SCREENSHOTS } from '../support/browser.js';
 import { ADMIN_KEY, API_KEY } from '../support/nexus.js';
 import { spawnNexus, type NexusProcess } from '../support/nexus-process.js';
 import { SseClient } from '../support/sse-client.js';
@@ -86,6 +86,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await nexus?.kill('SIGTERM');
+  console.info(`dashboard screenshots for a person to look at: ${SCREENSHOTS}`);
 });
 
 describe('the dashboard in a real browser', () => {
