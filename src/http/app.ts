@@ -102,7 +102,8 @@ export function createApp(deps: AppDeps) {
     rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets }),
   ];
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
-  app.use('/session', ...guards);
+  // Not rate-limited: a page checking its session after a restart must not be told to sign in.
+  app.use('/session', ...guards.slice(0, 3));
   if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, guards[0]!));
 
   app.route(

@@ -17,8 +17,10 @@ export interface RouteDoc {
   readonly summary: string;
   readonly description?: string;
   readonly tags: readonly string[];
-  /** Needs `x-api-key` and the tenant headers. */
+  /** Needs `x-api-key` (or a dashboard session) and the tenant headers. */
   readonly tenant: boolean;
+  /** Needs a key (or a session) without naming a tenant. */
+  readonly key?: boolean;
   readonly headers?: Readonly<Record<string, { schema: z.ZodType; description: string }>>;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
@@ -36,17 +38,21 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
 
 const tenantErrors: Record<number, ResponseDoc> = {
   400: { description: 'Malformed request: missing or invalid tenant headers, bad JSON or query', schema: errorSchema },
-  401: { description: 'Missing or invalid x-api-key', schema: errorSchema },
+  401: { description: 'Missing or invalid x-api-key, or an expired session', schema: errorSchema },
+  403: { description: 'The key lacks the role or the tenant, or a session cookie came without its x-csrf-token', schema: errorSchema },
   429: { description: 'Rate limited for this tenant; see Retry-After', schema: errorSchema },
 };
+
+const TENANT_HEADER = 'With a session cookie the session names the tenant; a header naming another gets 403.';
 
 function parameters(route: RouteDoc): unknown[] {
   const params: unknown[] = [];
   if (route.tenant) {
     params.push(
-      { name: 'x-org-id', in: 'header', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
-      { name: 'x-project-id', in: 'header', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
+      { name: 'x-org-id', in: 'header', required: true, description: TENANT_HEADER, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
+      { name: 'x-project-id', in: 'header', required: true, description: TENANT_HEADER, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
     );
+    if (route.method !== 'get') params.push({ name: 'x-csrf-token', in: 'header', required: false, description: 'With a session cookie: the csrf_token that GET /session answers', schema: { type: 'string' } });
   }
   for (const [name, header] of Object.entries(route.headers ?? {})) {
     params.push({ name, in: 'header', required: false, description: header.description, schema: jsonSchema(header.schema, 'input') });
@@ -65,7 +71,7 @@ function operation(route: RouteDoc): Record<string, unknown> {
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: route.tags,
-    ...(route.tenant ? { security: [{ apiKey: [] }] } : { security: [] }),
+    security: route.tenant || route.key ? [{ apiKey: [] }, { session: [] }] : [],
     parameters: parameters(route),
     ...(route.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
@@ -92,7 +98,17 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
   return {
     openapi: '3.1.0',
     info,
-    components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } } },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'nexus_session',
+          description: 'A dashboard session from POST /session (`__Host-nexus_session` over HTTPS); changes also need x-csrf-token.',
+        },
+      },
+    },
     paths,
   };
 }

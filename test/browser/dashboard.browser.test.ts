@@ -284,7 +284,8 @@ describe('the dashboard in a real browser', () => {
     await screenshot(page, 'dashboard-1280');
 
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForFunction('document.documentElement.clientWidth === 390');
+    // A function, not a string: the page's CSP forbids eval, which a string predicate needs.
+    await page.waitForFunction((width) => (globalThis as unknown as { innerWidth: number }).innerWidth === width, 390);
     expect(await overflow(390)).toEqual({ page: 390, controls: [] });
     const card = async (id: string) => page.$eval(id, (el) => ({ left: el.getBoundingClientRect().left, top: el.getBoundingClientRect().top }));
     expect((await card('#chart')).top).toBeGreaterThan((await card('#autopilot')).top);
@@ -294,22 +295,37 @@ describe('the dashboard in a real browser', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
-  it('goes on working when a second tab signs in again (a new session and CSRF token)', async () => {
+  it('goes on working when a second tab signs in again, and never acts for a tenant another tab switched to', async () => {
     const second = await context.newPage();
+    const signInThere = async (org: string) => {
+      await second.click('#sign-out');
+      await second.waitForSelector('#sign-in-view:not([hidden])');
+      await second.fill('#sign-in-key', ADMIN_KEY);
+      await second.fill('#sign-in-org', org);
+      await second.fill('#sign-in-project', tenant.project_id);
+      await second.press('#sign-in-key', 'Enter');
+      await second.waitForSelector('#connection[data-state="live"]');
+    };
     await second.goto(`${nexus.url}/dashboard`);
     await second.waitForSelector('#connection[data-state="live"]');
-    await second.click('#sign-out');
-    await second.waitForSelector('#sign-in-view:not([hidden])');
-    await second.fill('#sign-in-key', ADMIN_KEY);
-    await second.fill('#sign-in-org', tenant.org_id);
-    await second.fill('#sign-in-project', tenant.project_id);
-    await second.press('#sign-in-key', 'Enter');
-    await second.waitForSelector('#connection[data-state="live"]');
+    await signInThere(tenant.org_id);
 
+    // The same principal and tenant: the first tab picks up the new CSRF token and goes on.
     const red = await post('external_share.prepare', { recipient: 'tabs@example.com' }, 'two-tabs');
     await page.click(`${askRow(red.ask_id!)} button.approve`);
     await page.waitForSelector(row('two-tabs', 'task_completed'));
     await second.waitForSelector(row('two-tabs', 'task_completed'));
+
+    // Another tenant: the first tab, still showing browser/p, must not pause either tenant; it
+    // starts over as what the browser is now signed in to.
+    await signInThere('neighbour');
+    await page.click('#autopilot-pause');
+    await page.waitForSelector('#tenant:text-is("neighbour/p · admin")');
+    await page.waitForSelector('#connection[data-state="live"]');
+    const neighbour = (await (await fetch(`${nexus.url}/agent/snapshot`, { headers: { ...headers, 'x-org-id': 'neighbour' } })).json()) as { autopilot: { status: string } };
+    expect(neighbour.autopilot.status).not.toBe('paused');
+    const own = (await (await fetch(`${nexus.url}/agent/snapshot`, { headers })).json()) as { autopilot: { status: string } };
+    expect(own.autopilot.status).not.toBe('paused');
     await second.close();
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,6 +35,13 @@ describe('dashboard session tokens', () => {
     expect(dataDirSessionSecret(dir)).toBe(secret);
     expect(statSync(join(dir, 'session-secret')).mode & 0o777).toBe(0o600);
     expect(dataDirSessionSecret(mkdtempSync(join(tmpdir(), 'nexus-secret-')))).not.toBe(secret);
+    expect(readdirSync(dir)).toEqual(['session-secret']);
+  });
+
+  it('refuse a secret file that is not a whole secret, rather than sign with it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nexus-secret-'));
+    writeFileSync(join(dir, 'session-secret'), '');
+    expect(() => dataDirSessionSecret(dir)).toThrow(/is not a session secret/);
   });
 
   it('keep their sid and sign-in time when renewed, never past twelve hours after sign-in', () => {

@@ -10,21 +10,43 @@ export class ApiError extends Error {
   }
 }
 
-let csrfToken: string | undefined;
-
-/** Every change the page asks for carries the session's CSRF token. */
-export function useCsrfToken(token: string | undefined): void {
-  csrfToken = token;
+/** The session the page was opened for: its tenant goes with every request, its token with every change. */
+export interface PageSession {
+  readonly principal: { readonly id: string };
+  readonly org_id: string;
+  readonly project_id: string;
+  readonly csrf_token: string;
 }
+
+let current: PageSession | undefined;
+let changed: () => void = () => {};
+
+/** `changed` runs when the browser's cookie turns out to hold another session (another tab signed in). */
+export function useSession(session: PageSession | undefined, onChanged: () => void = () => {}): void {
+  current = session;
+  changed = onChanged;
+}
+
+/** An answer to a session check that means "sign in again", as against "try again later" (429, 5xx). */
+export const sessionRefused = (error: unknown): boolean => error instanceof ApiError && [400, 401, 403].includes(error.status);
+
+export const sameSession = (a: PageSession, b: PageSession): boolean =>
+  a.principal.id === b.principal.id && a.org_id === b.org_id && a.project_id === b.project_id;
 
 /** A JSON request with the session cookie; throws ApiError on any answer but 2xx. */
 export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   try {
     return await request<T>(method, path, body, headers);
   } catch (error) {
-    // Another tab signed in again (a new session, a new token): learn it and try once more.
-    if (!(error instanceof ApiError) || error.code !== 'csrf_token_mismatch') throw error;
-    csrfToken = (await request<{ csrf_token: string }>('GET', '/session', undefined, {})).csrf_token;
+    if (!(error instanceof ApiError) || error.code !== 'csrf_token_mismatch' || !current) throw error;
+    // Another tab signed in again: the same principal and tenant may go on with the new token,
+    // anything else ends this page's session (it must never act as someone else).
+    const fresh = await request<PageSession>('GET', '/session', undefined, {}).catch(() => undefined);
+    if (!fresh || !sameSession(fresh, current)) {
+      changed();
+      throw error;
+    }
+    current = { ...current, csrf_token: fresh.csrf_token };
     return request<T>(method, path, body, headers);
   }
 }
@@ -35,7 +57,9 @@ async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body:
     credentials: 'same-origin',
     headers: {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(method !== 'GET' && csrfToken !== undefined ? { 'x-csrf-token': csrfToken } : {}),
+      // NEXUS refuses (403) a session cookie of another tenant than these headers name.
+      ...(current ? { 'x-org-id': current.org_id, 'x-project-id': current.project_id } : {}),
+      ...(method !== 'GET' && current ? { 'x-csrf-token': current.csrf_token } : {}),
       ...headers,
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -88,6 +88,12 @@ function start(session: SessionInfo): void {
   let history = false;
   const stream = new ReportStream({
     snapshot: (snapshot) => {
+      // The cookie is shared by every tab: another may have signed in to another tenant.
+      if (snapshot.org_id !== session.org_id || snapshot.project_id !== session.project_id) {
+        stream.stop();
+        signedOut('This browser signed in elsewhere to another tenant; sign in again here.');
+        return;
+      }
       model.takeSnapshot(snapshot);
       schedule();
       if (history) return;

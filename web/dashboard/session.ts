@@ -1,4 +1,4 @@
-import { api, ApiError, useCsrfToken } from './api.js';
+import { api, sameSession, sessionRefused, useSession } from './api.js';
 
 export interface SessionInfo {
   readonly principal: { readonly id: string; readonly roles: readonly string[] };
@@ -12,16 +12,17 @@ let renewal: number | undefined;
 
 /**
  * Keeps the session alive while the page is open: renewed halfway through its life, and tried
- * again a little later when NEXUS cannot answer (a restart); only a 401 ends it.
+ * again a little later when NEXUS cannot answer (a restart, a rate limit). A refusal, or a
+ * renewal that comes back as another principal or tenant, ends it.
  */
 function keep(session: SessionInfo, onLost: () => void): SessionInfo {
-  useCsrfToken(session.csrf_token);
+  useSession(session, onLost);
   const renew = (inMs: number) => {
     window.clearTimeout(renewal);
     renewal = window.setTimeout(() => {
       api<SessionInfo>('POST', '/session').then(
-        (renewed) => keep(renewed, onLost),
-        (error: unknown) => (error instanceof ApiError && error.status === 401 ? onLost() : renew(5_000)),
+        (renewed) => (sameSession(renewed, session) ? keep(renewed, onLost) : onLost()),
+        (error: unknown) => (sessionRefused(error) ? onLost() : renew(5_000)),
       );
     }, inMs);
   };
@@ -47,6 +48,6 @@ export async function signIn(key: string, org: string, project: string, onLost: 
 
 export async function signOut(): Promise<void> {
   window.clearTimeout(renewal);
-  useCsrfToken(undefined);
+  useSession(undefined);
   await api('DELETE', '/session');
 }

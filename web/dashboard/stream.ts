@@ -1,4 +1,5 @@
 import type { Report } from '../../src/projections/report-feed.js';
+import { api, sessionRefused } from './api.js';
 import type { Snapshot } from '../../src/projections/snapshot.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
@@ -70,20 +71,19 @@ export class ReportStream {
     });
   }
 
-  /** After a drop: a refusal (401, or 400 for a development-mode page without a session) means sign in again; anything else, try again with backoff. */
+  /** After a drop: a refused session means sign in again; anything else (a restart, a rate limit), try again with backoff. */
   private checkThenRetry(): void {
     const retryInMs = this.retryMs;
     this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
     this.handlers.state('reconnecting', { retryInMs, lastEventId: this.lastEventId });
     this.timer = window.setTimeout(() => {
-      fetch('/session', { credentials: 'same-origin' }).then(
-        (response) => {
+      api('GET', '/session').then(
+        () => !this.stopped && this.open(),
+        (error: unknown) => {
           if (this.stopped) return;
-          if (response.status >= 400 && response.status < 500) this.handlers.unauthorized();
-          else if (response.ok) this.open();
+          if (sessionRefused(error)) this.handlers.unauthorized();
           else this.checkThenRetry();
         },
-        () => !this.stopped && this.checkThenRetry(),
       );
     }, retryInMs);
   }

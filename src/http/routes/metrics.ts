@@ -12,6 +12,7 @@ export const metricsDocs: RouteDoc[] = [
     description: 'Commands by type and outcome, retries, triage, queue depth, tasks in flight, DLQ depth, SSE clients, append latency.',
     tags: ['operations'],
     tenant: false,
+    key: true,
     responses: { 200: { description: 'Prometheus text format' }, 401: { description: 'No key', schema: errorSchema }, 403: { description: 'Not an admin key', schema: errorSchema } },
   },
 ];

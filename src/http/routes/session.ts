@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.js';
-import type { RouteDoc } from '../openapi.js';
+import { errorSchema, type RouteDoc } from '../openapi.js';
 import { clearSessionCookie, writeSessionCookie } from '../session-cookie.js';
 import { csrfToken, newSession, sealSession, type Session } from '../session-token.js';
 
@@ -36,7 +36,10 @@ export const sessionDocs: RouteDoc[] = [
     summary: 'The current dashboard session',
     tags: ['dashboard'],
     tenant: true,
-    responses: { 200: { description: 'The session', schema: sessionInfo } },
+    responses: {
+      200: { description: 'The session', schema: sessionInfo },
+      404: { description: 'The request carried a key, not a session cookie (`no_session`)', schema: errorSchema },
+    },
   },
   {
     method: 'delete',

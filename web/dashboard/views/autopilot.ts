@@ -21,11 +21,13 @@ export class AutopilotView {
     this.status.textContent = status;
     this.status.dataset.status = status;
     this.counts.replaceChildren(...Object.entries(counts).flatMap(([name, value]) => [h('dt', {}, name.replace('_', ' ')), h('dd', {}, value)]));
-    this.pause.disabled = status === 'paused';
-    this.resume.disabled = status !== 'paused';
+    // aria-disabled rather than disabled: a disabled button loses the keyboard focus.
+    this.pause.setAttribute('aria-disabled', String(status === 'paused'));
+    this.resume.setAttribute('aria-disabled', String(status !== 'paused'));
   }
 
   private send(action: 'pause' | 'resume'): void {
+    if ((action === 'pause' ? this.pause : this.resume).getAttribute('aria-disabled') === 'true') return;
     this.message.textContent = '';
     api('POST', '/agent/autopilot', { action }).catch((error: unknown) => {
       this.message.textContent = error instanceof ApiError ? error.message : String(error);

@@ -49,6 +49,7 @@ export class TimeTravelView {
   private choose(position: number): void {
     this.chosen = position;
     this.output.value = `#${position}`;
+    this.at.value = String(position);
     window.clearTimeout(this.debounce);
     this.debounce = window.setTimeout(() => void this.show(position), 150);
   }
