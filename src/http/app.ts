@@ -88,23 +88,22 @@ export function createApp(deps: AppDeps) {
   app.route('/', signOutRoute());
 
   const signingKey = sessionKey(deps.sessionSecret);
-  const guards = [
-    apiKeyAuth({
-      apiKey: config.NEXUS_API_KEY,
-      adminKey: config.ADMIN_API_KEY,
-      principals: config.principals,
-      developmentMode: config.developmentMode,
-      sessionKey: signingKey,
-      now: () => deps.now().getTime(),
-    }),
-    tenantHeaders(),
-    tenantScope(),
-    rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets }),
-  ];
-  for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, ...guards);
+  const authenticate = apiKeyAuth({
+    apiKey: config.NEXUS_API_KEY,
+    adminKey: config.ADMIN_API_KEY,
+    principals: config.principals,
+    developmentMode: config.developmentMode,
+    sessionKey: signingKey,
+    now: () => deps.now().getTime(),
+  });
+  const tenant = tenantHeaders();
+  const inScope = tenantScope();
+  const limited = rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets });
+  for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, authenticate, tenant, inScope, limited);
   // Not rate-limited: a page checking its session after a restart must not be told to sign in.
-  app.use('/session', ...guards.slice(0, 3));
-  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, guards[0]!));
+  app.post('/session', authenticate, tenant, inScope);
+  app.get('/session', authenticate);
+  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, authenticate));
 
   app.route(
     '/approvals',

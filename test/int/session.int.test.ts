@@ -37,6 +37,9 @@ describe('dashboard sessions', () => {
     expect(session.body).toMatchObject({ principal: { id: 'admin', roles: ['requester', 'approver', 'admin'] }, org_id: 'dash', project_id: 'p' });
     const again = await fetch(`${nexus.url}/session`, { headers: withCookie(session) });
     expect(await again.json()).toMatchObject({ principal: { id: 'admin' }, csrf_token: session.csrf });
+    const withKey = await fetch(`${nexus.url}/session`, { headers: { 'x-api-key': ADMIN_KEY } });
+    expect(withKey.status).toBe(401);
+    expect(((await withKey.json()) as { error: { code: string } }).error.code).toBe('no_session');
   });
 
   it('let EventSource read the stream with the cookie alone, in the session tenant only', async () => {
@@ -151,6 +154,27 @@ describe('sessions across a restart', () => {
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('session_expired');
     } finally {
       await rotated.stop();
+    }
+  });
+});
+
+describe('sessions in development mode (no keys)', () => {
+  it('name the tenant: a page without one is told to sign in (401), with one it reads its own tenant only', async () => {
+    const dev = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '' });
+    try {
+      const none = await fetch(`${dev.url}/session`);
+      expect(none.status).toBe(401);
+      expect(((await none.json()) as { error: { code: string } }).error.code).toBe('no_session');
+      const opened = await fetch(`${dev.url}/session`, { method: 'POST', headers: { 'x-org-id': 'dev', 'x-project-id': 'p' } });
+      expect(opened.status).toBe(201);
+      const cookie = opened.headers.get('set-cookie')!.split(';')[0]!;
+      expect(await (await fetch(`${dev.url}/session`, { headers: { cookie } })).json()).toMatchObject({ principal: { id: 'development' }, org_id: 'dev' });
+      expect((await fetch(`${dev.url}/session`, { headers: { cookie, 'x-org-id': 'other' } })).status).toBe(403);
+      const stream = await SseClient.connect(`${dev.url}/agent/reports/stream`, { cookie });
+      expect(stream.snapshot).toMatchObject({ org_id: 'dev', project_id: 'p' });
+      stream.close();
+    } finally {
+      await dev.stop();
     }
   });
 });

@@ -1,6 +1,9 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import { inScope } from '../../principals.js';
 import type { AppEnv } from '../app-env.js';
+import { RequestError } from '../errors.js';
+import { header } from '../header.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { clearSessionCookie, writeSessionCookie } from '../session-cookie.js';
 import { csrfToken, newSession, sealSession, type Session } from '../session-token.js';
@@ -35,10 +38,12 @@ export const sessionDocs: RouteDoc[] = [
     path: '/session',
     summary: 'The current dashboard session',
     tags: ['dashboard'],
-    tenant: true,
+    tenant: false,
+    key: true,
     responses: {
       200: { description: 'The session', schema: sessionInfo },
-      404: { description: 'The request carried a key, not a session cookie (`no_session`)', schema: errorSchema },
+      401: { description: 'No session cookie (`no_session`), or an expired one', schema: errorSchema },
+      403: { description: 'Tenant headers naming another tenant than the session, or a principal no longer in it', schema: errorSchema },
     },
   },
   {
@@ -59,7 +64,7 @@ export function signOutRoute() {
   });
 }
 
-/** Behind the key-or-session and tenant guards. */
+/** Behind the key-or-session guard (and, to open or renew one, the tenant guards). */
 export function sessionRoutes(deps: SessionRoutesDeps) {
   const describe = (c: Context<AppEnv>, session: Session) => ({
     principal: { id: c.get('principal').id, roles: [...c.get('principal').roles] },
@@ -77,9 +82,16 @@ export function sessionRoutes(deps: SessionRoutesDeps) {
       writeSessionCookie(c, sealSession(deps.sessionKey, session), Math.max(1, Math.floor((session.expires_at - now) / 1000)));
       return c.json(describe(c, session), 201);
     })
+    // Only authenticated (no tenant guard): the session names the tenant, and a page without
+    // one, in development mode too, is told so plainly.
     .get('/', (c) => {
       const session = c.get('session');
-      if (!session) return c.json({ error: { code: 'no_session', message: 'this request carried a key, not a session cookie' } }, 404);
+      if (!session) throw new RequestError(401, 'no_session', 'no dashboard session: sign in with POST /session');
+      const { org_id, project_id } = session.tenant;
+      const named = [header(c, 'x-org-id') ?? org_id, header(c, 'x-project-id') ?? project_id];
+      if (named[0] !== org_id || named[1] !== project_id || !inScope(c.get('principal'), session.tenant)) {
+        throw new RequestError(403, 'forbidden_tenant', `this session is for ${org_id}/${project_id}`);
+      }
       return c.json(describe(c, session));
     });
 }
