@@ -14,7 +14,7 @@ import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { rateLimit, type SharedBuckets } from './middleware/rate-limit.js';
 import { tenantHeaders } from './middleware/tenant.js';
-import { openApiDocument } from './openapi.js';
+import { documentedMethods, openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
 import { approvalDocs, approvalRoutes } from './routes/approvals.js';
 import { auditDocs, auditRoutes } from './routes/audit.js';
@@ -57,6 +57,8 @@ export interface AppDeps {
   readonly dependencies?: () => Record<string, 'ok' | 'down'>;
 }
 
+const docs = [...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs, ...sessionDocs];
+
 /** Route prefixes that need a key and a tenant. */
 const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals', '/audit', '/admin', '/finops'];
 
@@ -71,13 +73,17 @@ export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(errorHandler(logger));
-  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) => {
+    const allowed = documentedMethods(docs, c.req.path);
+    if (allowed.length === 0) return c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404);
+    return c.json(errorBody('method_not_allowed', `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}`), 405, { allow: allowed.join(', ') });
+  });
   app.use(correlation({ newId: () => deps.newId() }));
   app.use(accessLog(logger));
   if (config.developmentMode) app.use(loopbackHostOnly());
 
   app.route('/', healthRoutes({ ...deps, developmentMode: config.developmentMode }));
-  const document = openApiDocument([...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs, ...sessionDocs], {
+  const document = openApiDocument(docs, {
     title: 'NEXUS',
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',

@@ -112,3 +112,11 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
     paths,
   };
 }
+
+/** The methods documented for a concrete path (`/approvals/ask-1/decide`), upper-case. */
+export function documentedMethods(routes: readonly RouteDoc[], path: string): string[] {
+  const methods = routes
+    .filter((route) => new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(path))
+    .map((route) => route.method.toUpperCase());
+  return [...new Set(methods)];
+}

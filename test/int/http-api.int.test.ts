@@ -156,6 +156,17 @@ describe('POST /sidecar/command', () => {
     const response = await nexus.get('/nowhere', acme);
     expect(await errorOf(response)).toMatchObject({ status: 404, code: 'not_found' });
   });
+
+  it('405: a known route asked with a method it does not answer, with Allow', async () => {
+    const snapshot = await fetch(`${nexus.url}/agent/snapshot`, { method: 'POST', headers: nexus.headers(acme) });
+    expect(await errorOf(snapshot)).toMatchObject({ status: 405, code: 'method_not_allowed' });
+    expect(snapshot.headers.get('allow')).toBe('GET');
+    const decide = await fetch(`${nexus.url}/approvals/ask-1/decide`, { method: 'GET', headers: nexus.headers(acme) });
+    expect(await errorOf(decide)).toMatchObject({ status: 405 });
+    expect(decide.headers.get('allow')).toBe('POST');
+    const health = await fetch(`${nexus.url}/health`, { method: 'DELETE' });
+    expect(health.status).toBe(405);
+  });
 });
 
 describe('GET /agent/reports and /agent/snapshot', () => {
