@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RecordedEvent } from './events/envelope.js';
+import { triageActionSchema } from './events/triage-events.js';
 import type { AppendObserver } from './store/observed-store.js';
 
 /** What the gauges read when Prometheus scrapes. */
@@ -36,6 +37,8 @@ export function createMetrics(sources: MetricSources) {
   });
   const retries = new Counter({ name: 'nexus_task_retries_total', help: 'Task retries scheduled', labelNames: ['command_type'], registers: [registry] });
   const triaged = new Counter({ name: 'nexus_dead_letters_triaged_total', help: 'Dead letters triaged, by action', labelNames: ['action'], registers: [registry] });
+  // Every series exists from the start, at 0, so rates and alerts work before the first event.
+  for (const action of triageActionSchema.options) triaged.inc({ action }, 0);
   const appendSeconds = new Histogram({
     name: 'nexus_append_duration_seconds',
     help: 'Time for an append to the event store to be durable',
@@ -58,6 +61,13 @@ export function createMetrics(sources: MetricSources) {
   }
   return {
     registry,
+    /** The catalog's command types, each counted from 0. */
+    knowCommandTypes(types: readonly string[]): void {
+      for (const command_type of types) {
+        for (const outcome of new Set(Object.values(outcomes))) commands.inc({ command_type, outcome }, 0);
+        retries.inc({ command_type }, 0);
+      }
+    },
     /** Counts what the events record. */
     observe(events: readonly RecordedEvent[]): void {
       for (const event of events) {

@@ -96,6 +96,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     now,
     ...executorSettings(config),
   });
+  metrics.knowCommandTypes(catalog.list().map((definition) => definition.type));
   let riskOf: RiskPolicy;
   try {
     riskOf = riskPolicy(catalog, config.RISK_OVERRIDES, config.RISK_ALLOW_LOWERING);
