@@ -159,6 +159,22 @@ describe('llm.extract', () => {
   it('returns an object valid against the schema', async () => {
     openai.behave({ kind: 'answer', text: '{"name":"Ada","age":36}' });
     expect(await openaiOnly().extract({ prompt: 'Who?', schema })).toMatchObject({ object: { name: 'Ada', age: 36 }, provider: 'openai' });
+    expect(openai.requests.at(-1)!.body.response_format).toMatchObject({ type: 'json_schema', json_schema: { schema: { required: ['name', 'age'] } } });
+  });
+
+  // Each vendor is asked for the schema in its own way, and answers JSON text.
+  it.each([
+    ['anthropic', (body: Record<string, unknown>) => (body.output_config as { format: { type: string; schema: unknown } }).format],
+    ['gemini', (body: Record<string, unknown>) => body.generationConfig as { responseMimeType: string; responseSchema: unknown }],
+  ] as const)('returns an object valid against the schema from %s too, having asked it for that schema', async (vendor, askedFor) => {
+    const server = vendor === 'anthropic' ? anthropic : gemini;
+    const only = commands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: vendor, LLM_FALLBACK_PROVIDERS: '' }), { logger }));
+    server.behave({ kind: 'answer', text: '{"name":"Ada","age":36}' });
+    expect(await only.extract({ prompt: 'Who?', schema })).toMatchObject({ object: { name: 'Ada', age: 36 }, provider: vendor });
+    const asked = askedFor(server.requests.at(-1)!.body);
+    expect(asked).toMatchObject(vendor === 'anthropic' ? { type: 'json_schema', schema: { required: ['name', 'age'] } } : { responseMimeType: 'application/json', responseSchema: { required: ['name', 'age'] } });
+    server.behave({ kind: 'answer', text: '{"name":"Ada","age":"thirty-six"}' });
+    expect(await failureOf(only.extract({ prompt: 'Who?', schema }))).toEqual({ code: 'SCHEMA_VALIDATION_ERROR', retryable: false });
   });
 
   it('SCHEMA_PARSE_ERROR for an answer that is not JSON, SCHEMA_VALIDATION_ERROR for one that does not match', async () => {
