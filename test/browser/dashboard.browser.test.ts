@@ -191,6 +191,8 @@ describe('the dashboard in a real browser', () => {
     expect(await page.$(askRow(clicked.ask_id))).toBeNull();
     expect(await page.textContent('#time-travel-body')).not.toContain('approved by admin');
     expect(await page.textContent('#time-travel-position')).toBe(`#${asked}`);
+    const index = Number(await page.$eval('#time-travel-slider', (slider) => (slider as unknown as { value: string }).value));
+    expect([...(await shownPositions())].sort((a, b) => a - b)[index]).toBe(asked);
     await screenshot(page, 'dashboard-time-travel-1280');
 
     // The slider walks this tenant's own events: Home is the first one the page holds.

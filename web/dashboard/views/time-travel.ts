@@ -42,7 +42,12 @@ export class TimeTravelView {
   extend(positions: readonly number[]): void {
     this.positions = positions;
     this.slider.max = String(Math.max(0, positions.length - 1));
-    const index = this.chosen === undefined ? positions.length - 1 : positions.findLastIndex((p) => p <= this.chosen!);
+    this.place();
+  }
+
+  /** The slider at the chosen position (the last known one at or before it), or at the end. */
+  private place(): void {
+    const index = this.chosen === undefined ? this.positions.length - 1 : this.positions.findLastIndex((p) => p <= this.chosen!);
     this.slider.value = String(Math.max(0, index));
   }
 
@@ -50,6 +55,7 @@ export class TimeTravelView {
     this.chosen = position;
     this.output.value = `#${position}`;
     this.at.value = String(position);
+    this.place();
     window.clearTimeout(this.debounce);
     this.debounce = window.setTimeout(() => void this.show(position), 150);
   }
