@@ -27,7 +27,7 @@ import { healthDocs, healthRoutes } from './routes/health.js';
 import { adminTaskDocs, adminTaskRoutes } from './routes/admin-tasks.js';
 import { metricsDocs, metricsRoutes } from './routes/metrics.js';
 import { finopsDocs, finopsRoutes } from './routes/finops.js';
-import { sessionDocs, sessionRoutes, signOutRoute } from './routes/session.js';
+import { requireSession, sessionDocs, sessionRoutes, signOutRoute } from './routes/session.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { sessionKey } from './session-token.js';
 
@@ -108,7 +108,7 @@ export function createApp(deps: AppDeps) {
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, authenticate, tenant, inScope, limited);
   // Not rate-limited: a page checking its session after a restart must not be told to sign in.
   app.post('/session', authenticate, tenant, inScope);
-  app.get('/session', authenticate);
+  app.get('/session', authenticate, requireSession, tenant, inScope);
   if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, authenticate));
 
   app.route(

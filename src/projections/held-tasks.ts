@@ -15,9 +15,6 @@ export interface DeadLetter {
   readonly dead_lettered_at: string;
 }
 
-/** The event types this view is folded from: read the log filtered to them. */
-export const deadLetterEventTypes = ['TaskDeadLettered', 'DeadLetterTriaged', 'HeldTaskRequeued', 'HeldTaskDiscarded', 'TaskQueued'];
-
 /**
  * The tenant's dead letters after one more event: requeued ones (by triage or an admin) leave
  * when they are queued again, discarded ones when discarded.
@@ -51,13 +48,6 @@ export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: Reco
     default:
       return letters;
   }
-}
-
-/** The tenant's dead letters that are still dead, folded from its events. */
-export function foldDeadLetters(events: Iterable<RecordedEvent>): DeadLetter[] {
-  let letters: readonly DeadLetter[] = [];
-  for (const event of events) letters = evolveDeadLetters(letters, event);
-  return [...letters];
 }
 
 export const isHeld = (letter: DeadLetter): boolean => letter.triage === 'hold' || letter.triage === 'alarm';

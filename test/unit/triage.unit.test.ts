@@ -3,9 +3,12 @@ import { commandLifeDecider, type CommandLifeCommand } from '../../src/commands/
 import type { TriagePolicy } from '../../src/commands/decide-triage.js';
 import { CommandNotFoundError, TaskNotHeldError } from '../../src/commands/errors.js';
 import type { CommandLifeEvent } from '../../src/events/command-events.js';
-import { foldDeadLetters, isHeld } from '../../src/projections/held-tasks.js';
+import type { RecordedEvent } from '../../src/events/envelope.js';
+import { evolveDeadLetters, isHeld, type DeadLetter } from '../../src/projections/held-tasks.js';
 import { deciderSpec } from '../support/decider-spec.js';
 import { events, metadata, recorded } from '../support/fixtures.js';
+
+const fold = (events: readonly RecordedEvent[]) => events.reduce<readonly DeadLetter[]>(evolveDeadLetters, []);
 
 const spec = deciderSpec(commandLifeDecider);
 const ids = { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test' };
@@ -66,9 +69,9 @@ describe('dead-letter triage by failure code', () => {
 
   it('the dead-letter view lists held tasks until requeued or discarded', () => {
     const held = [...life, deadWith('SCHEMA_PARSE_ERROR'), triaged('hold', 'SCHEMA_PARSE_ERROR', 0)];
-    const letters = foldDeadLetters(recorded(held));
+    const letters = fold(recorded(held));
     expect(letters.map((l) => [l.command_id, l.triage, isHeld(l)])).toEqual([['cmd-1', 'hold', true]]);
-    expect(foldDeadLetters(recorded([...held, { type: 'HeldTaskRequeued', data: { ...ids, by: 'a' } }, events.queued(5)]))).toEqual([]);
-    expect(foldDeadLetters(recorded([...held, { type: 'HeldTaskDiscarded', data: { ...ids, by: 'a' } }]))).toEqual([]);
+    expect(fold(recorded([...held, { type: 'HeldTaskRequeued', data: { ...ids, by: 'a' } }, events.queued(5)]))).toEqual([]);
+    expect(fold(recorded([...held, { type: 'HeldTaskDiscarded', data: { ...ids, by: 'a' } }]))).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import type { Tenant } from '../../src/events/tenant.js';
 
 /** Worklog lines the page keeps while folding reports. */
 export const WORKLOG_KEEP = 100;
-/** Feed rows kept in the page (older ones leave). */
+/** Reports (and feed rows) kept in the page; older ones leave. */
 export const FEED_KEEP = 2_000;
 
 const projection = snapshotProjection({ worklogKeep: WORKLOG_KEEP });
@@ -18,10 +18,6 @@ export class Model {
   private tenant: Tenant | undefined;
   /** Reports by position, oldest first. */
   readonly reports = new Map<number, Report>();
-
-  get ready(): boolean {
-    return this.state !== undefined;
-  }
 
   /** A (re)connection's snapshot replaces the state; reports already shown stay. */
   takeSnapshot(snapshot: Snapshot): void {
@@ -41,7 +37,10 @@ export class Model {
   addReport(report: Report): boolean {
     if (this.reports.has(report.position)) return false;
     this.reports.set(report.position, report);
-    if (this.reports.size > FEED_KEEP) this.reports.delete(Math.min(...this.reports.keys()));
+    // A tenth at a time, so a busy feed does not pay a search through every report per report.
+    if (this.reports.size > FEED_KEEP * 1.1) {
+      for (const position of [...this.reports.keys()].sort((a, b) => a - b).slice(0, this.reports.size - FEED_KEEP)) this.reports.delete(position);
+    }
     return true;
   }
 

@@ -4,10 +4,10 @@ import { commandLifeDecider } from '../../commands/command-life.js';
 import { CommandNotFoundError, TaskNotHeldError } from '../../commands/errors.js';
 import { handleCommand } from '../../commands/handle-command.js';
 import { commandStream } from '../../events/command-events.js';
-import type { Tenant } from '../../events/tenant.js';
-import { deadLetterEventTypes, foldDeadLetters, isHeld } from '../../projections/held-tasks.js';
+import type { FeedHub } from '../../fanout/feed-hub.js';
+import { isHeld } from '../../projections/held-tasks.js';
+import type { SnapshotState } from '../../projections/snapshot.js';
 import type { EventStore } from '../../store/event-store.js';
-import { feedPages } from '../../store/feed-pages.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { requireRole } from '../middleware/auth.js';
@@ -16,6 +16,7 @@ import { readJson } from '../validation.js';
 
 export interface AdminTaskDeps {
   readonly store: EventStore;
+  readonly hub: FeedHub<SnapshotState>;
   readonly now: () => Date;
   readonly newId: () => string;
   readonly maxBodyBytes: number;
@@ -50,13 +51,6 @@ export const adminTaskDocs: RouteDoc[] = [
   ),
 ];
 
-/** Every dead letter of the tenant, folded from the log filtered to the few types that matter. */
-async function deadLetters(store: EventStore, tenant: Tenant) {
-  const events = [];
-  for await (const page of feedPages(store, { tenant, types: deadLetterEventTypes })) events.push(...page);
-  return foldDeadLetters(events);
-}
-
 /** Admin routes over dead-lettered tasks: list them, requeue or discard the held ones. */
 export function adminTaskRoutes(deps: AdminTaskDeps) {
   const decide = (action: 'RequeueHeldTask' | 'DiscardHeldTask') =>
@@ -86,7 +80,8 @@ export function adminTaskRoutes(deps: AdminTaskDeps) {
   return new Hono<AppEnv>()
     .use('*', requireRole('admin'))
     .get('/tasks/dead-letters', async (c) => {
-      const letters = await deadLetters(deps.store, c.get('tenant'));
+      // The tenant's snapshot holds them, as the dashboard sees them.
+      const letters = (await deps.hub.feed(c.get('tenant')).current()).state.dead_letters;
       return c.json({ held: letters.filter(isHeld), kept: letters.filter((letter) => !isHeld(letter)) });
     })
     .post('/tasks/:command_id/requeue', decide('RequeueHeldTask'))

@@ -1,9 +1,7 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { inScope } from '../../principals.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
-import { header } from '../header.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { clearSessionCookie, writeSessionCookie } from '../session-cookie.js';
 import { csrfToken, newSession, sealSession, type Session } from '../session-token.js';
@@ -64,7 +62,7 @@ export function signOutRoute() {
   });
 }
 
-/** Behind the key-or-session guard (and, to open or renew one, the tenant guards). */
+/** Behind the key-or-session and tenant guards (`GET` also behind requireSession). */
 export function sessionRoutes(deps: SessionRoutesDeps) {
   const describe = (c: Context<AppEnv>, session: Session) => ({
     principal: { id: c.get('principal').id, roles: [...c.get('principal').roles] },
@@ -82,16 +80,14 @@ export function sessionRoutes(deps: SessionRoutesDeps) {
       writeSessionCookie(c, sealSession(deps.sessionKey, session), Math.max(1, Math.floor((session.expires_at - now) / 1000)));
       return c.json(describe(c, session), 201);
     })
-    // Only authenticated (no tenant guard): the session names the tenant, and a page without
-    // one, in development mode too, is told so plainly.
-    .get('/', (c) => {
-      const session = c.get('session');
-      if (!session) throw new RequestError(401, 'no_session', 'no dashboard session: sign in with POST /session');
-      const { org_id, project_id } = session.tenant;
-      const named = [header(c, 'x-org-id') ?? org_id, header(c, 'x-project-id') ?? project_id];
-      if (named[0] !== org_id || named[1] !== project_id || !inScope(c.get('principal'), session.tenant)) {
-        throw new RequestError(403, 'forbidden_tenant', `this session is for ${org_id}/${project_id}`);
-      }
-      return c.json(describe(c, session));
-    });
+    .get('/', (c) => c.json(describe(c, c.get('session')!)));
 }
+
+/**
+ * Runs before the tenant guards on `GET /session`: a request without a session (a page not
+ * signed in, in development mode too) is told so, rather than asked for tenant headers.
+ */
+export const requireSession: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!c.get('session')) throw new RequestError(401, 'no_session', 'no dashboard session: sign in with POST /session');
+  return next();
+};

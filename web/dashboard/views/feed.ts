@@ -1,13 +1,13 @@
 import type { Report } from '../../../src/projections/report-feed.js';
 import { byId, h, time } from '../dom.js';
 
-export type ReportStatus = 'ok' | 'warning' | 'error';
+type ReportStatus = 'ok' | 'warning' | 'error';
 
 const ERRORS = new Set(['task_failed', 'task_dead_lettered', 'alarm_raised']);
 const WARNINGS = new Set(['risk_warning', 'ask_created', 'ask_expiring', 'task_retrying', 'dlq_triaged', 'task_discarded']);
 
 /** How a report reads at a glance: the status filter and the row colour. */
-export function statusOf(report: Report): ReportStatus {
+function statusOf(report: Report): ReportStatus {
   const { payload } = report;
   if (ERRORS.has(report.report_type) || (report.report_type === 'llm_call' && payload.outcome !== 'ok')) return 'error';
   if (WARNINGS.has(report.report_type)) return 'warning';
