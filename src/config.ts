@@ -17,13 +17,16 @@ interface Variable<T extends z.ZodType = z.ZodType> {
   readonly help: string;
   /** The default as written in `.env.example`; empty when there is none. */
   readonly example: string;
+  /** How a bad value is shown in an error: never a secret, never a URL's password. */
+  readonly shown?: 'secret' | 'url';
 }
 
-const variable = <T extends z.ZodType>(section: Section, schema: T, help: string, example = ''): Variable<T> => ({
+const variable = <T extends z.ZodType>(section: Section, schema: T, help: string, example = '', shown?: Variable['shown']): Variable<T> => ({
   section,
   schema,
   help,
   example,
+  ...(shown === undefined ? {} : { shown }),
 });
 
 /** `true` or `false`, as a boolean. */
@@ -37,7 +40,7 @@ const providerName = z.enum(['anthropic', 'openai', 'gemini', 'zai']);
 const pricesSchema = z.record(z.string(), z.object({ input_per_mtok: z.number().nonnegative(), output_per_mtok: z.number().nonnegative() }).strict());
 
 // One LLM provider's key, model and base URL (a proxy or gateway).
-const apiKeyOf = (vendor: string) => variable('OPTIONAL', z.string().min(1).optional(), `${vendor} API key; the provider is configured when it is set.`);
+const apiKeyOf = (vendor: string) => variable('OPTIONAL', z.string().min(1).optional(), `${vendor} API key; the provider is configured when it is set.`, '', 'secret');
 const modelOf = (vendor: string, model: string) => variable('OPTIONAL', z.string().min(1).default(model), `${vendor} model.`, model);
 const baseUrlOf = (vendor: string) => variable('ADVANCED', z.url().optional(), `${vendor} API base URL (a proxy or gateway). Default: the vendor's.`);
 
@@ -49,10 +52,11 @@ export const variables = {
   NEXUS_API_KEY: variable(
     'REQUIRED',
     secret,
-    'Key clients send as x-api-key. Unset: development mode (loopback only, keys not checked). The example value serves loopback only.',
+    'Key clients send as x-api-key. Unset (and no ADMIN_API_KEY or principals): development mode (loopback only, keys not checked). The example value serves loopback only.',
     'dev-key-change-in-production',
+    'secret',
   ),
-  ADMIN_API_KEY: variable('REQUIRED', secret, 'Key for admin routes (x-api-key). Unset: admin routes only in development mode.', 'admin-key-change-in-production'),
+  ADMIN_API_KEY: variable('REQUIRED', secret, 'Key for admin routes (x-api-key). Unset: admin routes only in development mode.', 'admin-key-change-in-production', 'secret'),
   NEXUS_PRINCIPALS: variable(
     'OPTIONAL',
     z.string().min(1).optional(),
@@ -67,7 +71,9 @@ export const variables = {
   SESSION_SECRET: variable(
     'ADVANCED',
     z.string().min(32, 'must be at least 32 characters').optional(),
-    'Signs dashboard session cookies; give every replica the same. Unset: a random one kept in NEXUS_DATA_DIR.',
+    'Signs dashboard session cookies and share links; give every replica and worker the same. Unset: a random one kept in NEXUS_DATA_DIR.',
+    '',
+    'secret',
   ),
   NEXUS_PRINCIPALS_FILE: variable('OPTIONAL', z.string().min(1).optional(), 'A JSON file with the same list as NEXUS_PRINCIPALS.'),
   RISK_OVERRIDES: variable(
@@ -110,7 +116,13 @@ export const variables = {
   MAX_RETRIES: variable('OPTIONAL', int(0, 100, 3), 'Retries after a failed first attempt, then the task is dead-lettered.', '3'),
   STREAM_EVENT_KEEP: variable('OPTIONAL', int(10, 1_000_000, 2000), 'Recent reports per tenant served from memory (older ones come from the log).', '2000'),
   STREAM_WORKLOG_KEEP: variable('OPTIONAL', int(1, 100_000, 200), 'Worklog entries kept in the snapshot.', '200'),
-  ASK_TTL_SECONDS: variable('OPTIONAL', int(1, 31_536_000, 86_400), 'How long a RED command waits for a decision.', '86400'),
+  ASK_TTL_SECONDS: variable('OPTIONAL', int(1, 31_536_000, 86_400), 'How long a RED command waits for a decision; an approval is good for as long (a later requeue asks again).', '86400'),
+  APPROVAL_FOUR_EYES: variable(
+    'OPTIONAL',
+    z.enum(['named', 'always', 'off']).default('named'),
+    'Who may not decide their own request: named (a named principal never; the shared NEXUS_API_KEY identifies nobody, so it may), always (nobody, the shared key included) or off.',
+    'named',
+  ),
   RISK_ALLOW_LOWERING: variable(
     'ADVANCED',
     flag('false'),
@@ -148,25 +160,77 @@ export const variables = {
   MAX_BODY_BYTES: variable('ADVANCED', int(1024, 100 * 1024 * 1024, 1_048_576), 'Largest request body; larger ones get 413.', '1048576'),
   RATE_LIMIT_PER_SECOND: variable('ADVANCED', int(0, 1_000_000, 200), 'Requests per second per tenant (0 turns the limit off).', '200'),
   RATE_LIMIT_BURST: variable('ADVANCED', int(1, 10_000_000, 400), 'Requests a tenant may send at once above the rate.', '400'),
+  AUTH_FAILURES_PER_MINUTE: variable(
+    'ADVANCED',
+    int(0, 1_000_000, 60),
+    'Requests per minute one client address may make with a wrong or missing key, or to POST /session, before 429 (0 turns the limit off).',
+    '60',
+  ),
+  MAX_JSON_DEPTH: variable('ADVANCED', int(2, 1000, 32), 'Deepest nesting of objects and arrays a request body may have (422 beyond).', '32'),
+  TENANT_MAX_PENDING_ASKS: variable('ADVANCED', int(1, 1_000_000, 500), 'Asks one tenant may have waiting for a decision; another RED command gets 429.', '500'),
+  TENANT_MAX_ASK_BYTES: variable(
+    'ADVANCED',
+    int(1024, 1024 * 1024 * 1024, 16 * 1024 * 1024),
+    'Bytes of params one tenant\'s waiting asks may hold together; another RED command gets 429.',
+    '16777216',
+  ),
+  TENANT_MAX_MEMORY_KEYS: variable('ADVANCED', int(1, 1_000_000, 1000), 'Keys one tenant\'s memory may hold; a memory.set of a new key beyond gets 429 (a handler\'s, MEMORY_FULL).', '1000'),
+  TENANT_MAX_MEMORY_BYTES: variable(
+    'ADVANCED',
+    int(1024, 1024 * 1024 * 1024, 8 * 1024 * 1024),
+    'Bytes one tenant\'s memory values may take together; a memory.set beyond gets 429 (a handler\'s, MEMORY_FULL).',
+    '8388608',
+  ),
+  DEAD_LETTERS_KEEP: variable('ADVANCED', int(1, 1_000_000, 500), 'Dead letters a tenant\'s snapshot lists at most, newest first (older ones stay in the log).', '500'),
+  SSE_MAX_CONNECTIONS: variable('ADVANCED', int(1, 10_000_000, 10_000), 'Open SSE streams this process serves at most; more get 429.', '10000'),
+  SSE_MAX_CONNECTIONS_PER_TENANT: variable('ADVANCED', int(1, 10_000_000, 1000), 'Open SSE streams of one tenant at most; more get 429.', '1000'),
+  SSE_MAX_CONNECTIONS_PER_KEY: variable('ADVANCED', int(1, 10_000_000, 1000), 'Open SSE streams of one key (principal) at most; more get 429.', '1000'),
+  SNAPSHOT_MAX_BYTES: variable(
+    'ADVANCED',
+    int(1024, 1024 * 1024 * 1024, 64 * 1024 * 1024),
+    'Largest snapshot NEXUS sends (the SSE snapshot event, GET /agent/snapshot); a larger one gets 503 until asks are decided or memory is freed.',
+    '67108864',
+  ),
+  EXPENSIVE_READS_PER_KEY: variable(
+    'ADVANCED',
+    int(1, 1000, 2),
+    'Reads that fold or scan a tenant\'s history (past snapshots, diffs, audit, verify, finops, old replays) one key may run at once; more get 429.',
+    '2',
+  ),
+  OUTBOX_MAX_BYTES_PER_TENANT: variable(
+    'ADVANCED',
+    int(1024, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024),
+    'Bytes one tenant\'s outbox (exports and share packages) may hold; an export or share beyond fails with OUTBOX_FULL.',
+    '1073741824',
+  ),
+  OUTBOX_RETENTION_HOURS: variable('ADVANCED', int(1, 87_600, 168), 'Exports older than this, and expired share packages, are deleted from the outbox.', '168'),
   EVENTSTORE_URL: variable(
     'OPTIONAL',
     z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'must be an esdb:// (or kurrentdb://) connection string').optional(),
     'Distributed mode: the event log in EventStoreDB / KurrentDB, e.g. esdb://eventstore:2113?tls=false.',
+    '',
+    'url',
   ),
   DATABASE_URL: variable(
     'OPTIONAL',
     z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string').optional(),
     'Distributed mode: the event log in PostgreSQL, e.g. postgres://nexus@127.0.0.1:5432/nexus. Ignored when EVENTSTORE_URL is set.',
+    '',
+    'url',
   ),
   RABBITMQ_URL: variable(
     'OPTIONAL',
     z.string().regex(/^amqps?:\/\//, 'must be an amqp:// connection string').optional(),
     'Distributed mode: tasks go to worker processes (npm run worker) through RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672/. Unset: in-process workers.',
+    '',
+    'url',
   ),
   REDIS_URL: variable(
     'OPTIONAL',
     z.string().regex(/^rediss?:\/\//, 'must be a redis:// connection string').optional(),
     'Distributed mode: new-position fan-out between replicas, task leases, shared rate limits, e.g. redis://127.0.0.1:6379/0.',
+    '',
+    'url',
   ),
   TASK_QUEUE: variable('OPTIONAL', z.string().min(1).default('nexus.tasks'), 'RabbitMQ queue of tasks to run (durable, quorum).', 'nexus.tasks'),
   DLQ_QUEUE: variable('OPTIONAL', z.string().min(1).default('nexus.dlq'), 'RabbitMQ queue of dead-lettered tasks (durable, quorum).', 'nexus.dlq'),
@@ -193,6 +257,12 @@ export const variables = {
   TASK_LOCK_TTL_SECONDS: variable('ADVANCED', int(1, 86_400, 900), 'A worker\'s lease on a task; renewed while it works, so a dead worker\'s task is free again this long after.', '900'),
   WORKER_HEARTBEAT_SECONDS: variable('ADVANCED', int(1, 3600, 5), 'How often a worker process says it is alive; three missed beats and it has left.', '5'),
   RABBITMQ_PREFETCH: variable('ADVANCED', int(1, 10_000, 32), 'Unacknowledged tasks a worker process holds at once.', '32'),
+  RABBITMQ_DELIVERY_LIMIT: variable(
+    'ADVANCED',
+    int(1, 1_000_000, 20),
+    'Deliveries of one task message before RabbitMQ moves it to DLQ_QUEUE, where the supervisor recovers its task from the log. Set when the queues are first declared.',
+    '20',
+  ),
   SMTP_HOST: variable('OPTIONAL', z.string().min(1).optional(), 'SMTP server for email.send. Unset: approved emails fail with HANDLER_UNAVAILABLE.'),
   SMTP_PORT: variable('OPTIONAL', int(1, 65535, 587), 'SMTP port.', '587'),
   SMTP_SECURE: variable(
@@ -202,10 +272,10 @@ export const variables = {
     'false',
   ),
   SMTP_USER: variable('OPTIONAL', z.string().min(1).optional(), 'SMTP user, when the server wants one.'),
-  SMTP_PASSWORD: variable('OPTIONAL', z.string().min(1).optional(), 'SMTP password.'),
+  SMTP_PASSWORD: variable('OPTIONAL', z.string().min(1).optional(), 'SMTP password.', '', 'secret'),
   SMTP_FROM: variable('OPTIONAL', z.string().min(3).default('nexus@localhost'), 'Sender of email.send messages.', 'nexus@localhost'),
-  PAYMENT_WEBHOOK_URL: variable('OPTIONAL', z.url().optional(), 'Where payment.execute posts approved payments (with an Idempotency-Key). Unset: they fail with HANDLER_UNAVAILABLE.'),
-  PAYMENT_WEBHOOK_SECRET: variable('OPTIONAL', secret, 'Signs each payment request body (HMAC-SHA256 hex in x-nexus-signature).'),
+  PAYMENT_WEBHOOK_URL: variable('OPTIONAL', z.url().optional(), 'Where payment.execute posts approved payments (with an Idempotency-Key). Unset: they fail with HANDLER_UNAVAILABLE.', '', 'url'),
+  PAYMENT_WEBHOOK_SECRET: variable('OPTIONAL', secret, 'Signs each payment request body (HMAC-SHA256 hex in x-nexus-signature).', '', 'secret'),
   PAYMENT_TIMEOUT_SECONDS: variable('ADVANCED', int(1, 600, 30), 'How long the payment webhook may take to answer (then the attempt is retried).', '30'),
   LLM_PRIMARY_PROVIDER: variable('OPTIONAL', providerName.optional(), 'The LLM provider llm.complete and llm.extract try first: anthropic, openai, gemini or zai.'),
   LLM_FALLBACK_PROVIDERS: variable(
@@ -266,7 +336,7 @@ export const variables = {
   BREAKER_WINDOW_SECONDS: variable('ADVANCED', int(1, 86_400, 300), 'A provider\'s failures are counted over this window.', '300'),
   BREAKER_FAIL_THRESHOLD: variable('ADVANCED', int(1, 1000, 5), 'Failures within the window that open the provider\'s circuit breaker.', '5'),
   BREAKER_COOLDOWN_SECONDS: variable('ADVANCED', int(1, 86_400, 120), 'How long an open breaker waits before it lets one call through (half-open).', '120'),
-  YOUTUBE_API_KEY: variable('OPTIONAL', z.string().min(1).optional(), 'YouTube Data API v3 key for youtube.search (sent in the x-goog-api-key header, never in a URL). Unset: youtube.search fails with HANDLER_UNAVAILABLE.'),
+  YOUTUBE_API_KEY: variable('OPTIONAL', z.string().min(1).optional(), 'YouTube Data API v3 key for youtube.search (sent in the x-goog-api-key header, never in a URL). Unset: youtube.search fails with HANDLER_UNAVAILABLE.', '', 'secret'),
   YOUTUBE_DEFAULT_REGION: variable('OPTIONAL', z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter region code').optional(), 'regionCode for youtube.search when the command gives none, e.g. KR.'),
   YOUTUBE_DEFAULT_LANGUAGE: variable('OPTIONAL', z.string().min(2).max(16).optional(), 'relevanceLanguage for youtube.search when the command gives none, e.g. ko.'),
   YOUTUBE_BASE_URL: variable('ADVANCED', z.url().default('https://www.googleapis.com/youtube/v3'), 'Where the YouTube Data API is (a proxy, or a test server).', 'https://www.googleapis.com/youtube/v3'),
@@ -282,7 +352,20 @@ export const variables = {
     'The tenant (org/project) whose index the daily ingest fills.',
     'default/nexus',
   ),
-  RAG_AUTO_INGEST_PATH: variable('OPTIONAL', z.string().min(1).optional(), 'The folder rag.ingest reads (text and markdown files), e.g. /data/gdrive_mirror.'),
+  RAG_AUTO_INGEST_PATH: variable(
+    'OPTIONAL',
+    z.string().min(1).optional(),
+    'The folder rag.ingest reads (text and markdown files), e.g. /data/gdrive_mirror: each tenant reads only its <org>/<project> folder inside it, but for RAG_WHOLE_FOLDER_TENANTS.',
+  ),
+  RAG_WHOLE_FOLDER_TENANTS: variable(
+    'OPTIONAL',
+    z
+      .string()
+      .optional()
+      .transform((text) => (text === undefined ? undefined : codeList(text)))
+      .pipe(z.array(z.string().regex(/^(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63})\/(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63})$/, 'must list org/project (* allowed)')).optional()),
+    'Tenants (org/project, * allowed, comma-separated) whose rag.ingest reads the whole RAG_AUTO_INGEST_PATH. Default: RAG_AUTO_INGEST_TENANT.',
+  ),
   RAG_AUTO_INGEST_HOUR: variable('OPTIONAL', int(0, 23, 3), 'Hour (local time) of the daily ingest.', '3'),
   RAG_AUTO_INGEST_MINUTE: variable('OPTIONAL', int(0, 59, 0), 'Minute of the daily ingest.', '0'),
   SHUTDOWN_TIMEOUT_SECONDS: variable('ADVANCED', z.coerce.number().nonnegative().max(600).default(10), 'On SIGTERM, how long running tasks may finish.', '10'),
@@ -291,14 +374,16 @@ export const variables = {
 type Variables = typeof variables;
 type Parsed = { readonly [K in keyof Variables]: z.output<Variables[K]['schema']> };
 
-export interface Config extends Omit<Parsed, 'HOST' | 'NEXUS_WORKSPACE_DIR' | 'NEXUS_OUTBOX_DIR'> {
+export interface Config extends Omit<Parsed, 'HOST' | 'NEXUS_WORKSPACE_DIR' | 'NEXUS_OUTBOX_DIR' | 'RAG_WHOLE_FOLDER_TENANTS'> {
   readonly HOST: string;
+  /** `org/project` patterns; RAG_AUTO_INGEST_TENANT when unset. */
+  readonly RAG_WHOLE_FOLDER_TENANTS: readonly string[];
   /** From NEXUS_PRINCIPALS and NEXUS_PRINCIPALS_FILE. */
   readonly principals: readonly ConfiguredPrincipal[];
   /** Absolute paths, defaults filled in. */
   readonly NEXUS_WORKSPACE_DIR: string;
   readonly NEXUS_OUTBOX_DIR: string;
-  /** No NEXUS_API_KEY: keys are not checked and only loopback is served. */
+  /** No key configured at all (NEXUS_API_KEY, ADMIN_API_KEY, principals): keys are not checked and only loopback is served. */
   readonly developmentMode: boolean;
   /** NEXUS_DATA_DIR made absolute. */
   readonly dataDir: string;
@@ -349,18 +434,23 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     const raw = env[name]?.trim();
     const result = spec.schema.safeParse(raw === '' ? undefined : raw);
     if (result.success) parsed[name] = result.data;
-    else problems.push(`${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(raw)})`);
+    else problems.push(`${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got ${shownValue(raw, (spec as Variable).shown)})`);
   }
   const values = parsed as Parsed;
-  const developmentMode = values.NEXUS_API_KEY === undefined;
+  const principals = [
+    ...readPrincipals('NEXUS_PRINCIPALS', values.NEXUS_PRINCIPALS, problems),
+    ...readPrincipals('NEXUS_PRINCIPALS_FILE', values.NEXUS_PRINCIPALS_FILE && readFile(values.NEXUS_PRINCIPALS_FILE, problems), problems),
+  ];
+  // Any configured key turns authentication on: a key that is set is never silently ignored.
+  const developmentMode = values.NEXUS_API_KEY === undefined && values.ADMIN_API_KEY === undefined && principals.length === 0;
   // The keys printed in .env.example are public: with them, NEXUS stays on this machine.
   const exampleKey = [values.NEXUS_API_KEY, values.ADMIN_API_KEY].find((key) => key !== undefined && EXAMPLE_KEYS.has(key));
   const host = values.HOST ?? (developmentMode || exampleKey ? '127.0.0.1' : '0.0.0.0');
   if (problems.length === 0 && developmentMode && !isLoopback(host)) {
-    problems.push(`HOST: ${host} is not a loopback address; set NEXUS_API_KEY to serve beyond this machine`);
+    problems.push(`HOST: ${host} is not a loopback address; set NEXUS_API_KEY (or ADMIN_API_KEY, or principals) to serve beyond this machine`);
   }
   if (problems.length === 0 && exampleKey && !isLoopback(host)) {
-    problems.push(`HOST: ${host} is not a loopback address, and "${exampleKey}" is the example key of .env.example; choose your own keys`);
+    problems.push(`HOST: ${host} is not a loopback address, and ${exampleKey === values.NEXUS_API_KEY ? 'NEXUS_API_KEY' : 'ADMIN_API_KEY'} is the example key of .env.example; choose your own keys`);
   }
   const providerKeys = [values.ANTHROPIC_API_KEY, values.OPENAI_API_KEY, values.GEMINI_API_KEY, values.ZAI_API_KEY];
   if (problems.length === 0 && values.LLM_REQUIRED && providerKeys.every((key) => key === undefined)) {
@@ -369,10 +459,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (problems.length === 0 && values.NEXUS_API_KEY !== undefined && values.NEXUS_API_KEY === values.ADMIN_API_KEY) {
     problems.push('ADMIN_API_KEY: must differ from NEXUS_API_KEY');
   }
-  const principals = [
-    ...readPrincipals('NEXUS_PRINCIPALS', values.NEXUS_PRINCIPALS, problems),
-    ...readPrincipals('NEXUS_PRINCIPALS_FILE', values.NEXUS_PRINCIPALS_FILE && readFile(values.NEXUS_PRINCIPALS_FILE, problems), problems),
-  ];
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(values.NEXUS_DATA_DIR);
   return {
@@ -383,5 +469,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dataDir,
     NEXUS_WORKSPACE_DIR: resolve(values.NEXUS_WORKSPACE_DIR ?? join(dataDir, 'workspace')),
     NEXUS_OUTBOX_DIR: resolve(values.NEXUS_OUTBOX_DIR ?? join(dataDir, 'outbox')),
+    RAG_WHOLE_FOLDER_TENANTS: values.RAG_WHOLE_FOLDER_TENANTS ?? [values.RAG_AUTO_INGEST_TENANT],
   };
+}
+
+/** A bad value as an error message may show it: secrets by their length only, URLs without their password. */
+function shownValue(raw: string | undefined, shown: Variable['shown']): string {
+  if (raw === undefined || shown === undefined) return JSON.stringify(raw);
+  if (shown === 'secret') return `a value of ${raw.length} characters`;
+  try {
+    const url = new URL(raw);
+    if (url.password !== '') url.password = '***';
+    return JSON.stringify(url.toString());
+  } catch {
+    return `a value of ${raw.length} characters that is not a URL`;
+  }
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
-import { executorSettings } from './catalog/executors.js';
+import { executorSettings, outboxLimits } from './catalog/executors.js';
 import { llmMeterFrom, llmRouterFrom } from './llm/from-config.js';
 import type { Catalog } from './catalog/catalog.js';
 import { riskPolicy, type RiskPolicy } from './catalog/risk-policy.js';
@@ -84,7 +84,8 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     ...(config.RABBITMQ_URL ? { dlqDepth: () => parts.publisher?.depth('dlq') ?? Promise.resolve(Number.NaN) } : {}),
   });
   const store = observedStore(opened.store, [metrics.appendObserver, ...(redis ? [announcePositions(redis)] : [])]);
-  const shares = new ShareStore(config.NEXUS_OUTBOX_DIR);
+  const secret = config.SESSION_SECRET ?? dataDirSessionSecret(config.dataDir);
+  const shares = new ShareStore(config.NEXUS_OUTBOX_DIR, { secret, limits: outboxLimits(config) });
   const llm = llmRouterFrom(config, { logger, store, newEventId: () => newId(), ...(redis ? { redis, processId: `supervisor-${process.pid}` } : {}) });
   const address = { url: '' };
   const catalog = (options.catalog ?? builtInCatalog)({
@@ -189,7 +190,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     shutdown: shutdown.signal,
     startedAt,
     mode: publisher ? 'distributed' : 'embedded',
-    sessionSecret: config.SESSION_SECRET ?? dataDirSessionSecret(config.dataDir),
+    sessionSecret: secret,
     metrics: metrics.registry,
     ...(redis ? { rateBuckets: redisBuckets(redis) } : {}),
     dependencies: () => ({

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { builtInCatalog, type BuiltInDeps } from './catalog/built-in.js';
-import { executorSettings } from './catalog/executors.js';
+import { executorSettings, outboxLimits } from './catalog/executors.js';
+import { dataDirSessionSecret } from './session-secret.js';
 import { llmMeterFrom, llmRouterFrom } from './llm/from-config.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
@@ -59,7 +60,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     store,
     workspaceDir: config.NEXUS_WORKSPACE_DIR,
     outboxDir: config.NEXUS_OUTBOX_DIR,
-    shares: new ShareStore(config.NEXUS_OUTBOX_DIR),
+    shares: new ShareStore(config.NEXUS_OUTBOX_DIR, { secret: config.SESSION_SECRET ?? dataDirSessionSecret(config.dataDir), limits: outboxLimits(config) }),
     publicUrl: () => (config.NEXUS_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/$/, ''),
     now,
     ...executorSettings(config),

@@ -10,7 +10,7 @@ import { paymentExecute, type PaymentWebhook } from './commands/payment-execute.
 import { llmComplete, llmExtract } from './commands/llm.js';
 import { ragIngest, ragQuery, type RagSettings } from './commands/rag.js';
 import { youtubeSearch, type YoutubeSettings } from './commands/youtube-search.js';
-import type { ShareStore } from '../shares/share-store.js';
+import type { OutboxLimits, ShareStore } from '../shares/share-store.js';
 
 export interface BuiltInDeps {
   readonly store: EventStore;
@@ -28,6 +28,8 @@ export interface BuiltInDeps {
   readonly youtube: YoutubeSettings;
   /** Where `rag.ingest` reads and the per-tenant indexes live. */
   readonly rag: RagSettings;
+  /** How much of the outbox each tenant may use (`data.export`, `external_share.prepare`). */
+  readonly outbox: OutboxLimits;
 }
 
 /** The command types NEXUS ships with, risk levels as the seed set them. */

@@ -15,6 +15,21 @@ export interface ShareManifest {
   readonly command_id: string;
 }
 
+/** How share links are made and how much of the outbox a tenant may use. */
+export interface ShareStoreOptions {
+  /** Signs share tokens (SESSION_SECRET, or the one kept in the data folder). */
+  readonly secret: string;
+  readonly limits: OutboxLimits;
+}
+
+/** A tenant's share of the outbox: exports and share packages. */
+export interface OutboxLimits {
+  /** OUTBOX_MAX_BYTES_PER_TENANT */
+  readonly maxBytesPerTenant: number;
+  /** OUTBOX_RETENTION_HOURS, in ms: older exports (and expired shares) are deleted. */
+  readonly retentionMs: number;
+}
+
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const FILE_NAME = /^[^/\\\0]{1,255}$/;
 
@@ -24,7 +39,10 @@ const FILE_NAME = /^[^/\\\0]{1,255}$/;
  * names the folder, so the outbox alone does not give the links away.
  */
 export class ShareStore {
-  constructor(private readonly outboxDir: string) {}
+  constructor(
+    private readonly outboxDir: string,
+    private readonly options: ShareStoreOptions,
+  ) {}
 
   async create(input: Omit<ShareManifest, 'files'> & { files: ReadonlyArray<{ source: string }> }): Promise<{ token: string; manifest: ShareManifest }> {
     const token = randomBytes(32).toString('base64url');

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { executorSettings } from '../../src/catalog/executors.js';
+import { executorSettings, outboxLimits } from '../../src/catalog/executors.js';
 import { builtInCatalog } from '../../src/catalog/built-in.js';
 import { riskPolicy } from '../../src/catalog/risk-policy.js';
 import { ShareStore } from '../../src/shares/share-store.js';
@@ -24,7 +24,7 @@ describe('when the event store is unavailable', () => {
     const store = await openSqliteEventStore({ path: join(dataDir, 'nexus.db') });
     const projection = snapshotProjection({ worklogKeep: 10 });
     const hub = await FeedHub.start({ store, projection, render: reportFrame, keep: 100 });
-    const shares = new ShareStore(config.NEXUS_OUTBOX_DIR);
+    const shares = new ShareStore(config.NEXUS_OUTBOX_DIR, { secret: 'a'.repeat(64), limits: outboxLimits(config) });
     const catalog = builtInCatalog({
       store,
       workspaceDir: config.NEXUS_WORKSPACE_DIR,

@@ -171,27 +171,27 @@ function context(signal = new AbortController().signal, forTenant = tenant): Han
 
 describe('rag.ingest and rag.query', () => {
   it('refuse to ingest without a configured folder', async () => {
-    const command = ragIngest({ indexDir });
+    const command = ragIngest({ indexDir, wholeFolderTenants: ['*/*'] });
     await expect(Promise.resolve(command.handler!(command.params.parse({}), context()))).rejects.toMatchObject({ code: 'HANDLER_UNAVAILABLE', retryable: false });
   });
 
   it('classify a path leading out of the folder, and a folder that is not there', async () => {
-    const command = ragIngest({ folder: root, indexDir });
+    const command = ragIngest({ folder: root, indexDir, wholeFolderTenants: ['*/*'] });
     await expect(Promise.resolve(command.handler!(command.params.parse({ path: '../outside' }), context()))).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER' });
     await expect(Promise.resolve(command.handler!(command.params.parse({ path: 'nowhere' }), context()))).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
-    const missing = ragIngest({ folder: join(root, 'unmounted'), indexDir });
+    const missing = ragIngest({ folder: join(root, 'unmounted'), indexDir, wholeFolderTenants: ['*/*'] });
     await expect(Promise.resolve(missing.handler!(missing.params.parse({}), context()))).rejects.toMatchObject({ code: 'RAG_FOLDER_UNAVAILABLE', retryable: true });
   });
 
   it('keep one index per tenant', async () => {
     const other: Tenant = { org_id: 'rag', project_id: 'other' };
-    const query = ragQuery({ indexDir });
+    const query = ragQuery({ indexDir, wholeFolderTenants: ['*/*'] });
     expect(await query.handler!(query.params.parse({ query: 'sourdough' }), context(undefined, other))).toEqual({ query: 'sourdough', passages: [] });
     expect(query.params.safeParse({ query: 'x', limit: 51 }).success).toBe(false);
   });
 
   it('run as commands of an embedded NEXUS', async () => {
-    const settings = { folder: root, indexDir: join(indexDir, 'nexus') };
+    const settings = { folder: root, indexDir: join(indexDir, 'nexus'), wholeFolderTenants: ['*/*'] };
     const nexus = await startTestNexus({}, { catalog: (deps) => new Catalog([...builtInCatalog(deps).list(), ragIngest(settings), ragQuery(settings)]) });
     const client = await nexus.stream(tenant, { lastEventId: 0 });
     const resultOf = async (command_type: string, params: Record<string, unknown>) => {

@@ -82,4 +82,32 @@ describe('configuration', () => {
     expect(() => loadConfig({ NEXUS_API_KEY: 'same-key-123', ADMIN_API_KEY: 'same-key-123' })).toThrow(/ADMIN_API_KEY/);
     expect(loadConfig({ HOST: 'localhost' }).HOST).toBe('localhost');
   });
+
+  it('never prints a secret, nor a password inside a URL, when a value is refused', () => {
+    const secrets = {
+      NEXUS_API_KEY: 'short',
+      ADMIN_API_KEY: 'abc',
+      SESSION_SECRET: 'too-short-session-secret',
+      PAYMENT_WEBHOOK_SECRET: 'tiny',
+      DATABASE_URL: 'mysql://nexus:hunter2-db-password@db/nexus',
+      RABBITMQ_URL: 'http://guest:hunter2-amqp-password@mq/',
+    };
+    let message = '';
+    try {
+      loadConfig(secrets);
+    } catch (error) {
+      message = (error as ConfigError).message;
+    }
+    expect(message).toContain('SESSION_SECRET');
+    expect(message).toContain('DATABASE_URL');
+    for (const value of ['short', 'too-short-session-secret', 'tiny', 'hunter2']) expect(message).not.toContain(value);
+    expect(message).toContain('a value of 5 characters');
+  });
+
+  it('turns authentication on when any key is configured, not only NEXUS_API_KEY', () => {
+    expect(loadConfig({ ADMIN_API_KEY: 'an-admin-key-only' }).developmentMode).toBe(false);
+    const principals = JSON.stringify([{ id: 'alice', key_sha256: 'a'.repeat(64), roles: ['requester'], tenants: ['acme/*'] }]);
+    expect(loadConfig({ NEXUS_PRINCIPALS: principals }).developmentMode).toBe(false);
+    expect(loadConfig({}).developmentMode).toBe(true);
+  });
 });

@@ -8,6 +8,8 @@ export interface RagSettings {
   readonly folder?: string;
   /** One SQLite index per tenant under it: `<indexDir>/<org>/<project>.db`. */
   readonly indexDir: string;
+  /** `org/project` patterns (`*` allowed) of the tenants that read the whole folder; the others read `<folder>/<org>/<project>`. */
+  readonly wholeFolderTenants: readonly string[];
 }
 
 /**
