@@ -4,6 +4,20 @@ import type { EventStore } from '../store/event-store.js';
 import type { FeedProjection } from '../projections/fold-feed.js';
 import { TenantFeed } from './tenant-feed.js';
 
+/** How long a read waits for this replica to reach a position another one handed out. */
+const CATCH_UP_MS = 10_000;
+
+/** This replica has not reached a position in time (it lags behind the log). */
+export class NotCaughtUpError extends Error {
+  constructor(
+    readonly wanted: number,
+    readonly reached: number,
+  ) {
+    super(`this replica has processed the log up to ${reached}, not yet ${wanted}; retry in a moment`);
+    this.name = 'NotCaughtUpError';
+  }
+}
+
 export interface FeedHubOptions<S> {
   readonly store: EventStore;
   readonly projection: FeedProjection<S>;
@@ -32,6 +46,7 @@ export class FeedHub<S> {
   /** The last log position the hub has processed. */
   position: number;
   private readonly feeds = new Map<string, TenantFeed<S>>();
+  private readonly positionWaiters = new Set<{ readonly position: number; readonly wake: () => void }>();
   private readonly abort = new AbortController();
   private readonly sweeper: NodeJS.Timeout;
   private loop: Promise<void> = Promise.resolve();
@@ -82,11 +97,38 @@ export class FeedHub<S> {
     return feed;
   }
 
-  /** A tenant's state as of `at` (the current one when `at` is absent or not in the past). */
-  async stateAt(tenant: Tenant, at?: number): Promise<{ state: S; position: number }> {
+  /**
+   * A tenant's state: the current one when `at` is absent, otherwise exactly as of `at`, so a
+   * stream resumed at `at` goes on with the events after it. A position this replica has not
+   * reached yet (another replica handed it out) is waited for, up to `CATCH_UP_MS`; one past the
+   * log's head belongs to no log this NEXUS has, and gets the current state.
+   */
+  async stateAt(tenant: Tenant, at?: number, signal?: AbortSignal): Promise<{ state: S; position: number }> {
     const feed = this.feed(tenant);
-    if (at !== undefined && at < this.position) return { state: await feed.stateAt(at), position: at };
-    return feed.current();
+    if (at === undefined) return feed.current();
+    if (at > this.position) {
+      if (at > (await this.options.store.headPosition())) return feed.current();
+      await this.reached(at, signal);
+    }
+    return { state: await feed.stateAt(at), position: at };
+  }
+
+  /** Resolves once the hub has processed `position`; `NotCaughtUpError` after `CATCH_UP_MS`. */
+  reached(position: number, signal?: AbortSignal): Promise<void> {
+    if (position <= this.position) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { position, wake: () => settle(resolve) };
+      const settle = (then: () => void) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.positionWaiters.delete(waiter);
+        then();
+      };
+      const onAbort = () => settle(() => reject(signal!.reason));
+      const timer = setTimeout(() => settle(() => reject(new NotCaughtUpError(position, this.position))), CATCH_UP_MS);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.positionWaiters.add(waiter);
+    });
   }
 
   get subscriberCount(): number {
@@ -128,6 +170,7 @@ export class FeedHub<S> {
     }
     this.position = batch[batch.length - 1]!.position;
     for (const feed of touched) feed.notify();
+    for (const waiter of this.positionWaiters) if (waiter.position <= this.position) waiter.wake();
     this.options.onBatch?.(batch);
   }
 

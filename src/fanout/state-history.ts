@@ -48,10 +48,16 @@ export class StateHistory<S> {
     return { state: this.state!, position: this.deps.hubPosition() };
   }
 
-  /** The state exactly as it stood after position `position`. */
-  async at(position: number): Promise<S> {
+  /**
+   * The state exactly as it stood after position `position` (at most the hub's position).
+   * `lastEvent` tells where the tenant's latest event is: at or before `position`, the current
+   * state is that state. The first call folds the tenant's history once, keeping checkpoints.
+   */
+  async at(position: number, lastEvent: () => number): Promise<S> {
+    if (this.state === undefined) await this.load();
+    // Checked once loaded, in the same synchronous step as the state is read.
+    if (position >= lastEvent()) return this.state!;
     const { store, tenant, projection } = this.deps;
-    if (this.state === undefined) return foldFeed(store, tenant, projection, position);
     const from = this.checkpoints[indexAfter(this.checkpoints, position) - 1];
     return foldFeed(store, tenant, projection, position, from);
   }

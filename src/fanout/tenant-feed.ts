@@ -95,9 +95,9 @@ export class TenantFeed<S> {
     return this.history.current();
   }
 
-  /** The state exactly as it stood after `position`. */
+  /** The state exactly as it stood after `position`, which the hub has reached. */
   stateAt(position: number): Promise<S> {
-    return this.history.at(position);
+    return this.history.at(position, () => this.lastPosition);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   SelfApprovalError,
 } from '../commands/errors.js';
 import { StoreUnavailableError } from '../store/event-store.js';
+import { NotCaughtUpError } from '../fanout/feed-hub.js';
 import type { Logger } from '../logger.js';
 
 /** A request refused at the door. Only `src/http` knows about statuses. */
@@ -42,6 +43,7 @@ function classify(error: unknown): RequestError | undefined {
   if (error instanceof AskAlreadyDecidedError) return new RequestError(409, `ask_${error.outcome}`, error.message);
   if (error instanceof PayloadMismatchError) return new RequestError(409, 'payload_mismatch', error.message);
   if (error instanceof SelfApprovalError) return new RequestError(403, 'self_approval', error.message);
+  if (error instanceof NotCaughtUpError) return new RequestError(503, 'catching_up', error.message, { retry_after_seconds: 1 });
   if (error instanceof StoreUnavailableError) return new RequestError(503, 'store_unavailable', 'the event store is unavailable; retry later');
   if (error instanceof HTTPException) return new RequestError(error.status as ContentfulStatusCode, 'http_error', error.message);
   return undefined;
@@ -51,7 +53,7 @@ export function errorHandler(logger: Logger) {
   return function onError(error: Error, c: Context): Response {
     const known = classify(error);
     if (known) {
-      if (known.status === 429) c.header('retry-after', String((known.details as { retry_after_seconds?: number })?.retry_after_seconds ?? 1));
+      if (known.status === 429 || known.status === 503) c.header('retry-after', String((known.details as { retry_after_seconds?: number })?.retry_after_seconds ?? 1));
       return c.json(errorBody(known.code, known.message, known.details), known.status);
     }
     logger.error({ err: error, correlation_id: c.get('correlation_id') as string | undefined }, 'request failed');

@@ -31,7 +31,7 @@ describe('StateHistory (snapshot as of a past position)', () => {
     for (let n = 0; n < 12; n++) await appendCommand(n);
     let hub = await store.headPosition();
     const history = new StateHistory({ store, tenant, projection, checkpointEvery: 3, hubPosition: () => hub });
-    expect(await history.at(17)).toEqual(await foldFeed(store, tenant, projection, 17));
+    expect(await history.at(17, () => hub)).toEqual(await foldFeed(store, tenant, projection, 17));
     await history.current();
     // then live events, as the hub hands them over
     for (let n = 12; n < 16; n++) {
@@ -41,7 +41,7 @@ describe('StateHistory (snapshot as of a past position)', () => {
       hub = await store.headPosition();
     }
     for (let position = 0; position <= hub; position++) {
-      expect(await history.at(position), `at ${position}`).toEqual(await foldFeed(store, tenant, projection, position));
+      expect(await history.at(position, () => hub), `at ${position}`).toEqual(await foldFeed(store, tenant, projection, position));
     }
     expect((await history.current()).state).toEqual(await foldFeed(store, tenant, projection, hub));
   });

@@ -74,7 +74,7 @@ export function reportStreamRoutes(deps: ReportStreamDeps) {
       deps.shutdown.removeEventListener('abort', end);
     };
     try {
-      const { state, position: after } = await deps.hub.stateAt(tenant, resume);
+      const { state, position: after } = await deps.hub.stateAt(tenant, resume, ended.signal);
       if (ended.signal.aborted || res.destroyed) {
         release();
         if (!res.destroyed) res.end();
@@ -87,7 +87,9 @@ export function reportStreamRoutes(deps: ReportStreamDeps) {
       new SseSession(res, feed, { preamble, after }, { ...deps.sse, batchSize: 500, headers }, ended.signal, release);
     } catch (error) {
       release();
-      throw error;
+      // The client left (or NEXUS is stopping) while it waited for this replica to catch up.
+      if (!ended.signal.aborted) throw error;
+      if (!res.destroyed) res.end();
     }
     return RESPONSE_ALREADY_SENT;
   });
