@@ -1,6 +1,6 @@
-import { Ajv, type ValidateFunction } from 'ajv';
 import { generateObject, generateText, jsonSchema, streamText, type JSONSchema7, type LanguageModel, type LanguageModelUsage } from 'ai';
 import { TaskFailure, type HandlerContext, type LlmAccess, type LlmRequest, type TenantMemory } from '../catalog/define-command.js';
+import { schemaValidators } from './json-schema-validator.js';
 import type { LlmMeter } from './llm-meter.js';
 import type { LlmProvider } from './providers.js';
 import type { LlmRouter, Routed } from './router.js';
@@ -51,22 +51,8 @@ async function streamed(
   return { text, usage: usage ?? ({ inputTokens: undefined, outputTokens: undefined, totalTokens: undefined } as LanguageModelUsage) };
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validators = new Map<string, ValidateFunction>();
-function validatorOf(schema: object): ValidateFunction {
-  const key = JSON.stringify(schema);
-  let validate = validators.get(key);
-  if (!validate) {
-    try {
-      validate = ajv.compile(schema);
-    } catch (error) {
-      throw new TaskFailure('INVALID_SCHEMA', `the schema is not a valid JSON Schema: ${(error as Error).message}`);
-    }
-    if (validators.size > 500) validators.clear();
-    validators.set(key, validate);
-  }
-  return validate;
-}
+/** Compiled schemas of `llm.extract`, shared by every tenant: each is compiled in isolation. */
+const schemas = schemaValidators({ capacity: 200 });
 
 /** The LLMs for one task: through `router`, metered by `meter`; HANDLER_UNAVAILABLE without a router. */
 export function llmAccess(router: LlmRouter | undefined, meter: LlmMeter | undefined, context: LlmCallContext): LlmAccess {
@@ -94,12 +80,15 @@ export function llmAccess(router: LlmRouter | undefined, meter: LlmMeter | undef
       return { text: result.value.text, ...answer(result) };
     },
     async extract(request) {
-      const validate = validatorOf(request.schema);
+      const { schema, problemsOf } = schemas.of(request.schema);
       const prepared = await prepare(request);
-      const checked = jsonSchema(request.schema as JSONSchema7, {
-        validate: (value) => (validate(value) ? { success: true, value } : { success: false, error: new Error(ajv.errorsText(validate.errors)) }),
+      const checked = jsonSchema(schema as JSONSchema7, {
+        validate: (value) => {
+          const problems = problemsOf(value);
+          return problems === undefined ? { success: true, value } : { success: false, error: new Error(problems) };
+        },
       });
-      const chars = prepared.prompt.length + JSON.stringify(request.schema).length + (prepared.system?.length ?? 0);
+      const chars = prepared.prompt.length + JSON.stringify(schema).length + (prepared.system?.length ?? 0);
       const result = await routed(chars, prepared.maxOutputTokens, ({ languageModel }, abortSignal) =>
         generateObject({ model: languageModel, schema: checked, ...prepared, maxRetries: 0, abortSignal }),
       );

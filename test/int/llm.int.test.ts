@@ -183,6 +183,54 @@ describe('llm.extract', () => {
     openai.behave({ kind: 'answer', text: '{"name":"Ada","age":"thirty-six"}' });
     expect(await failureOf(openaiOnly().extract({ prompt: 'Who?', schema }))).toEqual({ code: 'SCHEMA_VALIDATION_ERROR', retryable: false });
   });
+
+  it('validates each call against its own schema, though two tenants give schemas the same $id', async () => {
+    const $id = 'https://example.com/person.json';
+    const byName = { $id, type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+    const byCode = { $id, type: 'object', properties: { code: { type: 'integer' } }, required: ['code'] };
+    const other = commands(llmRouterFrom(config({ LLM_PRIMARY_PROVIDER: 'openai', LLM_FALLBACK_PROVIDERS: '' }), { logger }), undefined, { tenant: { org_id: 'other', project_id: 'p' } });
+    openai.behave({ kind: 'answer', text: '{"name":"Ada"}' });
+    expect(await openaiOnly().extract({ prompt: 'Who?', schema: byName })).toMatchObject({ object: { name: 'Ada' } });
+    openai.behave({ kind: 'answer', text: '{"code":7}' });
+    expect(await other.extract({ prompt: 'Which?', schema: byCode })).toMatchObject({ object: { code: 7 } });
+    openai.behave({ kind: 'answer', text: '{"name":"Ada"}' });
+    expect(await failureOf(other.extract({ prompt: 'Which?', schema: byCode }))).toEqual({ code: 'SCHEMA_VALIDATION_ERROR', retryable: false });
+    // nor can a schema reach another's through its $id
+    const reaching = { type: 'object', properties: { who: { $ref: $id } } };
+    expect(await failureOf(other.extract({ prompt: 'Who?', schema: reaching }))).toEqual({ code: 'INVALID_SCHEMA', retryable: false });
+  });
+
+  it('runs pattern and patternProperties with RE2: a pattern it cannot run safely is INVALID_SCHEMA, before any call', async () => {
+    for (const pattern of ['^(?=a)a+$', '^(a)\\1$']) {
+      expect(await failureOf(openaiOnly().extract({ prompt: 'Who?', schema: { type: 'string', pattern } }))).toEqual({ code: 'INVALID_SCHEMA', retryable: false });
+      expect(await failureOf(openaiOnly().extract({ prompt: 'Who?', schema: { type: 'object', patternProperties: { [pattern]: { type: 'string' } } } }))).toEqual({ code: 'INVALID_SCHEMA', retryable: false });
+    }
+    expect(openai.requests).toHaveLength(0);
+    openai.behave({ kind: 'answer', text: JSON.stringify({ word: `${'a'.repeat(40)}b` }) });
+    const catastrophic = { type: 'object', properties: { word: { type: 'string', pattern: '^(a+)+$' } } };
+    expect(await failureOf(openaiOnly().extract({ prompt: 'Which?', schema: catastrophic }))).toEqual({ code: 'SCHEMA_VALIDATION_ERROR', retryable: false });
+  });
+
+  it('refuses at the door a schema nested too deep or too large (422 invalid_params)', async () => {
+    const nexus = await startTestNexus({ MAX_JSON_DEPTH: '200' });
+    try {
+      const tenant = { org_id: 'acme', project_id: 'web' };
+      let deep: Record<string, unknown> = { type: 'string' };
+      for (let i = 0; i < 40; i++) deep = { type: 'array', items: deep };
+      const large = { type: 'object', properties: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`property_${i}`, { type: 'string' }])) };
+      for (const [schema, problem] of [[deep, /deeper than 32/], [large, /larger than 65536 bytes/]] as const) {
+        const response = await nexus.command(tenant, { command_type: 'llm.extract', params: { prompt: 'Who?', schema } });
+        expect(response.status).toBe(422);
+        const { error } = (await response.json()) as { error: { code: string; details: Array<{ path: string; message: string }> } };
+        expect(error.code).toBe('invalid_params');
+        expect(error.details).toEqual([{ path: 'schema', message: expect.stringMatching(problem) }]);
+      }
+      const fine = await nexus.command(tenant, { command_type: 'llm.extract', params: { prompt: 'Who?', schema } });
+      expect(fine.status).toBe(202);
+    } finally {
+      await nexus.stop();
+    }
+  });
 });
 
 describe('circuit breakers', () => {

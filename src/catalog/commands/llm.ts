@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaLimitProblem } from '../../llm/json-schema-validator.js';
 import { defineCommand } from '../define-command.js';
 
 const common = {
@@ -24,6 +25,13 @@ export const llmExtract = defineCommand({
   type: 'llm.extract',
   risk: 'GREEN',
   description: 'Ask the configured LLM for an object that matches a JSON Schema',
-  params: z.object({ ...common, schema: z.record(z.string(), z.unknown()) }),
+  params: z.object({
+    ...common,
+    /** Refused at the door past SCHEMA_MAX_DEPTH or SCHEMA_MAX_BYTES; compiled (or refused: INVALID_SCHEMA) when the task runs. */
+    schema: z.record(z.string(), z.unknown()).superRefine((schema, context) => {
+      const problem = schemaLimitProblem(schema);
+      if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+    }),
+  }),
   handler: (params, { llm }) => llm.extract(params),
 });
