@@ -48,7 +48,7 @@ export const principalsSchema = z
   });
 
 /** Whether a principal may act in a tenant. */
-export function inScope(principal: Principal, tenant: Tenant): boolean {
+export function inScope(principal: Pick<Principal, 'tenants'>, tenant: Tenant): boolean {
   return principal.tenants.some((pattern) => {
     const [org, project] = pattern.split('/');
     return (org === '*' || org === tenant.org_id) && (project === '*' || project === tenant.project_id);

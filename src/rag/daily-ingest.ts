@@ -23,7 +23,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * Submits `rag.ingest` for one tenant every day at `hour:minute`, like any client would. Its
  * command id is derived from the day, so several replicas (or a restart at that minute)
- * submit it once.
+ * submit it once, and never from anything a client can send as an Idempotency-Key.
  */
 export class DailyIngest {
   private timer: NodeJS.Timeout | undefined;
@@ -48,7 +48,9 @@ export class DailyIngest {
     if (this.stopped) return;
     const { store, tenant, logger, newId } = this.options;
     const day = at.toISOString().slice(0, 10);
-    const commandId = derivedId('cmd', tenantKey(tenant), `rag.ingest:${day}`);
+    // More parts than a client's `derivedId('cmd', tenant, Idempotency-Key)`, whose key cannot hold
+    // the NUL that joins parts: no Idempotency-Key can take (or pre-empt) this id.
+    const commandId = derivedId('cmd', tenantKey(tenant), 'nexus', 'rag.ingest', day);
     try {
       const submitted = await submitCommand(
         store,

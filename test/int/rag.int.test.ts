@@ -171,27 +171,27 @@ function context(signal = new AbortController().signal, forTenant = tenant): Han
 
 describe('rag.ingest and rag.query', () => {
   it('refuse to ingest without a configured folder', async () => {
-    const command = ragIngest({ indexDir, wholeFolderTenants: ['*/*'] });
+    const command = ragIngest({ indexDir, wholeFolderTenants: ['rag/p'] });
     await expect(Promise.resolve(command.handler!(command.params.parse({}), context()))).rejects.toMatchObject({ code: 'HANDLER_UNAVAILABLE', retryable: false });
   });
 
   it('classify a path leading out of the folder, and a folder that is not there', async () => {
-    const command = ragIngest({ folder: root, indexDir, wholeFolderTenants: ['*/*'] });
+    const command = ragIngest({ folder: root, indexDir, wholeFolderTenants: ['rag/p'] });
     await expect(Promise.resolve(command.handler!(command.params.parse({ path: '../outside' }), context()))).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER' });
     await expect(Promise.resolve(command.handler!(command.params.parse({ path: 'nowhere' }), context()))).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
-    const missing = ragIngest({ folder: join(root, 'unmounted'), indexDir, wholeFolderTenants: ['*/*'] });
+    const missing = ragIngest({ folder: join(root, 'unmounted'), indexDir, wholeFolderTenants: ['rag/p'] });
     await expect(Promise.resolve(missing.handler!(missing.params.parse({}), context()))).rejects.toMatchObject({ code: 'RAG_FOLDER_UNAVAILABLE', retryable: true });
   });
 
   it('keep one index per tenant', async () => {
     const other: Tenant = { org_id: 'rag', project_id: 'other' };
-    const query = ragQuery({ indexDir, wholeFolderTenants: ['*/*'] });
+    const query = ragQuery({ indexDir, wholeFolderTenants: [] });
     expect(await query.handler!(query.params.parse({ query: 'sourdough' }), context(undefined, other))).toEqual({ query: 'sourdough', passages: [] });
     expect(query.params.safeParse({ query: 'x', limit: 51 }).success).toBe(false);
   });
 
   it('run as commands of an embedded NEXUS', async () => {
-    const settings = { folder: root, indexDir: join(indexDir, 'nexus'), wholeFolderTenants: ['*/*'] };
+    const settings = { folder: root, indexDir: join(indexDir, 'nexus'), wholeFolderTenants: ['rag/p'] };
     const nexus = await startTestNexus({}, { catalog: (deps) => new Catalog([...builtInCatalog(deps).list(), ragIngest(settings), ragQuery(settings)]) });
     const client = await nexus.stream(tenant, { lastEventId: 0 });
     const resultOf = async (command_type: string, params: Record<string, unknown>) => {
@@ -209,6 +209,89 @@ describe('rag.ingest and rag.query', () => {
       expect(passages[0]!.snippet).toContain('**banneton**');
     } finally {
       client.close();
+      await nexus.stop();
+    }
+  });
+});
+
+describe('rag.ingest across tenants', () => {
+  // <shared>/handbook.md for the whole folder; acme/web and beta/app each their own folder
+  let shared: string;
+  const acme: Tenant = { org_id: 'acme', project_id: 'web' };
+  const beta: Tenant = { org_id: 'beta', project_id: 'app' };
+  const ops: Tenant = { org_id: 'ops', project_id: 'search' };
+  const settings = () => ({ folder: shared, indexDir: join(shared, '..', 'tenant-index'), wholeFolderTenants: ['ops/*'] });
+  const ingestAs = async (who: Tenant, params: Record<string, unknown> = {}) => {
+    const command = ragIngest(settings());
+    return command.handler!(command.params.parse(params), context(undefined, who));
+  };
+  const passagesOf = async (who: Tenant, text: string) => {
+    const command = ragQuery(settings());
+    const { passages } = (await command.handler!(command.params.parse({ query: text }), context(undefined, who))) as { passages: Passage[] };
+    return passages.map((p) => p.path);
+  };
+
+  beforeAll(() => {
+    shared = join(root, '..', 'shared');
+    mkdirSync(join(shared, 'acme', 'web', 'drafts'), { recursive: true });
+    mkdirSync(join(shared, 'beta', 'app'), { recursive: true });
+    writeFileSync(join(shared, 'handbook.md'), 'The company handbook: holidays and the expense policy.');
+    writeFileSync(join(shared, 'acme', 'web', 'launch.md'), 'The acme launch plan: a landing page and a newsletter.');
+    writeFileSync(join(shared, 'acme', 'web', 'drafts', 'tagline.txt'), 'Acme tagline drafts: faster rockets.');
+    writeFileSync(join(shared, 'beta', 'app', 'pricing.md'), 'Beta pricing secret: the discount code is GOLDFISH.');
+    symlinkSync(join(shared, 'beta', 'app'), join(shared, 'acme', 'web', 'beta-link')); // a link into another tenant's folder
+    mkdirSync(join(shared, 'gamma'));
+    symlinkSync(join(shared, 'beta', 'app'), join(shared, 'gamma', 'linked')); // a tenant folder that is another's
+  });
+
+  it("read only the tenant's own folder: not another tenant's files, nor the shared root", async () => {
+    expect(await ingestAs(acme)).toMatchObject({ path: '.', files_seen: 2, files_indexed: 2, files_skipped: 1 });
+    expect(await passagesOf(acme, 'launch newsletter tagline')).toEqual(expect.arrayContaining(['launch.md', 'drafts/tagline.txt']));
+    expect(await passagesOf(acme, 'discount GOLDFISH pricing')).toEqual([]);
+    expect(await passagesOf(acme, 'handbook holidays expense')).toEqual([]);
+    for (const path of ['..', '../..', '../../beta/app', '../app', join(shared, 'beta', 'app')]) {
+      await expect(ingestAs(acme, { path })).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER', retryable: false });
+    }
+    await expect(ingestAs(acme, { path: 'beta-link' })).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER' });
+    expect(await ingestAs(acme, { path: 'drafts' })).toMatchObject({ path: 'drafts', files_seen: 1, files_unchanged: 1 });
+    expect(await ingestAs(beta)).toMatchObject({ files_seen: 1, files_indexed: 1 });
+    expect(await passagesOf(beta, 'launch newsletter handbook')).toEqual([]);
+  });
+
+  it('read the whole folder for a tenant the admin granted it', async () => {
+    expect(await ingestAs(ops)).toMatchObject({ files_seen: 4, files_indexed: 4 });
+    expect(await passagesOf(ops, 'handbook holidays')).toEqual(['handbook.md']);
+    // found once, through acme's link to it (the first way to it in name order)
+    expect(await passagesOf(ops, 'discount GOLDFISH')).toEqual([expect.stringMatching(/pricing\.md$/)]);
+    expect(await ingestAs(ops, { path: 'acme' })).toMatchObject({ path: 'acme', files_seen: 3, files_unchanged: 3, files_removed: 0 });
+  });
+
+  it('fail without retries for a tenant that has no folder (or a link for one), with retries when the RAG folder itself is gone', async () => {
+    await expect(ingestAs({ org_id: 'gamma', project_id: 'new' })).rejects.toMatchObject({ code: 'RAG_TENANT_FOLDER_NOT_FOUND', retryable: false, message: expect.stringContaining('gamma/new') });
+    await expect(ingestAs({ org_id: 'acme', project_id: 'other' })).rejects.toMatchObject({ code: 'RAG_TENANT_FOLDER_NOT_FOUND', retryable: false });
+    await expect(ingestAs({ org_id: 'gamma', project_id: 'linked' })).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER', retryable: false });
+    const unmounted = ragIngest({ ...settings(), folder: join(shared, 'unmounted') });
+    await expect(Promise.resolve(unmounted.handler!(unmounted.params.parse({}), context(undefined, acme)))).rejects.toMatchObject({ code: 'RAG_FOLDER_UNAVAILABLE', retryable: true });
+  });
+
+  it('follow RAG_WHOLE_FOLDER_TENANTS in an embedded NEXUS', async () => {
+    const nexus = await startTestNexus({ RAG_AUTO_INGEST_PATH: shared, RAG_WHOLE_FOLDER_TENANTS: 'ops/search' });
+    const results = async (who: Tenant) => {
+      const client = await nexus.stream(who, { lastEventId: 0 });
+      try {
+        const { command_id } = (await (await nexus.command(who, { command_type: 'rag.ingest', params: {} })).json()) as { command_id: string };
+        const ended = () => client.reports.find((r) => r.command_id === command_id && (r.report_type === 'task_completed' || r.report_type === 'task_dead_lettered'));
+        await client.until(() => ended() !== undefined);
+        return ended()!;
+      } finally {
+        client.close();
+      }
+    };
+    try {
+      expect((await results(acme)).payload.result).toMatchObject({ files_seen: 2 });
+      expect((await results(ops)).payload.result).toMatchObject({ files_seen: 4 });
+      expect((await results({ org_id: 'default', project_id: 'nexus' })).payload).toMatchObject({ error: { code: 'RAG_TENANT_FOLDER_NOT_FOUND' } });
+    } finally {
       await nexus.stop();
     }
   });

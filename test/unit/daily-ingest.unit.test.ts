@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { askIdFor } from '../../src/commands/ask-ids.js';
+import { submitCommand } from '../../src/commands/submit-command.js';
 import { commandStream } from '../../src/events/command-events.js';
-import { newId } from '../../src/ids.js';
+import { tenantKey } from '../../src/events/tenant.js';
+import { derivedId, newId } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import { DailyIngest } from '../../src/rag/daily-ingest.js';
 import { memoryEventStore } from '../../src/store/memory-event-store.js';
@@ -24,5 +27,46 @@ describe('the daily RAG ingest', () => {
     expect(accepted.map((e) => e.metadata.correlation_id)).toEqual(['rag-ingest-2026-11-24', 'rag-ingest-2026-11-25']);
     const first = (accepted[0]!.data as { command_id: string }).command_id;
     expect((await store.readStream(tenant, commandStream(first))).map((e) => e.type)).toEqual(['CommandAccepted', 'TaskQueued']);
+  });
+
+  it('is recorded as its own command though a client used the Idempotency-Key rag.ingest:<day> first', async () => {
+    const store = memoryEventStore();
+    const tenant = { org_id: 'default', project_id: 'nexus' };
+    const key = 'rag.ingest:2026-12-07';
+    // The command id POST /sidecar/command derives from a client's Idempotency-Key (src/http/routes/commands.ts).
+    const clientId = derivedId('cmd', tenantKey(tenant), key);
+    const now = new Date('2026-12-07T02:59:00Z');
+    await submitCommand(
+      store,
+      tenant,
+      {
+        type: 'SubmitCommand',
+        data: {
+          command_id: clientId,
+          task_id: newId('task'),
+          ask_id: askIdFor(clientId),
+          command_type: 'echo.test',
+          params: { taken: true },
+          risk_level: 'GREEN',
+          description: 'a client that picked the same words',
+          ask_ttl_seconds: 60,
+          ask_warning_seconds: 0,
+          idempotency_key: key,
+          request_hash: 'client-request',
+        },
+        metadata: { now, correlation_id: 'client', actor: 'api-key' },
+      },
+      () => newId(),
+    );
+    const daily = new DailyIngest({ store, tenant, hour: 3, minute: 0, logger: createLogger({ level: 'silent' }), now: () => now, newId, askTtlSeconds: 60 });
+    await daily.fire(new Date('2026-12-07T03:00:00Z'));
+    daily.stop();
+    const accepted = (await store.readFeed({ tenant, after: 0, limit: 100 })).filter((e) => e.type === 'CommandAccepted');
+    expect(accepted.map((e) => [(e.data as { command_type: string }).command_type, e.metadata.correlation_id])).toEqual([
+      ['echo.test', 'client'],
+      ['rag.ingest', 'rag-ingest-2026-12-07'],
+    ]);
+    expect((accepted[1]!.data as { command_id: string }).command_id).not.toBe(clientId);
+    expect((await store.readStream(tenant, commandStream(clientId))).map((e) => e.type)).toEqual(['CommandAccepted', 'TaskQueued']);
   });
 });
