@@ -27,8 +27,21 @@ export function createPool(options: ConnectionOptions, name: string, size: numbe
 }
 
 /**
+ * COMMIT was sent and no answer says how it ended: the connection failed while sending it or
+ * before the answer came, or the server ended the session (a FATAL error) while committing.
+ * The transaction may have committed or not; only the log can tell.
+ */
+export class CommitInDoubtError extends Error {
+  constructor(cause: unknown) {
+    super(`the outcome of COMMIT is unknown: ${reasonOf(cause)}`, { cause });
+    this.name = 'CommitInDoubtError';
+  }
+}
+
+/**
  * Runs `work` in a transaction on a connection of its own, opened with `begin`. A connection
- * left in doubt (the rollback failed too) is closed rather than returned to the pool.
+ * left in doubt (the rollback failed too, or COMMIT got no answer) is closed rather than
+ * returned to the pool. Throws `CommitInDoubtError` when COMMIT got no answer.
  */
 export async function inTransaction<T>(pool: pg.Pool, begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -39,17 +52,33 @@ export async function inTransaction<T>(pool: pg.Pool, begin: string, work: (clie
   try {
     await client.query(begin);
     const result = await work(client);
-    await client.query('COMMIT');
+    await commit(client);
     return result;
   } catch (error) {
-    reusable = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    );
+    reusable =
+      !(error instanceof CommitInDoubtError) &&
+      (await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      ));
     throw error;
   } finally {
     client.removeListener('error', ignore);
     client.release(!reusable);
+  }
+}
+
+/**
+ * Only an ERROR the server reported for the COMMIT says it failed (the transaction is then
+ * rolled back). A connection that fails, or a FATAL error (a backend terminated while waiting
+ * for a synchronous standby has committed locally), leaves the outcome in doubt.
+ */
+async function commit(client: pg.PoolClient): Promise<void> {
+  try {
+    await client.query('COMMIT');
+  } catch (error) {
+    if (error instanceof pg.DatabaseError && error.severity === 'ERROR') throw error;
+    throw new CommitInDoubtError(error);
   }
 }
 
@@ -61,7 +90,10 @@ export function isRefusedData(error: unknown): boolean {
 /** Any failure of the engine, as the port reports it. */
 export function unavailable(error: unknown, doing: string): StoreUnavailableError {
   if (error instanceof StoreUnavailableError) return error;
+  return new StoreUnavailableError(`the event store could not ${doing}: ${reasonOf(error)}`, { cause: error });
+}
+
+function reasonOf(error: unknown): string {
   // Connecting to "localhost" fails with an AggregateError of one error per address, and no message.
-  const reason = error instanceof Error ? error.message || (error as NodeJS.ErrnoException).code || error.name : String(error);
-  return new StoreUnavailableError(`the event store could not ${doing}: ${reason}`, { cause: error });
+  return error instanceof Error ? error.message || (error as NodeJS.ErrnoException).code || error.name : String(error);
 }

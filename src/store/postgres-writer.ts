@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import type { RecordedEvent } from '../events/envelope.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
-import { ConcurrencyError, type AppendResult, type EventToAppend, type ExpectedRevision } from './event-store.js';
+import { ConcurrencyError, type AppendResult, type StoreUnavailableError, type EventToAppend, type ExpectedRevision } from './event-store.js';
 import { planBatch, serialize, streamKey, type AppendRequest, type SerializedEvent, type BatchPlan, type LogState, type StoredEvent } from './postgres-append-plan.js';
-import { inTransaction, isRefusedData, unavailable } from './postgres-connections.js';
+import { CommitInDoubtError, inTransaction, isRefusedData, unavailable } from './postgres-connections.js';
+import { wasRecorded } from './postgres-in-doubt.js';
 import type { LogNames, Statements } from './postgres-schema.js';
 
 /** What a transaction wrote, and the head it found under the lock: nothing lies between. */
@@ -22,6 +23,8 @@ export interface WriterOptions {
   readonly toRecorded: (row: StoredEvent) => RecordedEvent;
   /** Called once a transaction committed events, before its appends resolve. */
   readonly onWritten: (written: Written) => void;
+  /** How long a COMMIT in doubt is looked up while the database is out of reach. Default 10 000 ms. */
+  readonly inDoubtMs?: number;
 }
 
 interface PendingAppend extends AppendRequest {
@@ -29,6 +32,12 @@ interface PendingAppend extends AppendRequest {
   readonly given: readonly EventToAppend[];
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** What a transaction wrote, before it sent COMMIT. */
+interface Planned {
+  readonly plan: BatchPlan;
+  readonly headBefore: number;
 }
 
 interface LookupRow {
@@ -89,10 +98,16 @@ export class BatchWriter {
 
   /** Settles every append of the batch; never throws. */
   private async commit(batch: PendingAppend[]): Promise<void> {
-    let committed: { plan: BatchPlan; headBefore: number };
+    // Set once the batch is written: what a COMMIT in doubt may have recorded.
+    let sent: Planned | undefined;
+    let committed: Planned;
     try {
-      committed = await inTransaction(this.options.pool, this.options.sql.beginAppend, (client) => this.write(client, batch));
+      committed = await inTransaction(this.options.pool, this.options.sql.beginAppend, async (client) => (sent = await this.write(client, batch)));
     } catch (error) {
+      if (error instanceof CommitInDoubtError && sent) {
+        await this.settleInDoubt(batch, sent, error);
+        return;
+      }
       if (batch.length > 1 && isRefusedData(error)) {
         // PostgreSQL refused one append's data (a NUL in a stream name, say): the others go
         // without it.
@@ -106,7 +121,25 @@ export class BatchWriter {
     this.settle(batch, committed.plan, committed.headBefore);
   }
 
-  private async write(client: pg.PoolClient, batch: readonly PendingAppend[]): Promise<{ plan: BatchPlan; headBefore: number }> {
+  /**
+   * The connection failed at COMMIT: the batch is settled as the log says it ended, before the
+   * next batch starts. Conflicts and duplicates wrote nothing and stand either way. Rolled back,
+   * the appends that wrote fail as before the COMMIT (the caller may retry: nothing was
+   * recorded); if the log cannot be asked in time, they fail too, their outcome unknown.
+   */
+  private async settleInDoubt(batch: readonly PendingAppend[], { plan, headBefore }: Planned, error: CommitInDoubtError): Promise<void> {
+    let lost: StoreUnavailableError | undefined;
+    if (plan.rows.length > 0) {
+      const { pool, names, inDoubtMs = 10_000 } = this.options;
+      lost = await wasRecorded(plan.rows, { pool, names, withinMs: inDoubtMs }).then(
+        (recorded) => (recorded ? undefined : unavailable(error.cause, 'commit')),
+        () => unavailable(error, 'commit'),
+      );
+    }
+    this.settle(batch, plan, headBefore, lost);
+  }
+
+  private async write(client: pg.PoolClient, batch: readonly PendingAppend[]): Promise<Planned> {
     const state = await this.lookup(client, batch);
     const headBefore = state.head;
     const plan = planBatch(batch, state);
@@ -167,7 +200,8 @@ export class BatchWriter {
     }
   }
 
-  private settle(batch: readonly PendingAppend[], plan: BatchPlan, headBefore: number): void {
+  /** `lost`: the transaction did not commit (or may not have), and the appends that wrote fail with it. */
+  private settle(batch: readonly PendingAppend[], plan: BatchPlan, headBefore: number, lost?: StoreUnavailableError): void {
     const { tenantOf } = this.options;
     const written: RecordedEvent[] = [];
     let bytes = 0;
@@ -178,6 +212,7 @@ export class BatchWriter {
         return new ConcurrencyError(stream, expected, outcome.actual === -1 ? 'no_stream' : outcome.actual, outcome.detail && `stream ${stream}: ${outcome.detail}`);
       }
       if (outcome.kind === 'duplicate') return this.original(outcome.revision, outcome.rows);
+      if (lost && outcome.rows.length > 0) return lost;
       const events = outcome.rows.map((row, j): RecordedEvent => {
         const { data, metadata } = pending.given[j]!;
         const { position, revision, event_id, type, version } = row;
