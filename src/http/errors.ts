@@ -9,7 +9,7 @@ import {
   PayloadMismatchError,
   SelfApprovalError,
 } from '../commands/errors.js';
-import { StoreUnavailableError } from '../store/event-store.js';
+import { StoreUnavailableError, UnstorableEventError } from '../store/event-store.js';
 import { NotCaughtUpError } from '../fanout/feed-hub.js';
 import type { Logger } from '../logger.js';
 
@@ -44,6 +44,7 @@ function classify(error: unknown): RequestError | undefined {
   if (error instanceof PayloadMismatchError) return new RequestError(409, 'payload_mismatch', error.message);
   if (error instanceof SelfApprovalError) return new RequestError(403, 'self_approval', error.message);
   if (error instanceof NotCaughtUpError) return new RequestError(503, 'catching_up', error.message, { retry_after_seconds: 1 });
+  if (error instanceof UnstorableEventError) return new RequestError(422, 'unstorable', 'the request holds data the event log cannot store');
   if (error instanceof StoreUnavailableError) return new RequestError(503, 'store_unavailable', 'the event store is unavailable; retry later');
   if (error instanceof HTTPException) return new RequestError(error.status as ContentfulStatusCode, 'http_error', error.message);
   return undefined;

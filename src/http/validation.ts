@@ -3,10 +3,17 @@ import type { z } from 'zod';
 import type { AppEnv } from './app-env.js';
 import { RequestError } from './errors.js';
 import { header } from './header.js';
+import { nestsDeeperThan } from '../json-limits.js';
 
 const JSON_TYPE = /^application\/([\w.+-]*\+)?json\s*(;|$)/i;
 
 const issues = (error: z.ZodError) => error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+
+/** What a request body may be: its size in bytes and how deep its JSON nests (MAX_BODY_BYTES, MAX_JSON_DEPTH). */
+export interface BodyLimits {
+  readonly maxBytes: number;
+  readonly maxDepth: number;
+}
 
 const tooLarge = (maxBytes: number) => new RequestError(413, 'payload_too_large', `the body is larger than ${maxBytes} bytes`);
 
@@ -34,9 +41,10 @@ async function readText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
 
 /**
  * The request body as JSON, validated: 413 past `maxBytes`, 415 for another content type,
- * 400 when it is not JSON, 422 when it does not match `schema` (with each issue in `details`).
+ * 400 when it is not JSON, 422 when it nests deeper than `maxDepth` or does not match `schema`
+ * (with each issue in `details`).
  */
-export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S, maxBytes: number): Promise<z.output<S>> {
+export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S, { maxBytes, maxDepth }: BodyLimits): Promise<z.output<S>> {
   const type = header(c, 'content-type');
   if (type !== undefined && !JSON_TYPE.test(type)) {
     throw new RequestError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
@@ -48,6 +56,9 @@ export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: 
   } catch (error) {
     const reason = text.trim() === '' ? 'the body is empty' : (error as Error).message;
     throw new RequestError(400, 'invalid_json', `the body is not valid JSON: ${reason}`);
+  }
+  if (nestsDeeperThan(value, maxDepth)) {
+    throw new RequestError(422, 'too_deep', `the body nests objects and arrays deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`);
   }
   const result = schema.safeParse(value);
   if (!result.success) throw new RequestError(422, 'validation_failed', 'the body does not match the schema', issues(result.error));

@@ -71,6 +71,14 @@ export class ConcurrencyError extends Error {
   }
 }
 
+/** Events the store cannot hold (data JSON cannot represent, or its engine refuses); only their append fails. */
+export class UnstorableEventError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnstorableEventError';
+  }
+}
+
 /** The store cannot serve requests (closed, unreachable, disk full). */
 export class StoreUnavailableError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -8,6 +8,7 @@ import { chainLink, GENESIS, type ChainedContent } from './chain.js';
 import {
   ConcurrencyError,
   StoreUnavailableError,
+  UnstorableEventError,
   type ChainVerification,
   type AppendResult,
   type EventStore,
@@ -246,19 +247,29 @@ class SqliteEventStore implements EventStore {
   private send(): void {
     this.sendScheduled = false;
     if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    const id = this.nextBatchId++;
-    this.inFlight.set(id, batch);
+    const batch: PendingAppend[] = [];
     // One string crosses to the writer thread far faster than a graph of objects; each
     // append's share of it is also the memory its events will take in `recent`.
-    const parts = batch.map((pending) => {
+    const parts: string[] = [];
+    for (const pending of this.queue) {
       const { tenant, stream, expected, events } = pending;
       const wire = events.map(({ event_id, type, version, data, metadata }) => ({ event_id, type, version, data, metadata }));
-      const json = JSON.stringify({ tenant: tenantKey(tenant), stream, expected, events: wire });
+      let json: string;
+      try {
+        json = JSON.stringify({ tenant: tenantKey(tenant), stream, expected, events: wire });
+      } catch (error) {
+        // Data JSON cannot hold (a cycle, a BigInt, nesting past the stack) fails its own append only.
+        pending.reject(new UnstorableEventError(`the events of ${stream} cannot be stored as JSON`, { cause: error }));
+        continue;
+      }
       pending.bytes = json.length;
-      return json;
-    });
+      parts.push(json);
+      batch.push(pending);
+    }
+    this.queue = [];
+    if (batch.length === 0) return;
+    const id = this.nextBatchId++;
+    this.inFlight.set(id, batch);
     this.writer.send(id, `[${parts.join(',')}]`);
   }
 
@@ -282,6 +293,7 @@ class SqliteEventStore implements EventStore {
     let writtenBytes = 0;
     const outcomes = batch.map((pending, i): AppendResult | Error => {
       const result = results[i]!;
+      if (result.kind === 'unstorable') return new UnstorableEventError(`the events of ${pending.stream} cannot be stored: ${result.detail}`);
       if (result.kind === 'conflict') {
         return new ConcurrencyError(pending.stream, pending.expected, result.actual === -1 ? 'no_stream' : result.actual, result.detail && `stream ${pending.stream}: ${result.detail}`);
       }

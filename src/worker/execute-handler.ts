@@ -1,6 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { TaskFailure, type HandlerContext } from '../catalog/define-command.js';
 import type { Failure } from '../events/command-events.js';
+import { nestsDeeperThan } from '../json-limits.js';
 
 export type Execution =
   | { readonly ok: true; readonly result: unknown; readonly duration_ms: number }
@@ -8,6 +9,7 @@ export type Execution =
 
 /** Results are recorded in the log: keep them to what a report can carry. */
 const MAX_RESULT_BYTES = 1024 * 1024;
+const MAX_RESULT_DEPTH = 64;
 
 function failure(error: unknown): { error: Failure; retryable: boolean } {
   if (error instanceof TaskFailure) return { error: { code: error.code, message: error.message }, retryable: error.retryable };
@@ -74,6 +76,7 @@ async function execute(
       () => undefined,
     );
     const result = (await Promise.race([pending, deadline(controller.signal)])) ?? null;
+    if (nestsDeeperThan(result, MAX_RESULT_DEPTH)) throw new TaskFailure('RESULT_TOO_DEEP', `the result nests deeper than ${MAX_RESULT_DEPTH} levels`);
     if (Buffer.byteLength(JSON.stringify(result)) > MAX_RESULT_BYTES) {
       throw new TaskFailure('RESULT_TOO_LARGE', `the result is larger than ${MAX_RESULT_BYTES} bytes`);
     }

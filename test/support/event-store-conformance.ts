@@ -123,6 +123,27 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       expect(await store.readStream(alpha, 's-2')).toHaveLength(1);
     });
 
+    it('fails an append whose data JSON cannot hold (nested past the stack, a cycle) alone, without throwing out of the store', async () => {
+      const { store } = await harness();
+      let deep: Record<string, unknown> = {};
+      for (let i = 0; i < 20_000; i++) deep = { deeper: deep };
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const [tooDeep, cycle, other] = await Promise.allSettled([
+        store.append(alpha, 's-deep', [event('Thing', deep)], 'no_stream'),
+        store.append(alpha, 's-cycle', [event('Thing', cyclic)], 'no_stream'),
+        store.append(alpha, 's-fine', [event()], 'no_stream'),
+      ]);
+      expect(tooDeep.status).toBe('rejected');
+      expect(cycle.status).toBe('rejected');
+      expect(other.status).toBe('fulfilled');
+      expect(await store.readStream(alpha, 's-deep')).toEqual([]);
+      expect(await store.readStream(alpha, 's-fine')).toHaveLength(1);
+      // The store goes on appending.
+      await store.append(alpha, 's-after', [event()], 'no_stream');
+      expect(await store.readStream(alpha, 's-after')).toHaveLength(1);
+    });
+
     it('treats the same event ids appended again as the same append', async () => {
       const { store } = await harness();
       const batch = [event(), event()];

@@ -12,14 +12,14 @@ import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { requireRole } from '../middleware/auth.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
-import { readJson } from '../validation.js';
+import { type BodyLimits, readJson } from '../validation.js';
 
 export interface AdminTaskDeps {
   readonly store: EventStore;
   readonly hub: FeedHub<SnapshotState>;
   readonly now: () => Date;
   readonly newId: () => string;
-  readonly maxBodyBytes: number;
+  readonly body: BodyLimits;
 }
 
 export const adminDecisionBody = z.object({ reason: z.string().max(2000).optional() }).strict();
@@ -55,7 +55,7 @@ export const adminTaskDocs: RouteDoc[] = [
 export function adminTaskRoutes(deps: AdminTaskDeps) {
   const decide = (action: 'RequeueHeldTask' | 'DiscardHeldTask') =>
     async function decideHeld(c: Context<AppEnv>) {
-      const { reason } = await readJson(c, adminDecisionBody, deps.maxBodyBytes);
+      const { reason } = await readJson(c, adminDecisionBody, deps.body);
       const commandId = c.req.param('command_id') ?? '';
       const tenant = c.get('tenant');
       const correlationId = c.get('correlation_id');

@@ -10,7 +10,7 @@ import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { position, reportSchema, snapshotSchema } from '../schemas.js';
-import { readJson, readQuery } from '../validation.js';
+import { type BodyLimits, readJson, readQuery } from '../validation.js';
 import { requireRole } from '../middleware/auth.js';
 import { handleCommand } from '../../commands/handle-command.js';
 import { autopilotDecider } from '../../commands/tenant-controls.js';
@@ -45,7 +45,7 @@ export interface AgentRoutesDeps {
   readonly projection: SnapshotProjection;
   readonly now: () => Date;
   readonly newId: () => string;
-  readonly maxBodyBytes: number;
+  readonly body: BodyLimits;
 }
 
 export const agentDocs: RouteDoc[] = [
@@ -113,7 +113,7 @@ export function agentRoutes(deps: AgentRoutesDeps) {
       return c.json(await snapshotView(c.get('tenant'), at));
     })
     .post('/autopilot', requireRole('admin'), async (c) => {
-      const { action, reason } = await readJson(c, autopilotBody, deps.maxBodyBytes);
+      const { action, reason } = await readJson(c, autopilotBody, deps.body);
       const correlationId = c.get('correlation_id');
       const command = {
         type: action === 'pause' ? ('PauseAutopilot' as const) : ('ResumeAutopilot' as const),

@@ -7,7 +7,7 @@ import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../middleware/auth.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
-import { readJson, readQuery } from '../validation.js';
+import { type BodyLimits, readJson, readQuery } from '../validation.js';
 
 export const decisionBody = z
   .object({
@@ -42,7 +42,7 @@ export interface ApprovalRoutesDeps {
   readonly newId: () => string;
   /** Off in development mode, where every request is the same anonymous developer. */
   readonly fourEyes: boolean;
-  readonly maxBodyBytes: number;
+  readonly body: BodyLimits;
 }
 
 export const approvalDocs: RouteDoc[] = [
@@ -77,7 +77,7 @@ export const approvalDocs: RouteDoc[] = [
 export function approvalRoutes(deps: ApprovalRoutesDeps) {
   return new Hono<AppEnv>()
     .post('/:ask_id/decide', requireRole('approver'), async (c) => {
-      const body = await readJson(c, decisionBody, deps.maxBodyBytes);
+      const body = await readJson(c, decisionBody, deps.body);
       const decided = await decideAsk(
         deps.store,
         c.get('tenant'),

@@ -12,7 +12,7 @@ import type { AppEnv } from '../app-env.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { RequestError } from '../errors.js';
 import { correlationIdSchema } from '../middleware/correlation.js';
-import { readJson, zodIssues } from '../validation.js';
+import { type BodyLimits, readJson, zodIssues } from '../validation.js';
 import { requireRole } from '../middleware/auth.js';
 import { header } from '../header.js';
 
@@ -43,7 +43,7 @@ export interface CommandRoutesDeps {
   readonly riskOf: RiskPolicy;
   readonly askTtlSeconds: number;
   readonly askWarningSeconds: number;
-  readonly maxBodyBytes: number;
+  readonly body: BodyLimits;
   readonly now: () => Date;
   readonly newId: (prefix?: string) => string;
 }
@@ -75,7 +75,7 @@ export const commandDocs: RouteDoc[] = [
 
 export function commandRoutes(deps: CommandRoutesDeps) {
   return new Hono<AppEnv>().post('/command', requireRole('requester'), async (c) => {
-    const body = await readJson(c, submitCommandBody, deps.maxBodyBytes);
+    const body = await readJson(c, submitCommandBody, deps.body);
     const key = header(c, 'idempotency-key');
     if (key !== undefined && !idempotencyKeySchema.safeParse(key).success) {
       throw new RequestError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
