@@ -31,8 +31,8 @@ import { WorkerWatch } from './distributed/worker-watch.js';
 import { redisKeys } from './distributed/redis-keys.js';
 import { DailyIngest } from './rag/daily-ingest.js';
 import { openEventStore, storeKind } from './store/open-event-store.js';
-import { loadTask } from './worker/load-task.js';
-import { triageTask } from './worker/run-task.js';
+import { queueTopology } from './distributed/queue-topology.js';
+import { recoverDeadLetter } from './distributed/dlq-recovery.js';
 import { runnerSettings } from './worker/runner-settings.js';
 import { dataDirSessionSecret } from './session-secret.js';
 
@@ -121,7 +121,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   parts.hub = hub as FeedHub<unknown>;
   const memory = (scope: { tenant: Tenant; correlation_id: string; actor: string }) =>
     tenantMemory({ store, now, newEventId: () => newId(), readMemory: async (tenant) => (await hub.stateAt(tenant)).state.memory }, scope);
-  const publisher = config.RABBITMQ_URL ? new QueuePublisher(config.RABBITMQ_URL, { tasks: config.TASK_QUEUE, dlq: config.DLQ_QUEUE }, logger) : undefined;
+  const publisher = config.RABBITMQ_URL ? new QueuePublisher(config.RABBITMQ_URL, queueTopology(config), logger) : undefined;
   await publisher?.start(30_000);
   parts.publisher = publisher;
   const runnerDeps = {
@@ -161,17 +161,20 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const liveProjection = workers
     ? { ...projection, view: (...[state, at]: Parameters<typeof projection.view>) => projection.view(state, at, at.current === true || at.position >= hub.position ? workers.live() : undefined) }
     : projection;
-  // Distributed, dead letters come back from DLQ_QUEUE to be triaged here.
-  const triage = config.RABBITMQ_URL
-    ? new QueueConsumer({
-        url: config.RABBITMQ_URL,
-        queue: config.DLQ_QUEUE,
-        prefetch: 16,
-        name: 'nexus-supervisor-triage',
-        logger,
-        handle: async ({ tenant, command_id, correlation_id }) => void (await triageTask(runnerDeps, await loadTask(store, tenant, command_id, correlation_id))),
-      })
-    : undefined;
+  // Distributed, dead letters come back from DLQ_QUEUE: triaged, or their task recovered from the log.
+  const triage =
+    config.RABBITMQ_URL && redis
+      ? new QueueConsumer({
+          url: config.RABBITMQ_URL,
+          queues: queueTopology(config),
+          queue: 'dlq',
+          prefetch: 16,
+          name: 'nexus-supervisor-triage',
+          logger,
+          handle: async (message, delivery) =>
+            void (await recoverDeadLetter({ ...runnerDeps, redis, heartbeatMs: config.WORKER_HEARTBEAT_SECONDS * 1000 }, message, delivery)),
+        })
+      : undefined;
   await triage?.start(30_000);
   const shutdown = new AbortController();
   // Every open SSE stream listens for the shutdown: thousands of listeners are expected.

@@ -11,6 +11,7 @@ import { announcePositions } from './distributed/position-fanout.js';
 import { observedStore } from './store/observed-store.js';
 import { patientStore } from './worker/patient-store.js';
 import { QueueConsumer } from './distributed/queue-consumer.js';
+import { queueTopology } from './distributed/queue-topology.js';
 import { connectRedis, redisReady } from './distributed/redis-connection.js';
 import { TaskLeases } from './distributed/task-leases.js';
 import { recordWorker, WorkerPresence } from './distributed/worker-presence.js';
@@ -98,7 +99,8 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
   const tasks = new TaskMessageHandler(deps);
   const consumer = new QueueConsumer({
     url: config.RABBITMQ_URL!,
-    queue: config.TASK_QUEUE,
+    queues: queueTopology(config),
+    queue: 'tasks',
     prefetch: config.RABBITMQ_PREFETCH,
     name: workerId,
     logger,

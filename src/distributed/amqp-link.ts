@@ -1,14 +1,6 @@
 import { connect, type ChannelModel } from 'amqplib';
 import type { Logger } from '../logger.js';
 
-export interface QueueNames {
-  readonly tasks: string;
-  readonly dlq: string;
-}
-
-/** Durable quorum queues: they survive a broker restart with every message confirmed to us. */
-export const QUEUE_OPTIONS = { durable: true, arguments: { 'x-queue-type': 'quorum' } } as const;
-
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 

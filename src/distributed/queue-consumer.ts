@@ -1,28 +1,39 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
 import { sleep } from '../sleep.js';
-import { AmqpLink, QUEUE_OPTIONS } from './amqp-link.js';
+import { AmqpLink } from './amqp-link.js';
+import { declareQueues, type QueueRole, type QueueTopology } from './queue-topology.js';
 import { decodeTaskMessage, type TaskMessage } from './task-message.js';
 
 /** How long a message whose handler failed waits before it goes back to the queue. */
 const REQUEUE_DELAY_MS = 1000;
 
+/** What RabbitMQ says of a delivery, besides the task. */
+export interface Delivery {
+  /** Set when RabbitMQ dead-lettered the message: why (`delivery_limit`, …) and from which queue. */
+  readonly deadLettered?: { readonly reason: string; readonly queue: string };
+}
+
 export interface QueueConsumerOptions {
   readonly url: string;
-  readonly queue: string;
+  /** NEXUS's queues (`queueTopology(config)`), declared as NEXUS declares them. */
+  readonly queues: QueueTopology;
+  /** Which of them this consumes. */
+  readonly queue: QueueRole;
   /** Unacknowledged messages held at once. */
   readonly prefetch: number;
   readonly name: string;
   readonly logger: Logger;
   /** Settles when the message's work is recorded in the log (or needs none): then it is acked. */
-  readonly handle: (message: TaskMessage) => Promise<void>;
+  readonly handle: (message: TaskMessage, delivery: Delivery) => Promise<void>;
 }
 
 /**
  * Consumes one durable queue with manual acks: a message is acked only after its handler has
  * settled, so a process that dies holding messages has them redelivered to another. Survives
- * broker restarts (reconnects, re-declares, consumes again). A handler that throws has its
- * message returned to the queue a little later.
+ * broker restarts and a deleted queue (reconnects, re-declares, consumes again). A handler that
+ * throws has its message returned to the queue a little later; each return counts against the
+ * task queue's delivery limit.
  */
 export class QueueConsumer {
   private readonly link: AmqpLink;
@@ -60,9 +71,15 @@ export class QueueConsumer {
     await this.link.close();
   }
 
+  private get queueName(): string {
+    return this.options.queues[this.options.queue];
+  }
+
   private async setup(connection: ChannelModel): Promise<void> {
+    // The task queue dead-letters to the DLQ, which must exist first.
+    await declareQueues(connection, this.options.queues, this.options.queue === 'tasks' ? ['dlq', 'tasks'] : ['dlq'], this.options.logger);
     const channel = await connection.createChannel();
-    channel.on('error', (error: Error) => this.options.logger.warn({ err: error, queue: this.options.queue }, 'RabbitMQ consumer channel error'));
+    channel.on('error', (error: Error) => this.options.logger.warn({ err: error, queue: this.queueName }, 'RabbitMQ consumer channel error'));
     // A channel the broker closed under a live connection (a consumer timeout, say) would stop
     // consuming for good: close the connection too, and the link sets everything up again.
     channel.once('close', () => {
@@ -70,19 +87,23 @@ export class QueueConsumer {
       this.channel = undefined;
       if (!this.stopping) void connection.close().catch(() => undefined);
     });
-    await channel.assertQueue(this.options.queue, QUEUE_OPTIONS);
     await channel.prefetch(this.options.prefetch);
     if (this.stopping) return;
-    const { consumerTag } = await channel.consume(this.options.queue, (message) => this.deliver(channel, message), { noAck: false });
+    const { consumerTag } = await channel.consume(this.queueName, (message) => this.deliver(connection, channel, message), { noAck: false });
     this.channel = channel;
     this.consumerTag = consumerTag;
   }
 
-  private deliver(channel: Channel, message: ConsumeMessage | null): void {
-    if (message === null) return; // the broker cancelled the consumer; the link reconnects
+  private deliver(connection: ChannelModel, channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled the consumer (its queue was deleted, say): set everything up again.
+      this.options.logger.warn({ queue: this.queueName }, 'RabbitMQ cancelled the consumer; reconnecting');
+      if (!this.stopping) void connection.close().catch(() => undefined);
+      return;
+    }
     const task = decodeTaskMessage(message.content);
     if (!task) {
-      this.options.logger.error({ queue: this.options.queue, content: message.content.toString('utf8', 0, 200) }, 'dropped a message that is not a task');
+      this.options.logger.error({ queue: this.queueName, content: message.content.toString('utf8', 0, 200) }, 'dropped a message that is not a task');
       channel.ack(message);
       return;
     }
@@ -97,7 +118,7 @@ export class QueueConsumer {
         // the channel closed in between: the same as above
       }
     };
-    const work = this.options.handle(task).then(
+    const work = this.options.handle(task, deliveryOf(message)).then(
       () => settle('ack'),
       async (error: unknown) => {
         const notNow = error instanceof Error && error.name === 'NotNowError';
@@ -111,4 +132,10 @@ export class QueueConsumer {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
   }
+}
+
+function deliveryOf(message: ConsumeMessage): Delivery {
+  const headers = message.properties.headers ?? {};
+  const [reason, queue] = [headers['x-first-death-reason'], headers['x-first-death-queue']];
+  return typeof reason === 'string' && typeof queue === 'string' ? { deadLettered: { reason, queue } } : {};
 }

@@ -3,7 +3,8 @@ import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { TaskPublisher } from '../dispatch/dispatcher.js';
 import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
-import { AmqpLink, QUEUE_OPTIONS, type QueueNames } from './amqp-link.js';
+import { AmqpLink } from './amqp-link.js';
+import { declareQueues, queueDepth, type QueueTopology } from './queue-topology.js';
 import { encodeTaskMessage } from './task-message.js';
 import { sleep } from '../sleep.js';
 
@@ -16,18 +17,22 @@ import { sleep } from '../sleep.js';
  */
 export class QueuePublisher implements TaskPublisher {
   private channel: ConfirmChannel | undefined;
+  private connection: ChannelModel | undefined;
   private readonly link: AmqpLink;
   private closed = false;
   private drained: Promise<void> = Promise.resolve();
 
   constructor(
     url: string,
-    private readonly queues: QueueNames,
+    private readonly queues: QueueTopology,
     private readonly logger: Logger,
   ) {
     this.link = new AmqpLink(url, logger, 'nexus-supervisor-publisher', {
       setup: (connection) => this.setup(connection),
-      onDown: () => (this.channel = undefined),
+      onDown: () => {
+        this.channel = undefined;
+        this.connection = undefined;
+      },
     });
   }
 
@@ -51,10 +56,10 @@ export class QueuePublisher implements TaskPublisher {
 
   /** Messages waiting in a queue; NaN while the broker is away. */
   async depth(queue: 'tasks' | 'dlq'): Promise<number> {
-    const channel = this.channel;
-    if (!channel) return Number.NaN;
-    // assertQueue, not checkQueue: a missing queue must not close the publishing channel.
-    return (await channel.assertQueue(this.queues[queue], QUEUE_OPTIONS).catch(() => ({ messageCount: Number.NaN }))).messageCount;
+    const connection = this.connection;
+    if (!connection || !this.channel) return Number.NaN;
+    // On a channel of its own: a missing queue must not close the publishing channel.
+    return queueDepth(connection, this.queues[queue]);
   }
 
   async close(): Promise<void> {
@@ -63,6 +68,7 @@ export class QueuePublisher implements TaskPublisher {
   }
 
   private async setup(connection: ChannelModel): Promise<void> {
+    await declareQueues(connection, this.queues, ['dlq', 'tasks'], this.logger);
     const channel = await connection.createConfirmChannel();
     channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'RabbitMQ publish channel error'));
     // A channel closed under a live connection (a channel error) would leave us without one:
@@ -72,9 +78,8 @@ export class QueuePublisher implements TaskPublisher {
       this.channel = undefined;
       void connection.close().catch(() => undefined);
     });
-    await channel.assertQueue(this.queues.tasks, QUEUE_OPTIONS);
-    await channel.assertQueue(this.queues.dlq, QUEUE_OPTIONS);
     this.channel = channel;
+    this.connection = connection;
   }
 
   private async publish(queue: string, task: PendingTask): Promise<void> {
