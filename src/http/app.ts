@@ -19,6 +19,7 @@ import { agentDocs, agentRoutes } from './routes/agent.js';
 import { approvalDocs, approvalRoutes } from './routes/approvals.js';
 import { auditDocs, auditRoutes } from './routes/audit.js';
 import { shareDocs, shareRoutes } from './routes/shares.js';
+import { shareLinkDocs, shareLinkRoutes } from './routes/share-links.js';
 import type { ShareStore } from '../shares/share-store.js';
 import { reportStreamDocs, reportStreamRoutes } from './routes/report-stream.js';
 import { commandDocs, commandRoutes } from './routes/commands.js';
@@ -57,7 +58,7 @@ export interface AppDeps {
   readonly dependencies?: () => Record<string, 'ok' | 'down'>;
 }
 
-const docs = [...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs, ...sessionDocs];
+const docs = [...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs, ...shareLinkDocs, ...sessionDocs];
 
 /** Route prefixes that need a key and a tenant. */
 const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals', '/audit', '/admin', '/finops'];
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', dashboardRoutes());
   app.route('/', signOutRoute());
 
+  const body = { maxBytes: config.MAX_BODY_BYTES, maxDepth: config.MAX_JSON_DEPTH };
   const signingKey = sessionKey(deps.sessionSecret);
   const authenticate = apiKeyAuth({
     apiKey: config.NEXUS_API_KEY,
@@ -113,13 +115,13 @@ export function createApp(deps: AppDeps) {
 
   app.route(
     '/approvals',
-    approvalRoutes({ ...deps, fourEyes: !config.developmentMode, maxBodyBytes: config.MAX_BODY_BYTES, newId: () => deps.newId() }),
+    approvalRoutes({ ...deps, fourEyes: !config.developmentMode, body, newId: () => deps.newId() }),
   );
   app.route('/sidecar', commandRoutes({
       ...deps,
       askTtlSeconds: config.ASK_TTL_SECONDS,
       askWarningSeconds: config.ASK_EXPIRY_WARNING_SECONDS,
-      maxBodyBytes: config.MAX_BODY_BYTES,
+      body,
     }));
   app.route(
     '/agent',
@@ -132,10 +134,11 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));
+  app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), body }));
   app.route('/session', sessionRoutes({ sessionKey: signingKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now }));
+  app.route('/agent', shareLinkRoutes({ shares: deps.shares, now: deps.now, publicUrl: config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') }));
   app.route('/audit', auditRoutes(deps));
   app.route('/finops', finopsRoutes(deps));
-  app.route('/admin', adminTaskRoutes({ ...deps, newId: () => deps.newId(), maxBodyBytes: config.MAX_BODY_BYTES }));
+  app.route('/admin', adminTaskRoutes({ ...deps, newId: () => deps.newId(), body }));
   return app;
 }

@@ -1,16 +1,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { shareToken } from '../../src/shares/share-store.js';
 import { startTestNexus } from '../support/nexus.js';
 
 // The seed guide's PR-006 scenario, request for request, against development mode (no
 // NEXUS_API_KEY): the guide's curl commands send `x-api-key: dev-key`.
 const headers = { 'Content-Type': 'application/json', 'x-org-id': 'default', 'x-project-id': 'nexus', 'x-api-key': 'dev-key' };
+// Share links are derived from the share id with this secret (the result carries the id, not the link).
+const SESSION_SECRET = 'pr-006-session-secret-0123456789abcdef';
+const linkOf = (url: string, result: unknown) => `${url}/shares/${shareToken(SESSION_SECRET, (result as { share_id: string }).share_id)}`;
 
 describe('PR-006: two-phase commit of a RED command', () => {
   it('request → ask_created → approve → ask_resolved (approved) → the share runs → its link serves the package', async () => {
     let clock = Date.now();
-    const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '' }, { now: () => new Date(clock) });
+    const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '', SESSION_SECRET }, { now: () => new Date(clock) });
     try {
       const stream = await nexus.stream({ org_id: 'default', project_id: 'nexus' });
 
@@ -45,8 +49,9 @@ describe('PR-006: two-phase commit of a RED command', () => {
       expect(resolved).toMatchObject({ report_type: 'ask_resolved', correlation_id: 'red-test-001', payload: { decision: 'approved', reason: 'Test' } });
       const completed = stream.reports.find((r) => r.report_type === 'task_completed')!;
       expect(completed.correlation_id).toBe('red-test-001');
-      const { share_url } = (completed.payload.result as { share_url: string });
-      expect(share_url).toMatch(new RegExp(`^${nexus.url}/shares/[A-Za-z0-9_-]{43}$`));
+      expect(completed.payload.result).toMatchObject({ share_id: expect.stringMatching(/^share-/), recipient: 'test@example.com' });
+      expect(completed.payload.result).not.toHaveProperty('share_url');
+      const share_url = linkOf(nexus.url, completed.payload.result);
 
       // the link works without a key, until it expires
       const share = await fetch(share_url);
@@ -88,7 +93,7 @@ describe('PR-006: two-phase commit of a RED command', () => {
   });
 
   it('packages named workspace files, refusing paths out of the workspace', async () => {
-    const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '' });
+    const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '', SESSION_SECRET });
     try {
       const workspace = join(nexus.dataDir, 'workspace', 'default', 'nexus');
       mkdirSync(join(workspace, 'reports'), { recursive: true });
@@ -103,12 +108,17 @@ describe('PR-006: two-phase commit of a RED command', () => {
         return stream.reports.filter((r) => r.command_id === answer.command_id).at(-1)!;
       };
       const shared = await submit(['reports/q3.csv']);
-      const { share_url, files } = shared.payload.result as { share_url: string; files: Array<{ name: string; bytes: number }> };
+      const { files } = shared.payload.result as { files: Array<{ name: string; bytes: number }> };
       expect(files).toEqual([expect.objectContaining({ name: 'q3.csv', bytes: 22 })]);
-      const listing = (await (await fetch(share_url)).json()) as { files: Array<{ url: string }> };
+      const listing = (await (await fetch(linkOf(nexus.url, shared.payload.result))).json()) as { files: Array<{ url: string }> };
       expect(await (await fetch(`${nexus.url}${listing.files[0]!.url}`)).text()).toBe('quarter,revenue\nq3,42\n');
-      const refused = await submit(['../../other/secret.txt']);
-      expect(refused).toMatchObject({ report_type: 'task_dead_lettered', payload: { error: { code: 'PATH_OUTSIDE_WORKSPACE' } } });
+      const refused = await fetch(`${nexus.url}/sidecar/command`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ command_type: 'external_share.prepare', params: { recipient: 'cfo@example.com', files: ['../../other/secret.txt'] } }),
+      });
+      expect(refused.status).toBe(422);
+      expect(await refused.json()).toMatchObject({ error: { code: 'invalid_params', details: [expect.objectContaining({ path: 'files.0' })] } });
       expect((await fetch(`${nexus.url}/shares/${'x'.repeat(43)}`)).status).toBe(404);
       stream.close();
     } finally {

@@ -1,13 +1,15 @@
 import { z } from 'zod';
+import { OutboxFullError } from '../../shares/outbox.js';
 import type { ShareStore } from '../../shares/share-store.js';
 import { defineCommand, TaskFailure } from '../define-command.js';
-import { inWorkspace, workspacePath } from '../workspace.js';
+import { inWorkspace, openEntry, workspacePath, type WorkspaceFile } from '../workspace.js';
 
 /**
- * RED: packages files of the tenant's workspace into the outbox and issues an expiring share
- * link, served by NEXUS at `/shares/<token>`. Runs only once approved.
+ * RED: packages files of the tenant's workspace into its outbox as an expiring share. Runs only
+ * once approved. The result names the share (`share_id`) but never carries its link, a
+ * credential: the tenant's keys get it from `GET /agent/shares/<command_id>`.
  */
-export function externalSharePrepare(deps: { shares: ShareStore; workspaceDir: string; publicUrl: () => string; now: () => Date }) {
+export function externalSharePrepare(deps: { shares: ShareStore; workspaceDir: string; now: () => Date }) {
   return defineCommand({
     type: 'external_share.prepare',
     risk: 'RED',
@@ -19,24 +21,29 @@ export function externalSharePrepare(deps: { shares: ShareStore; workspaceDir: s
       expires_in_hours: z.number().int().positive().max(720).default(72),
     }),
     handler: async ({ recipient, files, message, expires_in_hours }, { tenant, command_id }) => {
-      const sources = [];
-      for (const path of files) {
-        const { target, stat } = await inWorkspace(deps.workspaceDir, tenant, path);
-        if (!stat?.isFile()) throw new TaskFailure('NOT_A_FILE', `${path} is not a file in the workspace`);
-        sources.push({ source: target });
+      const opened: WorkspaceFile[] = [];
+      try {
+        for (const path of files) {
+          const entry = await inWorkspace(deps.workspaceDir, tenant, path);
+          if (!entry.stat?.isFile()) throw new TaskFailure('NOT_A_FILE', `${path} is not a file in the workspace`);
+          opened.push(await openEntry(entry));
+        }
+        const now = deps.now().getTime();
+        const manifest = await deps.shares.create({
+          recipient,
+          ...(message === undefined ? {} : { message }),
+          files: opened,
+          created_at: new Date(now).toISOString(),
+          expires_at: new Date(now + expires_in_hours * 3_600_000).toISOString(),
+          tenant,
+          command_id,
+        });
+        return { share_id: manifest.share_id, recipient, expires_at: manifest.expires_at, files: manifest.files };
+      } catch (error) {
+        throw error instanceof OutboxFullError ? new TaskFailure('OUTBOX_FULL', error.message) : error;
+      } finally {
+        await Promise.all(opened.map((file) => file.handle.close()));
       }
-      const now = deps.now().getTime();
-      const expiresAt = new Date(now + expires_in_hours * 3_600_000).toISOString();
-      const { token, manifest } = await deps.shares.create({
-        recipient,
-        ...(message === undefined ? {} : { message }),
-        files: sources,
-        created_at: new Date(now).toISOString(),
-        expires_at: expiresAt,
-        tenant,
-        command_id,
-      });
-      return { share_url: `${deps.publicUrl()}/shares/${token}`, recipient, expires_at: expiresAt, files: manifest.files };
     },
   });
 }

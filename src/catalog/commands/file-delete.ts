@@ -1,7 +1,6 @@
-import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineCommand, TaskFailure } from '../define-command.js';
-import { inWorkspace, workspacePath } from '../workspace.js';
+import { inWorkspace, removeEntry, workspacePath } from '../workspace.js';
 
 /**
  * YELLOW: deletes a file or folder inside the tenant's workspace
@@ -14,12 +13,13 @@ export function fileDelete(workspaceDir: string) {
     description: 'Delete a file (or, with recursive, a folder) inside the workspace',
     params: z.object({ path: workspacePath, recursive: z.boolean().default(false) }),
     handler: async ({ path, recursive }, { tenant }) => {
-      const { target, stat } = await inWorkspace(workspaceDir, tenant, path);
+      const entry = await inWorkspace(workspaceDir, tenant, path);
+      const { stat } = entry;
       if (!stat) return { path, deleted: false, reason: 'not_found' };
       if (stat.isDirectory() && !recursive) {
         throw new TaskFailure('IS_A_DIRECTORY', `${path} is a folder; send recursive: true to delete it`);
       }
-      await rm(target, { recursive: stat.isDirectory(), force: false });
+      await removeEntry(entry, { recursive: stat.isDirectory() });
       return { path, deleted: true, kind: stat.isDirectory() ? 'directory' : stat.isSymbolicLink() ? 'symlink' : 'file', bytes: stat.size };
     },
   });

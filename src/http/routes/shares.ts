@@ -16,7 +16,7 @@ export const shareDocs: RouteDoc[] = [
     method: 'get',
     path: '/shares/{token}',
     summary: 'A share link (no key: the token is the credential)',
-    description: 'What an approved external_share.prepare packaged: recipient, message, files with their sizes and hashes. 410 once expired.',
+    description: 'What an approved external_share.prepare packaged: recipient, message, files with their sizes and hashes. The tenant gets the link from GET /agent/shares/{command_id}. 410 once expired.',
     tags: ['shares'],
     tenant: false,
     responses: { 200: { description: 'The share' }, 404: { description: 'No such share' }, 410: { description: 'Expired' } },
