@@ -152,6 +152,13 @@ describe('POST /sidecar/command', () => {
     expect(await errorOf(await nexus.command(acme, [1, 2]))).toMatchObject({ status: 422, code: 'validation_failed' });
   });
 
+  it('422: a body nesting deeper than MAX_JSON_DEPTH, however small; the process stays up and serves the next command', async () => {
+    const deep = `{"command_type":"echo.test","params":{"a":${'['.repeat(900)}${']'.repeat(900)}}}`;
+    expect(deep.length).toBeLessThan(2048);
+    expect(await errorOf(await nexus.command(acme, deep))).toMatchObject({ status: 422, code: 'too_deep' });
+    expect((await nexus.command(acme, echo())).status).toBe(202);
+  });
+
   it('404: an unknown route, as JSON', async () => {
     const response = await nexus.get('/nowhere', acme);
     expect(await errorOf(response)).toMatchObject({ status: 404, code: 'not_found' });
