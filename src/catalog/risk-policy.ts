@@ -27,11 +27,13 @@ export function parseRiskOverrides(text: string): RiskOverride[] {
 }
 
 const specificity = (override: RiskOverride) => (override.org === '*' ? 0 : 2) + (override.project === '*' ? 0 : 1);
+const highest = (levels: readonly RiskLevel[]): RiskLevel => levels.reduce((a, b) => (rank[b] > rank[a] ? b : a));
 
 /**
- * Every command's risk level in a tenant: the catalog's, raised by the most specific matching
- * override. An override may lower a level only with `allowLowering` (an explicit admin
- * setting); otherwise one that would is refused when NEXUS starts.
+ * Every command's risk level in a tenant: the catalog's, raised by the overrides that match it
+ * (the highest level wins, so a narrower entry never undoes a wider raise). With
+ * `allowLowering` (an explicit admin setting) the most specific matching override decides, up
+ * or down; without it, an override that would lower a level is refused when NEXUS starts.
  *
  * @example
  *   const levelOf = riskPolicy(catalog, parseRiskOverrides('acme/*:data.export=RED'), false);
@@ -44,15 +46,15 @@ export function riskPolicy(catalog: Catalog, overrides: readonly RiskOverride[],
       throw new Error(`RISK_OVERRIDES: ${override.command_type} would go from ${base} down to ${override.level}; set RISK_ALLOW_LOWERING=true to allow it`);
     }
   }
-  const ordered = [...overrides].sort((a, b) => specificity(b) - specificity(a));
   return (tenant: Tenant, commandType: string): RiskLevel => {
     const base = catalog.get(commandType).risk;
-    const override = ordered.find(
+    const matching = overrides.filter(
       (o) => o.command_type === commandType && (o.org === '*' || o.org === tenant.org_id) && (o.project === '*' || o.project === tenant.project_id),
     );
-    if (!override) return base;
-    if (allowLowering) return override.level;
-    return rank[override.level] > rank[base] ? override.level : base;
+    if (matching.length === 0) return base;
+    if (!allowLowering) return highest([base, ...matching.map((o) => o.level)]);
+    const mostSpecific = Math.max(...matching.map(specificity));
+    return highest(matching.filter((o) => specificity(o) === mostSpecific).map((o) => o.level));
   };
 }
 
