@@ -105,7 +105,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     await store.close();
     throw error;
   }
-  const projection = snapshotProjection({ worklogKeep: config.STREAM_WORKLOG_KEEP });
+  const projection = snapshotProjection({ worklogKeep: config.STREAM_WORKLOG_KEEP, deadLettersKeep: config.DEAD_LETTERS_KEEP });
   const hub = await FeedHub.start({
     store,
     projection,

@@ -10,6 +10,8 @@ export interface Principal {
   readonly roles: readonly Role[];
   /** `org/project` patterns, `*` for any org or project. */
   readonly tenants: readonly string[];
+  /** A key many hold (NEXUS_API_KEY, development mode): it identifies nobody, which four eyes take into account. */
+  readonly shared?: boolean;
 }
 
 /** A named principal as configured: its key is known only by its sha-256. */

@@ -5,13 +5,13 @@ import { submit } from './decide-submit.js';
 import { complete, fail, start } from './decide-task.js';
 import { discardHeld, requeueHeld, triage, type TriagePolicy } from './decide-triage.js';
 import type { RetryPolicy } from './retry-policy.js';
+import type { FourEyesRule } from './four-eyes.js';
 
 export type SubmitCommand = Command<
   'SubmitCommand',
   {
     command_id: string;
     task_id: string;
-    ask_id: string;
     command_type: string;
     params: Record<string, unknown>;
     risk_level: RiskLevel;
@@ -50,6 +50,18 @@ export type FailTask = Command<
     jitter: number;
   }
 >;
+/** How long an ask waits, and how long before its end it is warned about (ASK_TTL_SECONDS, ASK_EXPIRY_WARNING_SECONDS). */
+export interface AskTerms {
+  readonly ttl_seconds: number;
+  readonly warning_seconds: number;
+}
+
+/** Four eyes as the edge knows them: the rule in force and whether the actor's key is a shared one. */
+export interface FourEyes {
+  readonly rule: FourEyesRule;
+  readonly shared: boolean;
+}
+
 /** A person's decision on an ask; `metadata.actor` is who decides. */
 export type DecideAsk = Command<
   'DecideAsk',
@@ -59,8 +71,9 @@ export type DecideAsk = Command<
     reason?: string;
     /** The hash of the payload the decider was shown, when the client sends it. */
     payload_hash?: string;
-    /** Whether the requester is barred from deciding (off only where no one is identified). */
-    four_eyes: boolean;
+    four_eyes: FourEyes;
+    /** An approval lets a later requeue run without asking again for this long (ASK_TTL_SECONDS). */
+    approval_ttl_seconds: number;
   }
 >;
 /** Records that an ask's expiry is near. Decided at or after its `warn_at`. */
@@ -70,8 +83,11 @@ export type ExpireAsk = Command<'ExpireAsk', { ask_id: string }>;
 
 /** Triage of a dead-lettered task by its failure code (recorded once). */
 export type TriageDeadLetter = Command<'TriageDeadLetter', { task_id: string; policy: TriagePolicy }>;
-/** An admin's decision on a held task; `metadata.actor` is the admin. */
-export type RequeueHeldTask = Command<'RequeueHeldTask', { task_id: string; reason?: string }>;
+/**
+ * An admin's decision on a held task; `metadata.actor` is the admin. A RED command asks again
+ * when its approval lapsed or four eyes bar the admin, who requested it.
+ */
+export type RequeueHeldTask = Command<'RequeueHeldTask', { task_id: string; reason?: string; four_eyes: FourEyes; ask_terms: AskTerms }>;
 export type DiscardHeldTask = Command<'DiscardHeldTask', { task_id: string; reason?: string }>;
 
 export type CommandLifeCommand =
@@ -92,10 +108,17 @@ export interface AcceptedCommand {
   readonly command_type: string;
   readonly params: Record<string, unknown>;
   readonly risk_level: RiskLevel;
+  readonly description: string;
   readonly requested_by: string;
   readonly request_hash?: string;
   /** Set by an approval: the only payload this command may run with. */
   readonly approved_hash?: string;
+  /** Set by an approval: a requeue after it asks again. */
+  readonly approval_valid_until?: string;
+  /** How many asks it has had (a requeue past its approval asks again). */
+  readonly asks?: number;
+  /** Attempts made before it was dead-lettered and asked about again: the next attempt follows them. */
+  readonly attempts_before?: number;
   /** How many times triage requeued it. */
   readonly requeues?: number;
 }
@@ -130,7 +153,7 @@ export type CommandLifeState =
 
 export const initialState = (): CommandLifeState => ({ status: 'absent' });
 
-export const taskIds = ({ command_id, task_id, command_type }: AcceptedCommand) => ({ command_id, task_id, command_type });
+export const taskIds = ({ command_id, task_id, command_type }: Pick<AcceptedCommand, 'command_id' | 'task_id' | 'command_type'>) => ({ command_id, task_id, command_type });
 
 export function decide(command: CommandLifeCommand, state: CommandLifeState): CommandLifeEvent[] {
   switch (command.type) {
@@ -168,22 +191,34 @@ function withCommand(state: CommandLifeState, next: (command: AcceptedCommand) =
 export function evolve(state: CommandLifeState, event: CommandLifeEvent): CommandLifeState {
   switch (event.type) {
     case 'CommandAccepted': {
-      const { command_id, task_id, command_type, params, risk_level, requested_by, request_hash } = event.data;
+      const { command_id, task_id, command_type, params, risk_level, description, requested_by, request_hash } = event.data;
       return {
         status: 'accepted',
-        command: { command_id, task_id, command_type, params, risk_level, requested_by, ...(request_hash === undefined ? {} : { request_hash }) },
+        command: { command_id, task_id, command_type, params, risk_level, description, requested_by, ...(request_hash === undefined ? {} : { request_hash }) },
       };
     }
     case 'AskCreated': {
       const { ask_id, payload_hash, expires_at, warn_at } = event.data;
       const ask: PendingAskState = { ask_id, payload_hash, expires_at, warned: false, ...(warn_at === undefined ? {} : { warn_at }) };
-      return withCommand(state, (command) => ({ status: 'awaiting_approval', command, ask }));
+      // A new ask supersedes any earlier approval; asked again after a dead letter, the command
+      // goes on from its last attempt once approved.
+      const attemptsBefore = state.status === 'dead_lettered' ? { attempts_before: state.attempts } : {};
+      return withCommand(state, ({ approved_hash: _approved, approval_valid_until: _until, ...command }) => ({
+        status: 'awaiting_approval',
+        command: { ...command, asks: (command.asks ?? 0) + 1, ...attemptsBefore },
+        ask,
+      }));
     }
     case 'AskExpiring':
       return state.status === 'awaiting_approval' ? { status: state.status, command: state.command, ask: { ...state.ask, warned: true } } : state;
-    case 'AskApproved':
+    case 'AskApproved': {
       // the TaskQueued recorded with it moves the command on; the approval binds the payload
-      return withCommand(state, (command) => ({ status: 'accepted', command: { ...command, approved_hash: event.data.payload_hash } }));
+      const { payload_hash, valid_until } = event.data;
+      return withCommand(state, (command) => ({
+        status: 'accepted',
+        command: { ...command, approved_hash: payload_hash, ...(valid_until === undefined ? {} : { approval_valid_until: valid_until }) },
+      }));
+    }
     case 'AskDenied':
       return withCommand(state, (command) => ({ status: 'denied', command, ask_id: event.data.ask_id }));
     case 'AskExpired':

@@ -1,5 +1,6 @@
 import type { CommandLifeEvent } from '../events/command-events.js';
 import type { CommandLifeState, SubmitCommand } from './command-life.js';
+import { newAsk } from './decide-ask.js';
 import { IdempotencyKeyReusedError, InvalidCommandError } from './errors.js';
 
 /** Accepts a new command: GREEN is queued, YELLOW queued with a warning, RED asks a person. */
@@ -26,30 +27,16 @@ export function submit({ data, metadata }: SubmitCommand, state: CommandLifeStat
   };
   if (data.risk_level === 'RED') {
     if (data.payload_hash === undefined) throw new InvalidCommandError('a RED command needs the hash of its payload');
-    const now = metadata.now.getTime();
-    const ttlMs = data.ask_ttl_seconds * 1000;
-    // Warned before the expiry, but never in the first half of its life.
-    const warnAt = now + Math.max(ttlMs - data.ask_warning_seconds * 1000, ttlMs / 2);
-    return [
-      accepted,
-      {
-        type: 'AskCreated',
-        data: {
-          command_id: data.command_id,
-          task_id: data.task_id,
-          command_type: data.command_type,
-          ask_id: data.ask_id,
-          risk_level: data.risk_level,
-          description: data.description,
-          params: data.params,
-          payload_hash: data.payload_hash,
-          requested_by: metadata.actor,
-          expires_at: new Date(now + ttlMs).toISOString(),
-          warn_at: new Date(warnAt).toISOString(),
-          options: ['approve', 'deny'],
-        },
-      },
-    ];
+    const terms = { ttl_seconds: data.ask_ttl_seconds, warning_seconds: data.ask_warning_seconds };
+    const command = {
+      command_id: data.command_id,
+      task_id: data.task_id,
+      command_type: data.command_type,
+      risk_level: data.risk_level,
+      description: data.description,
+      requested_by: metadata.actor,
+    };
+    return [accepted, newAsk(command, data.params, data.payload_hash, metadata.now, terms)];
   }
   const queued: CommandLifeEvent = { type: 'TaskQueued', data: { attempt: 1, ...ids } };
   if (data.risk_level === 'YELLOW') {

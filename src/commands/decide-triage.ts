@@ -1,6 +1,8 @@
 import type { CommandLifeEvent, TriageAction } from '../events/command-events.js';
-import { taskIds, type CommandLifeState, type DiscardHeldTask, type RequeueHeldTask, type TriageDeadLetter } from './command-life.js';
+import { taskIds, type AcceptedCommand, type AskTerms, type CommandLifeState, type DiscardHeldTask, type RequeueHeldTask, type TriageDeadLetter } from './command-life.js';
+import { newAsk } from './decide-ask.js';
 import { CommandNotFoundError, TaskNotHeldError } from './errors.js';
+import { barsRequester } from './four-eyes.js';
 
 /** Which failure codes triage requeues, holds or raises an alarm for. */
 export interface TriagePolicy {
@@ -9,6 +11,8 @@ export interface TriagePolicy {
   readonly alarm: readonly string[];
   /** Automatic requeues of one command before it is held instead. */
   readonly max_requeues: number;
+  /** The terms of the ask a RED command gets when it is requeued past its approval. */
+  readonly ask_terms: AskTerms;
 }
 
 function actionFor(code: string, requeues: number, policy: TriagePolicy): TriageAction {
@@ -19,11 +23,30 @@ function actionFor(code: string, requeues: number, policy: TriagePolicy): Triage
   return 'keep';
 }
 
+/** Whether a RED command's approval still covers another attempt at `now`. */
+const approvalHolds = (command: AcceptedCommand, now: Date): boolean =>
+  command.approval_valid_until !== undefined && now.getTime() < Date.parse(command.approval_valid_until);
+
+type DeadLettered = Extract<CommandLifeState, { status: 'dead_lettered' }>;
+
+/**
+ * What sends a dead letter back: one more attempt, or, for a RED command whose approval no
+ * longer covers it (lapsed, or `asksAgain`), a new ask for the same payload.
+ */
+function backToWork(state: DeadLettered, now: Date, terms: AskTerms, asksAgain: boolean): CommandLifeEvent {
+  const { command } = state;
+  const approved = command.approved_hash;
+  if (command.risk_level === 'RED' && approved !== undefined && (asksAgain || !approvalHolds(command, now))) {
+    return newAsk(command, command.params, approved, now, terms);
+  }
+  return { type: 'TaskQueued', data: { ...taskIds(command), attempt: state.attempts + 1 } };
+}
+
 /**
  * Triage of a dead-lettered task, once: requeued for one more attempt (a bounded number of
  * times), held for a person, held with an alarm, or kept as it is (no rule for its code).
  */
-export function triage({ data }: TriageDeadLetter, state: CommandLifeState): CommandLifeEvent[] {
+export function triage({ data, metadata }: TriageDeadLetter, state: CommandLifeState): CommandLifeEvent[] {
   if (state.status === 'absent') throw new CommandNotFoundError(`no command for task ${data.task_id}`);
   if (state.status !== 'dead_lettered' || state.triage !== 'pending') return [];
   const ids = taskIds(state.command);
@@ -32,20 +55,22 @@ export function triage({ data }: TriageDeadLetter, state: CommandLifeState): Com
   const action = actionFor(code, before, data.policy);
   const requeues = action === 'requeue' ? before + 1 : before;
   const triaged: CommandLifeEvent = { type: 'DeadLetterTriaged', data: { ...ids, action, code, requeues } };
-  if (action === 'requeue') return [triaged, { type: 'TaskQueued', data: { ...ids, attempt: state.attempts + 1 } }];
+  if (action === 'requeue') return [triaged, backToWork(state, metadata.now, data.policy.ask_terms, false)];
   if (action === 'alarm') return [triaged, { type: 'AlarmRaised', data: { ...ids, code, message } }];
   return [triaged];
 }
 
-/** An admin sends a held (or kept) dead letter back to the queue for one more attempt. */
+/**
+ * An admin sends a held (or kept) dead letter back for one more attempt. A RED command goes
+ * back to a person instead when its approval has lapsed, or when four eyes bar the admin, who
+ * requested it.
+ */
 export function requeueHeld({ data, metadata }: RequeueHeldTask, state: CommandLifeState): CommandLifeEvent[] {
   const held = heldState(state, data.task_id);
   const ids = taskIds(held.command);
   const reason = data.reason === undefined ? {} : { reason: data.reason };
-  return [
-    { type: 'HeldTaskRequeued', data: { ...ids, by: metadata.actor, ...reason } },
-    { type: 'TaskQueued', data: { ...ids, attempt: held.attempts + 1 } },
-  ];
+  const byRequester = barsRequester(data.four_eyes.rule, { id: metadata.actor, shared: data.four_eyes.shared }, held.command.requested_by);
+  return [{ type: 'HeldTaskRequeued', data: { ...ids, by: metadata.actor, ...reason } }, backToWork(held, metadata.now, data.ask_terms, byRequester)];
 }
 
 /** An admin gives up on a held (or kept) dead letter for good. */
@@ -55,7 +80,7 @@ export function discardHeld({ data, metadata }: DiscardHeldTask, state: CommandL
   return [{ type: 'HeldTaskDiscarded', data: { ...taskIds(held.command), by: metadata.actor, ...reason } }];
 }
 
-function heldState(state: CommandLifeState, taskId: string): Extract<CommandLifeState, { status: 'dead_lettered' }> {
+function heldState(state: CommandLifeState, taskId: string): DeadLettered {
   if (state.status === 'absent') throw new CommandNotFoundError(`no command for task ${taskId}`);
   if (state.status !== 'dead_lettered' || (state.triage !== 'held' && state.triage !== 'kept')) {
     throw new TaskNotHeldError(`task ${taskId} is not dead-lettered and triaged (${state.status})`);

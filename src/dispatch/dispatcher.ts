@@ -1,5 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { taskKey, type PendingTask } from '../projections/pending-tasks.js';
+import { commandStream } from '../events/command-events.js';
+import type { Tenant } from '../events/tenant.js';
+import { replayedChange, taskKey, type PendingTask } from '../projections/pending-tasks.js';
+import { loadTask } from '../worker/load-task.js';
 import { abandonTask, runTask, timeOutAsk, triageTask, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
 import { TaskQueue } from './task-queue.js';
 
@@ -34,6 +37,9 @@ const RECLAIM_DELAY_MS = 1000;
  * for a message the broker lost (a purged queue, say). Duplicates are harmless, only wasteful.
  */
 const REPUBLISH_AFTER_MS = 5 * 60_000;
+
+/** Events read at once when the log is folded at start. */
+const REBUILD_PAGE = 5000;
 
 /** Longer delays overflow Node's timers (and fire at once); an early wake just re-arms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -110,14 +116,26 @@ export class Dispatcher {
     const { store } = this.options;
     const head = await store.headPosition();
     const now = this.options.now().getTime();
+    const revived: Array<{ tenant: Tenant; command_id: string }> = [];
     for (let after = 0; after < head; ) {
-      const page = await store.readFeed({ after, upTo: head, limit: 5000 });
+      const page = await store.readFeed({ after, upTo: head, limit: REBUILD_PAGE });
       if (page.length === 0) break;
-      for (const event of page) this.queue.apply(event, now);
+      for (const event of page) {
+        const unknown = this.queue.apply(event, now);
+        if (unknown) revived.push(unknown);
+      }
       after = page[page.length - 1]!.position;
     }
+    for (const { tenant, command_id } of revived) await this.reload(tenant, command_id);
     if (!this.options.publisher) for (const orphan of this.queue.running()) this.queue.release(orphan, now, now, { running: true });
     return head;
+  }
+
+  /** A command the queue had let go of (it had finished) moved again: its stream, read from the log. */
+  private async reload(tenant: Tenant, commandId: string): Promise<void> {
+    const events = await this.options.store.readStream(tenant, commandStream(commandId));
+    const change = replayedChange(events);
+    if (change) this.queue.adopt(change, events.at(-1)!.revision, this.options.now().getTime());
   }
 
   private async follow(after: number): Promise<void> {
@@ -128,7 +146,10 @@ export class Dispatcher {
       try {
         for await (const batch of store.subscribe({ after: position, signal })) {
           const now = this.options.now().getTime();
-          for (const event of batch) this.queue.apply(event, now);
+          for (const event of batch) {
+            const unknown = this.queue.apply(event, now);
+            if (unknown) this.revive(unknown.tenant, unknown.command_id);
+          }
           position = batch[batch.length - 1]!.position;
           this.pump();
         }
@@ -141,6 +162,20 @@ export class Dispatcher {
         await new Promise((resolve) => setTimeout(resolve, RECLAIM_DELAY_MS).unref());
       }
     }
+  }
+
+  /** `reload`, in the background, retried while the store cannot answer. */
+  private revive(tenant: Tenant, commandId: string): void {
+    const attempt = (): Promise<void> =>
+      this.reload(tenant, commandId).then(
+        () => this.pump(),
+        (error: unknown) => {
+          if (this.stopping) return;
+          this.options.logger.warn({ err: error, command_id: commandId }, 'a requeued command could not be read again; retrying');
+          return new Promise((resolve) => setTimeout(resolve, RECLAIM_DELAY_MS).unref()).then(attempt);
+        },
+      );
+    void attempt();
   }
 
   /** Dispatches what is due now (a replica that just became the leader calls this). */
@@ -186,15 +221,19 @@ export class Dispatcher {
     });
   }
 
-  /** What is due for a command: its task's attempt, its ask's warning or expiry, abandoning a lost attempt, or triage. */
-  private attempt(task: PendingTask): Promise<StepOutcome> {
+  /**
+   * What is due for a command: its task's attempt, its ask's warning or expiry, abandoning a lost
+   * attempt, or triage. Acted on as the command's stream tells it now (the queue holds no params).
+   */
+  private async attempt(claimed: PendingTask): Promise<StepOutcome> {
     const { publisher } = this.options;
     if (publisher) {
-      const { status } = task.state;
-      if (status === 'queued' || status === 'retry_scheduled') return publisher.publishTask(task).then(() => 'published');
-      if (status === 'dead_lettered') return publisher.publishDeadLetter(task).then(() => 'published');
-      if (status === 'running') return Promise.resolve('skipped');
+      const { status } = claimed.state;
+      if (status === 'queued' || status === 'retry_scheduled') return publisher.publishTask(claimed).then(() => 'published');
+      if (status === 'dead_lettered') return publisher.publishDeadLetter(claimed).then(() => 'published');
+      if (status === 'running') return 'skipped';
     }
+    const task = await loadTask(this.options.store, claimed.tenant, claimed.command_id, claimed.correlation_id);
     switch (task.state.status) {
       case 'awaiting_approval':
         return timeOutAsk(this.options, task);

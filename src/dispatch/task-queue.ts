@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../events/envelope.js';
-import { tenantKey } from '../events/tenant.js';
-import { taskChange, taskKey, type PendingTask } from '../projections/pending-tasks.js';
+import { tenantKey, type Tenant } from '../events/tenant.js';
+import { taskChange, taskKey, type PendingTask, type TaskChange } from '../projections/pending-tasks.js';
 
 interface Entry {
   task: PendingTask;
@@ -36,12 +36,30 @@ export class TaskQueue {
    */
   constructor(private readonly options: { republishOnResume?: boolean } = {}) {}
 
-  apply(event: RecordedEvent, now: number): void {
+  /**
+   * Folds one event in. Answers the command when the event is of one this queue no longer holds
+   * (it had finished, and an admin brought it back): the caller reads it from the log and
+   * `adopt`s it.
+   */
+  apply(event: RecordedEvent, now: number): { tenant: Tenant; command_id: string } | undefined {
     if (event.type === 'AutopilotPaused' || event.type === 'AutopilotResumed') return this.pause(event, now);
     const { command_id } = event.data as { command_id?: string };
-    if (command_id === undefined) return;
+    if (command_id === undefined) return undefined;
     const change = taskChange(this.entries.get(taskKey(event.tenant, command_id))?.task, event);
-    if (!change) return;
+    if (change?.kind === 'unknown') return { tenant: change.tenant, command_id: change.command_id };
+    if (change) this.take(change, now);
+    return undefined;
+  }
+
+  /** A command read again from the log (see `apply`); ignored if the queue meanwhile knows it as far. */
+  adopt(change: TaskChange, revision: number, now: number): void {
+    if (change.kind === 'unknown') return;
+    const known = this.entries.get(change.key);
+    if (known && known.task.revision >= revision) return;
+    this.take(change, now);
+  }
+
+  private take(change: Exclude<TaskChange, { kind: 'unknown' }>, now: number): void {
     if (change.kind === 'finished') {
       this.entries.delete(change.key);
       return;
@@ -64,7 +82,9 @@ export class TaskQueue {
       const tenant = tenantKey(entry.task.tenant);
       // A paused autopilot holds runs back; asks still time out and lost attempts are still recorded.
       if (this.paused.has(tenant) && isRun(entry.task)) {
-        this.parked.set(tenant, [...(this.parked.get(tenant) ?? []), next]);
+        const parked = this.parked.get(tenant);
+        if (parked) parked.push(next);
+        else this.parked.set(tenant, [next]);
         continue;
       }
       entry.status = 'claimed';
@@ -114,7 +134,7 @@ export class TaskQueue {
     return count;
   }
 
-  private pause(event: RecordedEvent, now: number): void {
+  private pause(event: RecordedEvent, now: number): undefined {
     const tenant = tenantKey(event.tenant);
     if (event.type === 'AutopilotPaused') {
       this.paused.add(tenant);

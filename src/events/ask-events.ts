@@ -31,6 +31,8 @@ const decision = {
   /** The principal who decided, as authentication established it. */
   decided_by: z.string(),
   reason: z.string().optional(),
+  /** APPROVAL_FOUR_EYES as it held for this decision (absent in decisions recorded before it existed). */
+  four_eyes: z.enum(['named', 'always', 'off']).optional(),
 };
 
 export const askApproved = defineEvent(
@@ -41,6 +43,8 @@ export const askApproved = defineEvent(
     ...decision,
     /** The payload the approval is bound to: the task runs only with exactly this payload. */
     payload_hash: z.string(),
+    /** A requeue after this asks again (ASK_TTL_SECONDS after the approval); absent: any requeue asks again. */
+    valid_until: z.string().optional(),
   }),
 );
 

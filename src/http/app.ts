@@ -115,7 +115,7 @@ export function createApp(deps: AppDeps) {
 
   app.route(
     '/approvals',
-    approvalRoutes({ ...deps, fourEyes: !config.developmentMode, body, newId: () => deps.newId() }),
+    approvalRoutes({ ...deps, fourEyes: config.APPROVAL_FOUR_EYES, approvalTtlSeconds: config.ASK_TTL_SECONDS, body, newId: () => deps.newId() }),
   );
   app.route('/sidecar', commandRoutes({
       ...deps,
@@ -135,10 +135,19 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), body }));
-  app.route('/session', sessionRoutes({ sessionKey: signingKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now }));
+  app.route('/session', sessionRoutes({ sessionKey: signingKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now, fourEyes: config.APPROVAL_FOUR_EYES }));
   app.route('/agent', shareLinkRoutes({ shares: deps.shares, now: deps.now, publicUrl: config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') }));
   app.route('/audit', auditRoutes(deps));
   app.route('/finops', finopsRoutes(deps));
-  app.route('/admin', adminTaskRoutes({ ...deps, newId: () => deps.newId(), body }));
+  app.route(
+    '/admin',
+    adminTaskRoutes({
+      ...deps,
+      newId: () => deps.newId(),
+      body,
+      fourEyes: config.APPROVAL_FOUR_EYES,
+      askTerms: { ttl_seconds: config.ASK_TTL_SECONDS, warning_seconds: config.ASK_EXPIRY_WARNING_SECONDS },
+    }),
+  );
   return app;
 }

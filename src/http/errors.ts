@@ -5,6 +5,8 @@ import { UnknownCommandTypeError } from '../catalog/catalog.js';
 import {
   AskAlreadyDecidedError,
   AskNotFoundError,
+  CommandNotFoundError,
+  TaskNotHeldError,
   IdempotencyKeyReusedError,
   PayloadMismatchError,
   SelfApprovalError,
@@ -43,6 +45,8 @@ function classify(error: unknown): RequestError | undefined {
   if (error instanceof AskAlreadyDecidedError) return new RequestError(409, `ask_${error.outcome}`, error.message);
   if (error instanceof PayloadMismatchError) return new RequestError(409, 'payload_mismatch', error.message);
   if (error instanceof SelfApprovalError) return new RequestError(403, 'self_approval', error.message);
+  if (error instanceof TaskNotHeldError) return new RequestError(409, 'task_not_held', error.message);
+  if (error instanceof CommandNotFoundError) return new RequestError(404, 'command_not_found', error.message);
   if (error instanceof NotCaughtUpError) return new RequestError(503, 'catching_up', error.message, { retry_after_seconds: 1 });
   if (error instanceof UnstorableEventError) return new RequestError(422, 'unstorable', 'the request holds data the event log cannot store');
   if (error instanceof StoreUnavailableError) return new RequestError(503, 'store_unavailable', 'the event store is unavailable; retry later');

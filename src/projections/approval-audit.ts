@@ -29,6 +29,8 @@ export interface ApprovalRecord {
   readonly decided_by?: string;
   readonly decided_at?: string;
   readonly reason?: string;
+  /** APPROVAL_FOUR_EYES as it held for the decision (absent for decisions recorded before the setting). */
+  readonly four_eyes?: 'named' | 'always' | 'off';
   readonly run?: ApprovalRun;
   /** The positions of every event this record was folded from: each can be checked in the log. */
   readonly positions: readonly number[];
@@ -59,13 +61,20 @@ function runAfter(run: ApprovalRun | undefined, event: RecordedEvent<CommandLife
 }
 
 /**
- * Folds one command's stream into its approval record; `undefined` for a command that never
- * asked for one. Pure: the same events always give the same record.
+ * Folds one command's stream into the record of one of its asks (`askId`; its latest by
+ * default): from that ask's creation up to the next ask, if the command was asked about again.
+ * `undefined` for a command that never had that ask. Pure: the same events always give the same
+ * record.
  */
-export function approvalRecord(events: readonly RecordedEvent[]): ApprovalRecord | undefined {
+export function approvalRecord(events: readonly RecordedEvent[], askId?: string): ApprovalRecord | undefined {
   let record: Draft | undefined;
-  const positions: number[] = [];
+  let positions: number[] = [];
   for (const recorded of events as readonly RecordedEvent<CommandLifeEvent>[]) {
+    if (recorded.type === 'AskCreated' && record !== undefined) {
+      // The command is asked about again: the record asked for ends here, or a new one starts.
+      if (record.ask_id === askId) break;
+      positions = [];
+    }
     positions.push(recorded.position);
     if (recorded.type === 'AskCreated') {
       const { ask_id, command_id, command_type, risk_level, description, params, payload_hash, requested_by, expires_at } = recorded.data;
@@ -91,6 +100,7 @@ export function approvalRecord(events: readonly RecordedEvent[]): ApprovalRecord
       record.decided_by = recorded.data.decided_by;
       record.decided_at = recorded.metadata.occurred_at;
       if (recorded.data.reason !== undefined) record.reason = recorded.data.reason;
+      if (recorded.data.four_eyes !== undefined) record.four_eyes = recorded.data.four_eyes;
     } else if (recorded.type === 'AskExpired') {
       record.status = 'expired';
       record.decided_at = recorded.metadata.occurred_at;
@@ -99,5 +109,5 @@ export function approvalRecord(events: readonly RecordedEvent[]): ApprovalRecord
       if (run) record.run = run;
     }
   }
-  return record;
+  return askId === undefined || record?.ask_id === askId ? record : undefined;
 }

@@ -15,11 +15,16 @@ export interface DeadLetter {
   readonly dead_lettered_at: string;
 }
 
+/** Dead letters listed at most by default (DEAD_LETTERS_KEEP). */
+export const DEAD_LETTERS_KEEP = 500;
+
 /**
  * The tenant's dead letters after one more event: requeued ones (by triage or an admin) leave
- * when they are queued again, discarded ones when discarded.
+ * when they are queued again or asked about again, discarded ones when discarded. At most
+ * `keep` are listed, newest last: past it the oldest kept one leaves first, then the oldest
+ * held one (each stays in the log, and can still be requeued or discarded by its command id).
  */
-export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: RecordedEvent): readonly DeadLetter[] {
+export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: RecordedEvent, keep = DEAD_LETTERS_KEEP): readonly DeadLetter[] {
   const event = recorded as RecordedEvent<NexusEvent>;
   switch (event.type) {
     case 'TaskDeadLettered': {
@@ -34,13 +39,14 @@ export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: Reco
         triage: 'pending',
         dead_lettered_at: event.metadata.occurred_at,
       };
-      return [...letters.filter((l) => l.command_id !== command_id), letter];
+      return within([...letters.filter((l) => l.command_id !== command_id), letter], keep);
     }
     case 'DeadLetterTriaged': {
       const { command_id, action } = event.data;
       return letters.some((l) => l.command_id === command_id) ? letters.map((l) => (l.command_id === command_id ? { ...l, triage: action } : l)) : letters;
     }
     case 'TaskQueued':
+    case 'AskCreated':
     case 'HeldTaskDiscarded': {
       const { command_id } = event.data;
       return letters.some((l) => l.command_id === command_id) ? letters.filter((l) => l.command_id !== command_id) : letters;
@@ -48,6 +54,13 @@ export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: Reco
     default:
       return letters;
   }
+}
+
+function within(letters: readonly DeadLetter[], keep: number): readonly DeadLetter[] {
+  if (letters.length <= keep) return letters;
+  const oldestKept = letters.findIndex((letter) => !isHeld(letter) && letter.triage !== 'pending');
+  const drop = oldestKept === -1 ? 0 : oldestKept;
+  return letters.filter((_, i) => i !== drop);
 }
 
 export const isHeld = (letter: DeadLetter): boolean => letter.triage === 'hold' || letter.triage === 'alarm';

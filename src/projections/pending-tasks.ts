@@ -3,7 +3,11 @@ import { commandLifeEvents, type CommandLifeEvent } from '../events/command-even
 import type { RecordedEvent } from '../events/envelope.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 
-/** A command's life as the dispatcher has seen it in the log, and the revision it is at. */
+/**
+ * A command's life as the dispatcher has seen it in the log, and the revision it is at. Its
+ * params are left out (`{}`): what is due is told by ids and status, and whoever acts on the
+ * task reads the command from the log, so the dispatcher's memory does not grow with payloads.
+ */
 export interface PendingTask {
   readonly tenant: Tenant;
   readonly command_id: string;
@@ -16,36 +20,52 @@ export interface PendingTask {
 export type TaskChange =
   | { readonly kind: 'ready'; readonly key: string; readonly task: PendingTask; readonly due_at: number }
   | { readonly kind: 'running' | 'waiting'; readonly key: string; readonly task: PendingTask }
-  | { readonly kind: 'finished'; readonly key: string };
+  | { readonly kind: 'finished'; readonly key: string }
+  /** An event of a command the dispatcher no longer holds (it had finished): read it again from the log. */
+  | { readonly kind: 'unknown'; readonly key: string; readonly tenant: Tenant; readonly command_id: string };
 
 const commandLifeTypes = new Set<string>(commandLifeEvents.map((definition) => definition.type));
+const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export const taskKey = (tenant: Tenant, commandId: string): string => `${tenantKey(tenant)}|${commandId}`;
+
+/** The state without the command's params (they enter with `CommandAccepted` only). */
+function withoutParams(state: CommandLifeState): CommandLifeState {
+  if (state.status === 'absent' || state.command.params === NO_PARAMS) return state;
+  return Object.assign({}, state, { command: Object.assign({}, state.command, { params: NO_PARAMS }) });
+}
 
 /**
  * The dispatch projection: each command's stream folded with the command-life decider's own
  * `evolve`, read as what to do next. Queued and retry-scheduled tasks are ready to run (from
  * their due time), asks are due to be warned about (at `warn_at`) and then to expire (at
  * `expires_at`), started tasks are running; succeeded, dead-lettered, denied and expired ones
- * are finished.
- * Events at or below the revision already seen change nothing.
+ * are finished. Events at or below the revision already seen change nothing.
  */
 export function taskChange(previous: PendingTask | undefined, recorded: RecordedEvent): TaskChange | undefined {
   if (!commandLifeTypes.has(recorded.type)) return undefined;
   if (previous && recorded.revision <= previous.revision) return undefined;
   const event = recorded as RecordedEvent<CommandLifeEvent>;
   const key = taskKey(event.tenant, event.data.command_id);
-  const state = evolve(previous?.state ?? initialState(), event);
-  const task: PendingTask = {
-    tenant: event.tenant,
-    command_id: event.data.command_id,
-    correlation_id: event.metadata.correlation_id,
-    state,
-    revision: event.revision,
-  };
+  if (!previous && event.type !== 'CommandAccepted') return { kind: 'unknown', key, tenant: event.tenant, command_id: event.data.command_id };
+  const state = withoutParams(evolve(previous?.state ?? initialState(), event));
+  return changeOf({ tenant: event.tenant, command_id: event.data.command_id, correlation_id: event.metadata.correlation_id, state, revision: event.revision }, event);
+}
+
+/** The change a command's whole stream, read again from the log, comes to. */
+export function replayedChange(events: readonly RecordedEvent[]): TaskChange | undefined {
+  const last = events.at(-1) as RecordedEvent<CommandLifeEvent> | undefined;
+  if (!last) return undefined;
+  const state = withoutParams(events.reduce((current, event) => evolve(current, event as RecordedEvent<CommandLifeEvent>), initialState()));
+  return changeOf({ tenant: last.tenant, command_id: last.data.command_id, correlation_id: last.metadata.correlation_id, state, revision: last.revision }, last);
+}
+
+function changeOf(task: PendingTask, last: RecordedEvent): TaskChange {
+  const key = taskKey(task.tenant, task.command_id);
+  const { state } = task;
   switch (state.status) {
     case 'queued':
-      return { kind: 'ready', key, task, due_at: Date.parse(event.metadata.occurred_at) };
+      return { kind: 'ready', key, task, due_at: Date.parse(last.metadata.occurred_at) };
     case 'retry_scheduled':
       return { kind: 'ready', key, task, due_at: Date.parse(state.retry_at) };
     case 'awaiting_approval': {
@@ -57,7 +77,7 @@ export function taskChange(previous: PendingTask | undefined, recorded: Recorded
       return { kind: 'running', key, task };
     case 'dead_lettered':
       // due for triage once; a held task waits (as `waiting`) for an admin's requeue
-      if (state.triage === 'pending') return { kind: 'ready', key, task, due_at: Date.parse(event.metadata.occurred_at) };
+      if (state.triage === 'pending') return { kind: 'ready', key, task, due_at: Date.parse(last.metadata.occurred_at) };
       return state.triage === 'held' || state.triage === 'requeued' ? { kind: 'waiting', key, task } : { kind: 'finished', key };
     case 'succeeded':
     case 'denied':

@@ -3,7 +3,7 @@ import type { RiskLevel } from '../events/command-events.js';
 import type { NexusEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
 import type { Executors } from './executors.js';
-import { evolveDeadLetters, type DeadLetter } from './held-tasks.js';
+import { DEAD_LETTERS_KEEP, evolveDeadLetters, type DeadLetter } from './held-tasks.js';
 import { addToWorklog, emptyWorklog, worklogEntries, worklogEntry, type Worklog, type WorklogEntry } from './worklog.js';
 
 export interface Autopilot {
@@ -85,6 +85,8 @@ export interface SnapshotOptions {
   readonly worklogKeep: number;
   /** Executors remembered once idle. */
   readonly executorsKeep?: number;
+  /** `DEAD_LETTERS_KEEP`: dead letters listed at most. */
+  readonly deadLettersKeep?: number;
 }
 
 export const initialSnapshot = (): SnapshotState => ({
@@ -179,6 +181,7 @@ function forgetIdle(sidecar: SnapshotState['sidecar'], keep: number): SnapshotSt
  */
 export function snapshotProjection(options: SnapshotOptions) {
   const executorsKeep = options.executorsKeep ?? 32;
+  const deadLettersKeep = options.deadLettersKeep ?? DEAD_LETTERS_KEEP;
   const evolve = (state: SnapshotState, recorded: RecordedEvent): SnapshotState => {
     if (recorded.position <= state.position) return state;
     const event = recorded as RecordedEvent<NexusEvent>;
@@ -192,7 +195,7 @@ export function snapshotProjection(options: SnapshotOptions) {
       asks: ask ? [...state.asks, ask] : resolvesAsk(event) ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
       memory: remember(state.memory, event),
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
-      dead_letters: evolveDeadLetters(state.dead_letters, event),
+      dead_letters: evolveDeadLetters(state.dead_letters, event, deadLettersKeep),
     };
   };
   /** `at.current`: the view is of the tenant as it is now (a stream about to go live), whatever the position. */

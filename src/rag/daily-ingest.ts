@@ -1,4 +1,3 @@
-import { askIdFor } from '../commands/ask-ids.js';
 import { submitCommand } from '../commands/submit-command.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 import { derivedId } from '../ids.js';
@@ -60,7 +59,6 @@ export class DailyIngest {
           data: {
             command_id: commandId,
             task_id: derivedId('task', commandId),
-            ask_id: askIdFor(commandId),
             command_type: 'rag.ingest',
             params: {},
             risk_level: 'GREEN',

@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { TaskFailure, type HandlerContext } from '../catalog/define-command.js';
+import { TaskFailure, type CommandHandler, type HandlerContext } from '../catalog/define-command.js';
 import type { Failure } from '../events/command-events.js';
 import { nestsDeeperThan } from '../json-limits.js';
 
@@ -33,24 +33,43 @@ export interface RunningHandler {
 }
 
 /**
- * Runs a command type's handler on params as recorded, under a timeout and the shutdown
- * signal, and turns whatever happens into a result or a classified failure.
+ * What a command would run: its type's handler and its params as that type's schema parses
+ * them now (the payload an approval is checked against), or why it cannot run.
+ */
+export type Prepared = { readonly ok: true; readonly handler: CommandHandler<unknown>; readonly params: unknown } | { readonly ok: false; readonly failure: TaskFailure };
+
+export function prepareRun(catalog: Catalog, command: { command_type: string; params: Record<string, unknown> }): Prepared {
+  try {
+    const definition = catalog.get(command.command_type);
+    const { handler } = definition;
+    if (!handler) throw new TaskFailure('HANDLER_UNAVAILABLE', `this NEXUS has no executor for ${command.command_type}`);
+    const params = definition.params.safeParse(command.params);
+    if (!params.success) throw new TaskFailure('INVALID_PARAMS', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return { ok: true, handler, params: params.data };
+  } catch (error) {
+    if (error instanceof TaskFailure) return { ok: false, failure: error };
+    if (error instanceof Error && error.name === 'UnknownCommandTypeError') return { ok: false, failure: new TaskFailure('UNKNOWN_COMMAND_TYPE', error.message) };
+    throw error;
+  }
+}
+
+/**
+ * Runs a prepared handler under a timeout and the shutdown signal, and turns whatever happens
+ * into a result or a classified failure.
  */
 export function executeHandler(
-  catalog: Catalog,
-  command: { command_type: string; params: Record<string, unknown> },
+  prepared: Prepared,
   context: (signal: AbortSignal) => HandlerContext,
   options: { timeoutMs: number; shutdown: AbortSignal; now: () => number },
 ): RunningHandler {
   const controller = new AbortController();
   const stopped: { settled: Promise<void> } = { settled: Promise.resolve() };
-  const done = execute(catalog, command, context, options, controller, stopped);
+  const done = execute(prepared, context, options, controller, stopped);
   return { done, settled: done.then(() => stopped.settled), cancel: (reason) => controller.abort(reason) };
 }
 
 async function execute(
-  catalog: Catalog,
-  command: { command_type: string; params: Record<string, unknown> },
+  prepared: Prepared,
   context: (signal: AbortSignal) => HandlerContext,
   options: { timeoutMs: number; shutdown: AbortSignal; now: () => number },
   controller: AbortController,
@@ -65,12 +84,9 @@ async function execute(
   const onShutdown = () => controller.abort(new TaskFailure('SHUTDOWN', 'NEXUS stopped while the task ran', true));
   options.shutdown.addEventListener('abort', onShutdown, { once: true });
   try {
-    const definition = catalog.get(command.command_type);
-    const { handler } = definition;
-    if (!handler) throw new TaskFailure('HANDLER_UNAVAILABLE', `this NEXUS has no executor for ${command.command_type}`);
-    const params = definition.params.safeParse(command.params);
-    if (!params.success) throw new TaskFailure('INVALID_PARAMS', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    const pending = Promise.resolve().then(() => handler(params.data, context(controller.signal)));
+    if (!prepared.ok) throw prepared.failure;
+    const { handler, params } = prepared;
+    const pending = Promise.resolve().then(() => handler(params, context(controller.signal)));
     stopped.settled = pending.then(
       () => undefined,
       () => undefined,
@@ -82,8 +98,7 @@ async function execute(
     }
     return { ok: true, result, duration_ms: elapsed() };
   } catch (error) {
-    const reason = error instanceof Error && error.name === 'UnknownCommandTypeError' ? new TaskFailure('UNKNOWN_COMMAND_TYPE', error.message) : error;
-    const { error: cause, retryable } = failure(reason);
+    const { error: cause, retryable } = failure(error);
     return { ok: false, error: cause, retryable, duration_ms: elapsed() };
   } finally {
     clearTimeout(timer);

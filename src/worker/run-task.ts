@@ -14,7 +14,7 @@ import { commandStream } from '../events/command-events.js';
 import type { Logger } from '../logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
 import { ConcurrencyError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
-import { executeHandler, type Execution, type RunningHandler } from './execute-handler.js';
+import { executeHandler, prepareRun, type Execution, type RunningHandler } from './execute-handler.js';
 import { taskProgress } from './task-progress.js';
 import { payloadHash } from '../ids.js';
 
@@ -107,8 +107,11 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
   const { metadata, record, logger } = onTask(deps, task);
   return unlessLostRace(async () => {
     // 1. claim, decided now: a task that cannot start is not run. A command that needed an
-    //    approval names the payload it is about to run, which must be the approved one.
-    const payload_hash = state.command.approved_hash === undefined ? undefined : payloadHash(state.command.command_type, state.command.params);
+    //    approval names the payload it is about to run — its params as the handler will get
+    //    them from this catalog's schema —, which must be the approved one.
+    const prepared = prepareRun(deps.catalog, state.command);
+    const runs = prepared.ok ? (prepared.params as Record<string, unknown>) : undefined;
+    const payload_hash = state.command.approved_hash === undefined || runs === undefined ? undefined : payloadHash(state.command.command_type, runs);
     const claim: CommandLifeCommand = {
       type: 'StartTask',
       data: { task_id, attempt, executor_id: deps.executorId, ...(payload_hash === undefined ? {} : { payload_hash }) },
@@ -140,8 +143,7 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
       claimed: recordClaim,
     });
     const running: RunningHandler = executeHandler(
-      deps.catalog,
-      state.command,
+      prepared,
       (signal) => ({
         tenant,
         command_type: state.command.command_type,

@@ -11,6 +11,7 @@ export function runnerSettings(config: Config): Pick<TaskRunnerDeps, 'retryPolic
       hold: config.AUTO_HOLD_FAILURE_CODES,
       alarm: config.AUTO_ALARM_FAILURE_CODES,
       max_requeues: config.AUTO_REQUEUE_MAX,
+      ask_terms: { ttl_seconds: config.ASK_TTL_SECONDS, warning_seconds: config.ASK_EXPIRY_WARNING_SECONDS },
     },
   };
 }

@@ -213,6 +213,22 @@ describe('the dashboard in a real browser', () => {
     expect(await page.$$eval('#audit-body tbody tr', (rows) => rows.map((r) => r.children[3]!.textContent))).toEqual(['denied', 'approved', 'approved']);
   });
 
+  it('offers no decision on an ask its own principal requested (APPROVAL_FOUR_EYES=named)', async () => {
+    const response = await fetch(`${nexus.url}/sidecar/command`, {
+      method: 'POST',
+      headers: { ...headers, 'x-api-key': ADMIN_KEY },
+      body: JSON.stringify({ command_type: 'external_share.prepare', params: { recipient: 'own@example.com' }, correlation_id: 'own-request' }),
+    });
+    const own = (await response.json()) as Accepted;
+    await page.waitForSelector(`${askRow(own.ask_id!)} .barred`);
+    expect(await page.$$(`${askRow(own.ask_id!)} button`)).toHaveLength(0);
+    expect(await page.textContent(`${askRow(own.ask_id!)} .barred`)).toContain('four eyes');
+    // Someone else decides it; the row leaves.
+    const denied = await fetch(`${nexus.url}/approvals/${own.ask_id}/decide`, { method: 'POST', headers, body: JSON.stringify({ decision: 'deny' }) });
+    expect(denied.status).toBe(202);
+    await page.waitForSelector(askRow(own.ask_id!), { state: 'detached' });
+  });
+
   it('pauses and resumes the autopilot, and discards a held task (admin controls)', async () => {
     await page.click('#autopilot-pause');
     await page.waitForSelector('#autopilot-status[data-status="paused"]');

@@ -55,7 +55,7 @@ function deps(retryPolicy: RetryPolicy = { max_retries: 3, base_delay_ms: 10, ma
     memory: () => ({ get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} }),
     executorId: 'supervisor-test',
     retryPolicy,
-    triage: { requeue: [], hold: [], alarm: [], max_requeues: 0 },
+    triage: { requeue: [], hold: [], alarm: [], max_requeues: 0, ask_terms: { ttl_seconds: 3600, warning_seconds: 300 } },
     taskTimeoutMs: 10_000,
     logger: silent,
     now: () => new Date(),
@@ -76,7 +76,7 @@ async function command(tenant: Tenant, runningOn?: string): Promise<{ command_id
   const metadata = { now: new Date(), correlation_id: `c-${command_id}`, actor: 'alice' };
   await handleCommand(store, commandLifeDecider, on, {
     type: 'SubmitCommand',
-    data: { command_id, task_id, ask_id: randomUUID(), command_type: 'test.any', params: {}, risk_level: 'GREEN', description: 'any', ask_ttl_seconds: 60, ask_warning_seconds: 0 },
+    data: { command_id, task_id, command_type: 'test.any', params: {}, risk_level: 'GREEN', description: 'any', ask_ttl_seconds: 60, ask_warning_seconds: 0 },
     metadata,
   }, { newEventId: () => randomUUID() });
   if (runningOn) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { shareToken } from '../../src/shares/share-store.js';
 import { startTestNexus } from '../support/nexus.js';
+import { SseClient } from '../support/sse-client.js';
 
 // The seed guide's PR-006 scenario, request for request, against development mode (no
 // NEXUS_API_KEY): the guide's curl commands send `x-api-key: dev-key`.
@@ -61,6 +62,33 @@ describe('PR-006: two-phase commit of a RED command', () => {
       const late = await fetch(share_url);
       expect(late.status).toBe(410);
       expect(await late.json()).toMatchObject({ error: { code: 'share_expired' } });
+      stream.close();
+    } finally {
+      await nexus.stop();
+    }
+  });
+
+  it('PR-003 to PR-006 with NEXUS_API_KEY set, that one key in x-api-key throughout (APPROVAL_FOUR_EYES=named)', async () => {
+    const key = 'guide-shared-key-0123456789';
+    const nexus = await startTestNexus({ NEXUS_API_KEY: key, SESSION_SECRET });
+    try {
+      const keyed = { ...headers, 'x-api-key': key };
+      const post = (path: string, body: unknown) => fetch(`${nexus.url}${path}`, { method: 'POST', headers: keyed, body: JSON.stringify(body) });
+      // PR-004: the stream, with the key
+      const stream = await SseClient.connect(`${nexus.url}/agent/reports/stream`, keyed);
+      expect(stream.status).toBe(200);
+      // PR-003 and PR-005: a command, followed by its correlation id
+      const echo = await post('/sidecar/command', { command_type: 'echo.test', params: {}, correlation_id: 'test-001' });
+      expect(echo.status).toBe(202);
+      await stream.until((c) => c.reports.some((r) => r.correlation_id === 'test-001' && r.report_type === 'task_completed'));
+      // PR-006: request, then approve with the same key
+      const red = await post('/sidecar/command', { command_type: 'external_share.prepare', params: { recipient: 'test@example.com' }, correlation_id: 'red-test-001' });
+      expect(red.status).toBe(202);
+      const { ask_id } = (await red.json()) as { ask_id: string };
+      const decided = await post(`/approvals/${ask_id}/decide`, { decision: 'approve', reason: 'Test' });
+      expect(decided.status).toBe(202);
+      await stream.until((c) => c.reports.some((r) => r.correlation_id === 'red-test-001' && r.report_type === 'task_completed'));
+      expect(stream.reports.find((r) => r.report_type === 'ask_resolved')!.payload).toMatchObject({ decision: 'approved', decided_by: 'api-key' });
       stream.close();
     } finally {
       await nexus.stop();

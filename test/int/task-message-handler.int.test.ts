@@ -54,7 +54,7 @@ describe('task messages', () => {
         memory: () => ({ get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} }),
         executorId: workerId,
         retryPolicy: { max_retries: 3, base_delay_ms: 10, max_delay_ms: 10 },
-        triage: { requeue: [], hold: [], alarm: [], max_requeues: 0 },
+        triage: { requeue: [], hold: [], alarm: [], max_requeues: 0, ask_terms: { ttl_seconds: 3600, warning_seconds: 300 } },
         taskTimeoutMs: 10_000,
         logger: createLogger({ level: 'silent' }),
         now: () => new Date(),
@@ -70,7 +70,7 @@ describe('task messages', () => {
     const command_id = randomUUID();
     await handleCommand(store, commandLifeDecider, { tenant, stream: commandStream(command_id) }, {
       type: 'SubmitCommand',
-      data: { command_id, task_id: randomUUID(), ask_id: randomUUID(), command_type: 'test.slow', params: {}, risk_level: 'GREEN', description: 'slow', ask_ttl_seconds: 60, ask_warning_seconds: 0 },
+      data: { command_id, task_id: randomUUID(), command_type: 'test.slow', params: {}, risk_level: 'GREEN', description: 'slow', ask_ttl_seconds: 60, ask_warning_seconds: 0 },
       metadata: { now: new Date(), correlation_id: 'c', actor: 'alice' },
     }, { newEventId: () => randomUUID() });
     const message = { tenant, command_id, correlation_id: 'c', attempt: 1 };

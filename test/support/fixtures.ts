@@ -18,7 +18,6 @@ export function submit(overrides: Partial<SubmitCommand['data']> = {}): SubmitCo
     data: {
       command_id: 'cmd-1',
       task_id: 'task-1',
-      ask_id: 'ask-1',
       command_type: 'echo.test',
       params: { hello: 'world' },
       risk_level: 'GREEN',

@@ -92,6 +92,29 @@ export const testCommands = [
     },
   }),
   defineCommand({
+    type: 'test.red-flaky',
+    risk: 'RED',
+    description: 'A risky command that fails for good `times` times (keyed by `key`), then appends to `file`',
+    params: z.object({ key: z.string(), times: z.number().int(), file: z.string() }),
+    handler: async ({ key, times, file }, { command_id, attempt }) => {
+      const left = failuresLeft.get(key) ?? times;
+      failuresLeft.set(key, left - 1);
+      if (left > 0) throw new TaskFailure('NOT_YET', `fails ${left} more times`);
+      await appendFile(file, `${command_id} attempt=${attempt}\n`);
+      return { ok: true };
+    },
+  }),
+  defineCommand({
+    type: 'test.red-doubling',
+    risk: 'RED',
+    description: 'A risky command whose params schema is not idempotent: parsing doubles the amount (as a changed schema might)',
+    params: z.object({ amount: z.number(), file: z.string() }).transform(({ amount, file }) => ({ amount: amount * 2, file })),
+    handler: async ({ amount, file }, { command_id }) => {
+      await appendFile(file, `${command_id} paid ${amount}\n`);
+      return { amount };
+    },
+  }),
+  defineCommand({
     type: 'test.stubborn',
     risk: 'GREEN',
     description: 'Ignores its abort: on the first attempt keeps running `ms` after it was told to stop',

@@ -17,6 +17,7 @@ import { createLogger } from '../../src/logger.js';
 import type { PendingTask } from '../../src/projections/pending-tasks.js';
 import { ConcurrencyError } from '../../src/store/event-store.js';
 import { memoryEventStore } from '../../src/store/memory-event-store.js';
+import { loadTask } from '../../src/worker/load-task.js';
 import { abandonTask, runTask, timeOutAsk, type TaskOutcome, type TaskRunnerDeps } from '../../src/worker/run-task.js';
 
 // Contract 3, as a property: whatever happens — commands, approvals, denials, duplicate and
@@ -78,7 +79,7 @@ async function scenario(ops: readonly Op[]) {
     memory: () => ({ get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} }),
     executorId: 'prop-executor',
     retryPolicy: { max_retries: 1, base_delay_ms: 0, max_delay_ms: 0 },
-    triage: { requeue: [], hold: [], alarm: [], max_requeues: 0 },
+    triage: { requeue: [], hold: [], alarm: [], max_requeues: 0, ask_terms: { ttl_seconds: TTL_SECONDS, warning_seconds: 10 } },
     taskTimeoutMs: 10_000,
     logger: createLogger({ level: 'silent' }),
     now: () => new Date(now),
@@ -96,12 +97,15 @@ async function scenario(ops: readonly Op[]) {
     for (const event of await store.readFeed({ after: folded, limit: 100_000 })) queue.apply(event, now);
     folded = await store.headPosition();
   };
-  const attempt = (task: PendingTask): Promise<TaskOutcome> =>
-    task.state.status === 'awaiting_approval'
+  // As the dispatcher does: the queue holds no params, the task is read from the log to act on.
+  const attempt = async (claimed: PendingTask): Promise<TaskOutcome> => {
+    const task = await loadTask(store, claimed.tenant, claimed.command_id, claimed.correlation_id);
+    return task.state.status === 'awaiting_approval'
       ? timeOutAsk(deps, task)
       : task.state.status === 'running'
         ? abandonTask(deps, task, 'lost')
         : runTask(deps, task, shutdown);
+  };
 
   for (const step of ops) {
     switch (step.kind) {
@@ -118,7 +122,6 @@ async function scenario(ops: readonly Op[]) {
             data: {
               command_id,
               task_id: newId('task'),
-              ask_id: askIdFor(command_id),
               command_type: type,
               params,
               risk_level: step.risk,
@@ -149,7 +152,8 @@ async function scenario(ops: readonly Op[]) {
                 data: {
                   ask_id: target.ask_id,
                   decision: d.decision,
-                  four_eyes: true,
+                  four_eyes: { rule: 'always', shared: false },
+                  approval_ttl_seconds: TTL_SECONDS,
                   ...(d.hash === 'seen' ? { payload_hash: target.hash } : d.hash === 'forged' ? { payload_hash: 'f'.repeat(64) } : {}),
                 },
                 metadata: { now: new Date(now), actor: d.by },

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { askIdFor } from '../../src/commands/ask-ids.js';
 import { submitCommand } from '../../src/commands/submit-command.js';
 import { commandStream } from '../../src/events/command-events.js';
 import { tenantKey } from '../../src/events/tenant.js';
@@ -44,7 +43,6 @@ describe('the daily RAG ingest', () => {
         data: {
           command_id: clientId,
           task_id: newId('task'),
-          ask_id: askIdFor(clientId),
           command_type: 'echo.test',
           params: { taken: true },
           risk_level: 'GREEN',

@@ -122,7 +122,7 @@ describe('pending tasks', () => {
     let task: PendingTask | undefined;
     const changes = events.map((event) => {
       const change = taskChange(task, event);
-      if (change && change.kind !== 'finished') task = change.task;
+      if (change && 'task' in change) task = change.task;
       return change?.kind;
     });
     return { changes, task };

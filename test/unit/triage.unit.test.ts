@@ -12,11 +12,21 @@ const fold = (events: readonly RecordedEvent[]) => events.reduce<readonly DeadLe
 
 const spec = deciderSpec(commandLifeDecider);
 const ids = { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test' };
-const policy: TriagePolicy = { requeue: ['PROVIDER_TIMEOUT'], hold: ['SCHEMA_PARSE_ERROR'], alarm: ['PROVIDER_AUTH_ERROR'], max_requeues: 2 };
+const policy: TriagePolicy = {
+  requeue: ['PROVIDER_TIMEOUT'],
+  hold: ['SCHEMA_PARSE_ERROR'],
+  alarm: ['PROVIDER_AUTH_ERROR'],
+  max_requeues: 2,
+  ask_terms: { ttl_seconds: 3600, warning_seconds: 300 },
+};
 
 const deadWith = (code: string, attempts = 4): CommandLifeEvent => ({ type: 'TaskDeadLettered', data: { ...ids, attempts, error: { code, message: code } } });
 const triage: CommandLifeCommand = { type: 'TriageDeadLetter', data: { task_id: 'task-1', policy }, metadata: metadata() };
-const requeue: CommandLifeCommand = { type: 'RequeueHeldTask', data: { task_id: 'task-1', reason: 'fixed the key' }, metadata: metadata() };
+const requeue: CommandLifeCommand = {
+  type: 'RequeueHeldTask',
+  data: { task_id: 'task-1', reason: 'fixed the key', four_eyes: { rule: 'named', shared: false }, ask_terms: { ttl_seconds: 3600, warning_seconds: 300 } },
+  metadata: metadata(),
+};
 const discard: CommandLifeCommand = { type: 'DiscardHeldTask', data: { task_id: 'task-1' }, metadata: metadata() };
 const triaged = (action: 'requeue' | 'hold' | 'alarm' | 'keep', code: string, requeues: number): CommandLifeEvent => ({
   type: 'DeadLetterTriaged',

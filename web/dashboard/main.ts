@@ -51,7 +51,7 @@ function start(session: SessionInfo): void {
   const isAdmin = session.principal.roles.includes('admin');
   const model = new Model();
   const autopilot = new AutopilotView(isAdmin);
-  const asks = new AsksView();
+  const asks = new AsksView(session);
   const feed = new FeedView(FEED_KEEP);
   const deadLetters = new DeadLettersView(isAdmin);
   const timeTravel = new TimeTravelView();

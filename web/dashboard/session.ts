@@ -1,7 +1,9 @@
+import type { FourEyesRule } from '../../src/commands/four-eyes.js';
 import { api, sameSession, sessionRefused, useSession } from './api.js';
 
 export interface SessionInfo {
-  readonly principal: { readonly id: string; readonly roles: readonly string[] };
+  readonly principal: { readonly id: string; readonly roles: readonly string[]; readonly shared: boolean };
+  readonly four_eyes: FourEyesRule;
   readonly org_id: string;
   readonly project_id: string;
   readonly expires_at: string;

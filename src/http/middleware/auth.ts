@@ -23,8 +23,8 @@ export interface AuthOptions {
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 const everyTenant = ['*/*'];
-const DEVELOPER: Principal = { id: 'development', roles: ['requester', 'approver', 'admin'], tenants: everyTenant };
-const CLIENT: Principal = { id: 'api-key', roles: ['requester', 'approver'], tenants: everyTenant };
+const DEVELOPER: Principal = { id: 'development', roles: ['requester', 'approver', 'admin'], tenants: everyTenant, shared: true };
+const CLIENT: Principal = { id: 'api-key', roles: ['requester', 'approver'], tenants: everyTenant, shared: true };
 const ADMIN: Principal = { id: 'admin', roles: ['requester', 'approver', 'admin'], tenants: everyTenant };
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { commandLifeDecider } from '../../commands/command-life.js';
-import { CommandNotFoundError, TaskNotHeldError } from '../../commands/errors.js';
+import { commandLifeDecider, type AskTerms, type CommandLifeCommand } from '../../commands/command-life.js';
+import { fold } from '../../commands/decider.js';
+import type { FourEyesRule } from '../../commands/four-eyes.js';
 import { handleCommand } from '../../commands/handle-command.js';
 import { commandStream } from '../../events/command-events.js';
 import type { FeedHub } from '../../fanout/feed-hub.js';
@@ -20,6 +21,10 @@ export interface AdminTaskDeps {
   readonly now: () => Date;
   readonly newId: () => string;
   readonly body: BodyLimits;
+  /** APPROVAL_FOUR_EYES: a RED command requeued by its requester asks again. */
+  readonly fourEyes: FourEyesRule;
+  /** The ask a RED command gets when requeued past its approval. */
+  readonly askTerms: AskTerms;
 }
 
 export const adminDecisionBody = z.object({ reason: z.string().max(2000).optional() }).strict();
@@ -53,29 +58,36 @@ export const adminTaskDocs: RouteDoc[] = [
 
 /** Admin routes over dead-lettered tasks: list them, requeue or discard the held ones. */
 export function adminTaskRoutes(deps: AdminTaskDeps) {
-  const decide = (action: 'RequeueHeldTask' | 'DiscardHeldTask') =>
+  const decide = (action: 'requeue' | 'discard') =>
     async function decideHeld(c: Context<AppEnv>) {
       const { reason } = await readJson(c, adminDecisionBody, deps.body);
       const commandId = c.req.param('command_id') ?? '';
       const tenant = c.get('tenant');
-      const correlationId = c.get('correlation_id');
-      const events = await deps.store.readStream(tenant, commandStream(commandId));
-      const taskId = (events[0]?.data as { task_id?: string } | undefined)?.task_id;
-      if (taskId === undefined) throw new RequestError(404, 'command_not_found', `no command ${commandId} in this tenant`);
-      try {
-        await handleCommand(
-          deps.store,
-          commandLifeDecider,
-          { tenant, stream: commandStream(commandId) },
-          { type: action, data: { task_id: taskId, ...(reason === undefined ? {} : { reason }) }, metadata: { now: deps.now(), correlation_id: correlationId, actor: c.get('principal').id } },
-          { newEventId: deps.newId },
-        );
-      } catch (error) {
-        if (error instanceof TaskNotHeldError) throw new RequestError(409, 'task_not_held', error.message);
-        if (error instanceof CommandNotFoundError) throw new RequestError(404, 'command_not_found', error.message);
-        throw error;
-      }
-      return c.json({ status: 'accepted', correlation_id: correlationId, command_id: commandId, action: action === 'RequeueHeldTask' ? 'requeue' : 'discard' }, 202);
+      const principal = c.get('principal');
+      const stream = commandStream(commandId);
+      const events = await deps.store.readStream(tenant, stream);
+      const first = events[0];
+      const taskId = (first?.data as { task_id?: string } | undefined)?.task_id;
+      if (first === undefined || taskId === undefined) throw new RequestError(404, 'command_not_found', `no command ${commandId} in this tenant`);
+      // Every event of a command carries its own correlation id; the admin's request is the cause.
+      const metadata = { now: deps.now(), correlation_id: first.metadata.correlation_id, actor: principal.id, causation_id: c.get('correlation_id') };
+      const why = reason === undefined ? {} : { reason };
+      const command: CommandLifeCommand =
+        action === 'requeue'
+          ? {
+              type: 'RequeueHeldTask',
+              data: { task_id: taskId, four_eyes: { rule: deps.fourEyes, shared: principal.shared === true }, ask_terms: deps.askTerms, ...why },
+              metadata,
+            }
+          : { type: 'DiscardHeldTask', data: { task_id: taskId, ...why }, metadata };
+      const known = { state: fold(commandLifeDecider.evolve, commandLifeDecider.initialState(), events as never[]), revision: events.at(-1)!.revision };
+      const { events: recorded } = await handleCommand(deps.store, commandLifeDecider, { tenant, stream }, command, { newEventId: deps.newId, known });
+      const ask = recorded.find((event) => event.type === 'AskCreated')?.data as { ask_id: string } | undefined;
+      c.header('x-correlation-id', first.metadata.correlation_id);
+      return c.json(
+        { status: 'accepted', correlation_id: first.metadata.correlation_id, command_id: commandId, action, ...(ask === undefined ? {} : { ask_id: ask.ask_id }) },
+        202,
+      );
     };
   return new Hono<AppEnv>()
     .use('*', requireRole('admin'))
@@ -84,6 +96,6 @@ export function adminTaskRoutes(deps: AdminTaskDeps) {
       const letters = (await deps.hub.feed(c.get('tenant')).current()).state.dead_letters;
       return c.json({ held: letters.filter(isHeld), kept: letters.filter((letter) => !isHeld(letter)) });
     })
-    .post('/tasks/:command_id/requeue', decide('RequeueHeldTask'))
-    .post('/tasks/:command_id/discard', decide('DiscardHeldTask'));
+    .post('/tasks/:command_id/requeue', decide('requeue'))
+    .post('/tasks/:command_id/discard', decide('discard'));
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { decideAsk } from '../../commands/decide-ask-service.js';
+import type { FourEyesRule } from '../../commands/four-eyes.js';
 import type { FeedHub } from '../../fanout/feed-hub.js';
 import type { SnapshotState } from '../../projections/snapshot.js';
 import type { EventStore } from '../../store/event-store.js';
@@ -40,8 +41,10 @@ export interface ApprovalRoutesDeps {
   readonly hub: FeedHub<SnapshotState>;
   readonly now: () => Date;
   readonly newId: () => string;
-  /** Off in development mode, where every request is the same anonymous developer. */
-  readonly fourEyes: boolean;
+  /** APPROVAL_FOUR_EYES */
+  readonly fourEyes: FourEyesRule;
+  /** ASK_TTL_SECONDS: how long an approval lets a later requeue run without asking again. */
+  readonly approvalTtlSeconds: number;
   readonly body: BodyLimits;
 }
 
@@ -51,7 +54,7 @@ export const approvalDocs: RouteDoc[] = [
     path: '/approvals/{ask_id}/decide',
     summary: 'Approve or deny an ask',
     description:
-      'Answers 202 once the decision is recorded; ask_resolved follows on the stream, then (approved) the task runs under the command\'s correlation id. The decider is the authenticated principal; whoever requested the command may not decide (four eyes).',
+      'Answers 202 once the decision is recorded; ask_resolved follows on the stream, then (approved) the task runs under the command\'s correlation id. The decider is the authenticated principal; APPROVAL_FOUR_EYES says whether whoever requested the command may decide it (named: not a named principal, the shared key may; always: nobody; off).',
     tags: ['approvals'],
     tenant: true,
     body: decisionBody,
@@ -86,7 +89,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps) {
           data: {
             ask_id: c.req.param('ask_id'),
             decision: body.decision,
-            four_eyes: deps.fourEyes,
+            four_eyes: { rule: deps.fourEyes, shared: c.get('principal').shared === true },
+            approval_ttl_seconds: deps.approvalTtlSeconds,
             ...(body.reason === undefined ? {} : { reason: body.reason }),
             ...(body.payload_hash === undefined ? {} : { payload_hash: body.payload_hash }),
           },

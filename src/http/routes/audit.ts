@@ -47,7 +47,7 @@ const ASK_TYPES = ['AskCreated'];
 async function approvals(store: EventStore, tenant: Tenant, after: number, limit: number) {
   const asks = await store.readFeed({ tenant, after, types: ASK_TYPES, limit: limit + 1 });
   const page = asks.slice(0, limit);
-  const records = await Promise.all(page.map(async (ask) => approvalRecord(await store.readStream(tenant, ask.stream))));
+  const records = await Promise.all(page.map(async (ask) => approvalRecord(await store.readStream(tenant, ask.stream), (ask.data as { ask_id: string }).ask_id)));
   return {
     approvals: records.filter((record): record is ApprovalRecord => record !== undefined),
     next_after: page.length > 0 ? page[page.length - 1]!.position : after,

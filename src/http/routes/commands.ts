@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Catalog } from '../../catalog/catalog.js';
 import type { RiskPolicy } from '../../catalog/risk-policy.js';
-import { askIdFor } from '../../commands/ask-ids.js';
 import { submitCommand } from '../../commands/submit-command.js';
 import { riskLevelSchema } from '../../events/command-events.js';
 import { tenantKey } from '../../events/tenant.js';
@@ -100,7 +99,6 @@ export function commandRoutes(deps: CommandRoutesDeps) {
         data: {
           command_id: commandId,
           task_id: deps.newId('task'),
-          ask_id: askIdFor(commandId),
           command_type: definition.type,
           params: recordedParams,
           risk_level: risk,

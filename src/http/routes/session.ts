@@ -1,5 +1,6 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import type { FourEyesRule } from '../../commands/four-eyes.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
@@ -10,10 +11,17 @@ export interface SessionRoutesDeps {
   readonly sessionKey: Buffer;
   readonly ttlSeconds: number;
   readonly now: () => Date;
+  /** APPROVAL_FOUR_EYES: the page offers a decision only to who may make it. */
+  readonly fourEyes: FourEyesRule;
 }
 
 const sessionInfo = z.object({
-  principal: z.object({ id: z.string(), roles: z.array(z.string()) }),
+  principal: z.object({
+    id: z.string(),
+    roles: z.array(z.string()),
+    shared: z.boolean().meta({ description: 'A key many hold (NEXUS_API_KEY): it identifies nobody' }),
+  }),
+  four_eyes: z.enum(['named', 'always', 'off']).meta({ description: 'APPROVAL_FOUR_EYES: who may not decide their own request' }),
   org_id: z.string(),
   project_id: z.string(),
   expires_at: z.string(),
@@ -65,7 +73,8 @@ export function signOutRoute() {
 /** Behind the key-or-session and tenant guards (`GET` also behind requireSession). */
 export function sessionRoutes(deps: SessionRoutesDeps) {
   const describe = (c: Context<AppEnv>, session: Session) => ({
-    principal: { id: c.get('principal').id, roles: [...c.get('principal').roles] },
+    principal: { id: c.get('principal').id, roles: [...c.get('principal').roles], shared: c.get('principal').shared === true },
+    four_eyes: deps.fourEyes,
     org_id: session.tenant.org_id,
     project_id: session.tenant.project_id,
     expires_at: new Date(session.expires_at).toISOString(),

@@ -1,5 +1,7 @@
+import { barsRequester } from '../../../src/commands/four-eyes.js';
 import type { PendingAsk } from '../../../src/projections/snapshot.js';
 import { api, ApiError } from '../api.js';
+import type { SessionInfo } from '../session.js';
 import { byId, countdown, h, json, time } from '../dom.js';
 
 /**
@@ -13,8 +15,16 @@ export class AsksView {
   private readonly heading = byId('asks-title');
   private readonly rows = new Map<string, HTMLLIElement>();
 
-  constructor() {
+  constructor(private readonly session: SessionInfo) {
     window.setInterval(() => this.tick(), 1000);
+  }
+
+  /** Why this page's principal may not decide `ask`, or undefined when it may. */
+  private barred(ask: PendingAsk): string | undefined {
+    const { principal, four_eyes } = this.session;
+    if (!principal.roles.includes('approver')) return 'Deciding needs an approver key.';
+    if (barsRequester(four_eyes, principal, ask.requested_by)) return 'You requested this: someone else decides it (four eyes).';
+    return undefined;
   }
 
   render(asks: readonly PendingAsk[]): void {
@@ -51,6 +61,7 @@ export class AsksView {
       );
     };
     const label = `${ask.command_type} (${ask.risk_level}) asked by ${ask.requested_by}`;
+    const barred = this.barred(ask);
     const buttons = [
       h('button', { type: 'button', class: 'approve', 'aria-label': `Approve ${label}`, onclick: decide('approve') }, 'Approve'),
       h('button', { type: 'button', class: 'deny', 'aria-label': `Deny ${label}`, onclick: decide('deny') }, 'Deny'),
@@ -66,7 +77,7 @@ export class AsksView {
       ),
       h('p', {}, ask.description),
       h('details', { open: true }, h('summary', {}, 'Exact payload (approval is bound to its hash)'), h('pre', { class: 'payload' }, json(ask.payload)), h('p', { class: 'muted hash' }, `sha-256 ${ask.payload_hash}`)),
-      h('div', { class: 'actions' }, reason, ...buttons),
+      barred === undefined ? h('div', { class: 'actions' }, reason, ...buttons) : h('p', { class: 'muted barred' }, barred),
       message,
     );
     this.rows.set(ask.ask_id, row);
