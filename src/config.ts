@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseRiskOverrides } from './catalog/risk-policy.js';
 import { principalsSchema, type ConfiguredPrincipal } from './principals.js';
+import type { TenantCaps } from './commands/tenant-caps.js';
 
 /**
  * Every setting NEXUS reads, parsed once at start. Mirrors `.env.example` (a test keeps the
@@ -484,4 +485,14 @@ function shownValue(raw: string | undefined, shown: Variable['shown']): string {
   } catch {
     return `a value of ${raw.length} characters that is not a URL`;
   }
+}
+
+/** TENANT_MAX_*: how much one tenant may hold. */
+export function tenantCaps(config: Config): TenantCaps {
+  return {
+    pendingAsks: config.TENANT_MAX_PENDING_ASKS,
+    askBytes: config.TENANT_MAX_ASK_BYTES,
+    memoryKeys: config.TENANT_MAX_MEMORY_KEYS,
+    memoryBytes: config.TENANT_MAX_MEMORY_BYTES,
+  };
 }

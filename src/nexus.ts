@@ -8,7 +8,7 @@ import { executorSettings, outboxLimits } from './catalog/executors.js';
 import { llmMeterFrom, llmRouterFrom } from './llm/from-config.js';
 import type { Catalog } from './catalog/catalog.js';
 import { riskPolicy, type RiskPolicy } from './catalog/risk-policy.js';
-import type { Config } from './config.js';
+import { tenantCaps, type Config } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { FeedHub } from './fanout/feed-hub.js';
 import { createApp } from './http/app.js';
@@ -120,7 +120,18 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   });
   parts.hub = hub as FeedHub<unknown>;
   const memory = (scope: { tenant: Tenant; correlation_id: string; actor: string }) =>
-    tenantMemory({ store, now, newEventId: () => newId(), readMemory: async (tenant) => (await hub.stateAt(tenant)).state.memory }, scope);
+    tenantMemory(
+      {
+        store,
+        now,
+        newEventId: () => newId(),
+        readMemory: async (tenant) => (await hub.stateAt(tenant)).state.memory,
+        // The dispatcher follows the log, and exists once tasks run.
+        holding: async (tenant) => parts.dispatcher!.usage.of(tenant),
+        caps: tenantCaps(config),
+      },
+      scope,
+    );
   const publisher = config.RABBITMQ_URL ? new QueuePublisher(config.RABBITMQ_URL, queueTopology(config), logger) : undefined;
   await publisher?.start(30_000);
   parts.publisher = publisher;
@@ -200,6 +211,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
       ...(publisher ? { rabbitmq: publisher.connected ? 'ok' : 'down' } : {}),
       ...(redis ? { redis: redis.status === 'ready' ? 'ok' : 'down' } : {}),
     }),
+    usage: (tenant) => dispatcher.usage.of(tenant),
     gauges: () => ({
       dispatcher: { pending: dispatcher.pending, in_flight: dispatcher.inFlight },
       sse: { clients: hub.subscriberCount },

@@ -5,7 +5,7 @@ import { executorSettings, outboxLimits } from './catalog/executors.js';
 import { dataDirSessionSecret } from './session-secret.js';
 import { llmMeterFrom, llmRouterFrom } from './llm/from-config.js';
 import type { Catalog } from './catalog/catalog.js';
-import type { Config } from './config.js';
+import { tenantCaps, type Config } from './config.js';
 import { HEARTBEAT_FILE } from './distributed/heartbeat-file.js';
 import { announcePositions } from './distributed/position-fanout.js';
 import { observedStore } from './store/observed-store.js';
@@ -21,7 +21,7 @@ import { ShareStore } from './shares/share-store.js';
 import { openEventStore, storeKind } from './store/open-event-store.js';
 import { TaskMessageHandler } from './worker/handle-task-message.js';
 import { runnerSettings } from './worker/runner-settings.js';
-import { memoryFromLog, tenantMemory } from './worker/tenant-memory.js';
+import { holdingOf, memoryFromLog, tenantMemory } from './worker/tenant-memory.js';
 
 export interface RunningWorker {
   readonly workerId: string;
@@ -73,7 +73,17 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     store,
     catalog,
     memory: (scope: Parameters<typeof tenantMemory>[1]) =>
-      tenantMemory({ store, now, newEventId: () => newId(), readMemory: (tenant) => memoryFromLog(store, tenant) }, scope),
+      tenantMemory(
+        {
+          store,
+          now,
+          newEventId: () => newId(),
+          readMemory: (tenant) => memoryFromLog(store, tenant),
+          holding: async (tenant) => holdingOf(await memoryFromLog(store, tenant)),
+          caps: tenantCaps(config),
+        },
+        scope,
+      ),
     executorId: workerId,
     ...runnerSettings(config),
     ...(llm ? { llm: { router: llm, meter: llmMeterFrom(config, store, now, () => newId()) } } : {}),

@@ -5,6 +5,7 @@ import { replayedChange, taskKey, type PendingTask } from '../projections/pendin
 import { loadTask } from '../worker/load-task.js';
 import { abandonTask, runTask, timeOutAsk, triageTask, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
 import { TaskQueue } from './task-queue.js';
+import { TenantUsage } from './tenant-usage.js';
 
 /** Where due tasks go in distributed mode: a queue that worker processes consume. */
 export interface TaskPublisher {
@@ -58,6 +59,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *   await dispatcher.stop(10_000);
  */
 export class Dispatcher {
+  /** Each tenant's waiting asks and memory, followed from the same log: what the door's caps read. */
+  readonly usage = new TenantUsage();
   private readonly queue: TaskQueue;
   private readonly following = new AbortController();
   private readonly shutdown = new AbortController();
@@ -121,6 +124,7 @@ export class Dispatcher {
       const page = await store.readFeed({ after, upTo: head, limit: REBUILD_PAGE });
       if (page.length === 0) break;
       for (const event of page) {
+        this.usage.apply(event);
         const unknown = this.queue.apply(event, now);
         if (unknown) revived.push(unknown);
       }
@@ -147,6 +151,7 @@ export class Dispatcher {
         for await (const batch of store.subscribe({ after: position, signal })) {
           const now = this.options.now().getTime();
           for (const event of batch) {
+            this.usage.apply(event);
             const unknown = this.queue.apply(event, now);
             if (unknown) this.revive(unknown.tenant, unknown.command_id);
           }

@@ -82,8 +82,8 @@ export class StateHistory<S> {
       let state = projection.initialState();
       for (let after = 0; ; ) {
         const page = await store.readFeed({ tenant, after, upTo, limit: 2000 });
+        if (page.length === 0) break;
         for (const event of page) state = this.fold(state, event);
-        if (page.length < 2000) break;
         after = page[page.length - 1]!.position;
       }
       for (const event of this.pendingLive) state = this.fold(state, event);

@@ -117,12 +117,9 @@ export class TenantFeed<S> {
     const seen = this.deps.hubPosition();
     // Never past the hub: a reader must not hold an id the hub (and so a resume) does not know.
     const events = await this.deps.store.readFeed({ tenant: this.tenant, after, upTo: seen, limit });
-    return page(
-      events.map((event) => ({ position: event.position, bytes: this.deps.render(event) })),
-      after,
-      limit,
-      seen,
-    );
+    const frames = events.map((event) => ({ position: event.position, bytes: this.deps.render(event) }));
+    // The store cuts pages by bytes too: only an empty page says nothing is left up to `seen`.
+    return { frames, through: frames.length > 0 ? frames[frames.length - 1]!.position : Math.max(after, seen) };
   }
 
   /** Calls `wake` once, at the next new events of this tenant. Returns a cancel function. */

@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
 import type { Catalog } from '../catalog/catalog.js';
 import type { RiskPolicy } from '../catalog/risk-policy.js';
-import type { Config } from '../config.js';
+import { tenantCaps, type Config } from '../config.js';
+import type { Holding } from '../commands/tenant-caps.js';
+import type { Tenant } from '../events/tenant.js';
 import type { FeedHub } from '../fanout/feed-hub.js';
 import type { Logger } from '../logger.js';
 import type { SnapshotProjection, SnapshotState } from '../projections/snapshot.js';
@@ -46,6 +48,8 @@ export interface AppDeps {
   /** Aborted when NEXUS starts shutting down: streams end, health turns 503. */
   readonly shutdown: AbortSignal;
   readonly gauges: () => Record<string, unknown>;
+  /** What each tenant holds now (waiting asks, memory), for the door's caps. */
+  readonly usage: (tenant: Tenant) => Holding;
   readonly startedAt: Date;
   readonly mode: 'embedded' | 'distributed';
   /** Rate-limit buckets shared by every replica (Redis). */
@@ -119,6 +123,7 @@ export function createApp(deps: AppDeps) {
   );
   app.route('/sidecar', commandRoutes({
       ...deps,
+      caps: tenantCaps(config),
       askTtlSeconds: config.ASK_TTL_SECONDS,
       askWarningSeconds: config.ASK_EXPIRY_WARNING_SECONDS,
       body,

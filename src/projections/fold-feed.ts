@@ -21,9 +21,10 @@ export async function foldFeed<S>(
 ): Promise<S> {
   let { state, position } = from;
   for (;;) {
+    // Pages are cut by bytes as well as count: only an empty one is the end.
     const page = await store.readFeed({ tenant, after: position, upTo, limit: 2000 });
+    if (page.length === 0) return state;
     for (const event of page) state = projection.evolve(state, event);
-    if (page.length < 2000) return state;
     position = page[page.length - 1]!.position;
   }
 }

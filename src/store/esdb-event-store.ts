@@ -13,6 +13,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import {
   ConcurrencyError,
+  PAGE_BYTES,
   StoreUnavailableError,
   type AppendResult,
   type ChainVerification,
@@ -180,7 +181,9 @@ class EsdbEventStore implements EventStore {
     if (query.types?.length === 0 || limit <= 0 || (upTo !== undefined && upTo <= after)) return [];
     const prefix = query.tenant ? this.names.tenant(query.tenant) : this.names.all;
     const types = query.types && new Set(query.types);
+    const maxBytes = query.maxBytes ?? PAGE_BYTES;
     const page: RecordedEvent[] = [];
+    let bytes = 0;
     await catchUp(this.client, {
       after,
       // The server filters on one thing: the types when asked for (the narrower), else the tenant.
@@ -190,8 +193,11 @@ class EsdbEventStore implements EventStore {
         if (upTo !== undefined && positionOf(event) > upTo) return false;
         if (!event.streamId.startsWith(prefix) || (types && !types.has(event.type))) return true;
         const recorded = this.codec.toRecorded(event);
-        if (recorded) page.push(recorded);
-        return page.length < limit;
+        if (!recorded) return true;
+        page.push(recorded);
+        // The client hands events over parsed: their size is measured again, as JSON.
+        bytes += (JSON.stringify(recorded.data)?.length ?? 4) + JSON.stringify(recorded.metadata).length;
+        return page.length < limit && bytes < maxBytes;
       },
     });
     return page;

@@ -36,13 +36,37 @@ export interface FeedQuery {
   /** Only events of these types. */
   readonly types?: readonly string[];
   readonly limit: number;
+  /**
+   * Most bytes of stored data (data and metadata JSON) a page holds, `PAGE_BYTES` by default;
+   * a page always holds at least one event when there is one. So a page shorter than `limit`
+   * is not the end of the feed: only an empty one is.
+   */
+  readonly maxBytes?: number;
+}
+
+/** The bytes of stored JSON a page of the feed holds at most, unless a query says otherwise. */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Takes rows while the bytes before each one stay under `maxBytes`: at least one row, and
+ * never a page of large events that outgrows memory.
+ */
+export function* withinBytes<T>(rows: Iterable<T>, sizeOf: (row: T) => number, limit: number, maxBytes: number): Generator<T> {
+  let bytes = 0;
+  let count = 0;
+  for (const row of rows) {
+    if (count >= limit || (count > 0 && bytes >= maxBytes)) return;
+    bytes += sizeOf(row);
+    count++;
+    yield row;
+  }
 }
 
 export interface SubscribeOptions {
   readonly tenant?: Tenant;
   readonly after: number;
   readonly signal?: AbortSignal;
-  /** Largest batch handed over at once. */
+  /** Largest batch handed over at once (and never more than `PAGE_BYTES` of events, but one). */
   readonly batchSize?: number;
 }
 

@@ -10,3 +10,14 @@ export async function* feedPages(store: EventStore, query: Omit<FeedQuery, 'afte
     after = page[page.length - 1]!.position;
   }
 }
+
+/**
+ * A page of at most `limit` events and whether more follow: pages are cut by bytes too, so
+ * whether one is the last is told by a one-event look past it.
+ */
+export async function feedPage(store: EventStore, query: FeedQuery): Promise<{ events: RecordedEvent[]; hasMore: boolean }> {
+  const events = await store.readFeed(query);
+  const last = events.at(-1);
+  if (last === undefined) return { events, hasMore: false };
+  return { events, hasMore: (await store.readFeed({ ...query, after: last.position, limit: 1, maxBytes: 1 })).length > 0 };
+}

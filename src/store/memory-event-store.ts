@@ -4,7 +4,9 @@ import { chainLink, GENESIS } from './chain.js';
 import { CommitSignal } from './commit-signal.js';
 import {
   ConcurrencyError,
+  PAGE_BYTES,
   StoreUnavailableError,
+  UnstorableEventError,
   type AppendResult,
   type ChainVerification,
   type EventStore,
@@ -17,6 +19,8 @@ import {
 interface Stored {
   readonly event: RecordedEvent;
   readonly link: string;
+  /** Bytes of its data and metadata as JSON. */
+  readonly size: number;
 }
 
 const matches = (expected: ExpectedRevision, actual: number): boolean =>
@@ -61,20 +65,20 @@ class MemoryEventStore implements EventStore {
     const actual = existing.length - 1;
     if (!matches(expected, actual)) throw new ConcurrencyError(stream, expected, actual === -1 ? 'no_stream' : actual);
     const tenantId = tenantKey(tenant);
+    // Serialized first: an append whose data JSON cannot hold is refused whole.
+    const texts = events.map((event) => {
+      try {
+        return { data: JSON.stringify(event.data) ?? 'null', metadata: JSON.stringify(event.metadata) };
+      } catch (cause) {
+        throw new UnstorableEventError(`the events of ${stream} cannot be stored as JSON`, { cause });
+      }
+    });
     const recorded = events.map((event, i): RecordedEvent => {
       const revision = actual + 1 + i;
+      const { data, metadata } = texts[i]!;
       const stored = { event: { ...event, position: this.log.length + 1, tenant, stream, revision }, link: '' };
-      const link = chainLink(this.heads.get(tenantId) ?? GENESIS, {
-        tenant: tenantId,
-        stream,
-        revision,
-        event_id: event.event_id,
-        type: event.type,
-        version: event.version,
-        data: JSON.stringify(event.data),
-        metadata: JSON.stringify(event.metadata),
-      });
-      const entry = { event: stored.event, link };
+      const link = chainLink(this.heads.get(tenantId) ?? GENESIS, { tenant: tenantId, stream, revision, event_id: event.event_id, type: event.type, version: event.version, data, metadata });
+      const entry = { event: stored.event, link, size: data.length + metadata.length };
       this.heads.set(tenantId, link);
       this.log.push(entry);
       existing.push(entry);
@@ -137,14 +141,18 @@ class MemoryEventStore implements EventStore {
     this.commits.fire();
   }
 
-  private readNow({ tenant, after, upTo, types, limit }: FeedQuery): RecordedEvent[] {
+  private readNow({ tenant, after, upTo, types, limit, maxBytes = PAGE_BYTES }: FeedQuery): RecordedEvent[] {
     const key = tenant && tenantKey(tenant);
     const wanted = types && new Set(types);
     const page: RecordedEvent[] = [];
-    for (let i = after; i < this.log.length && page.length < limit; i++) {
-      const { event } = this.log[i]!;
+    let bytes = 0;
+    for (let i = after; i < this.log.length && page.length < limit && (page.length === 0 || bytes < maxBytes); i++) {
+      const { event, size } = this.log[i]!;
       if (upTo !== undefined && event.position > upTo) break;
-      if ((key === undefined || tenantKey(event.tenant) === key) && (wanted === undefined || wanted.has(event.type))) page.push(event);
+      if ((key === undefined || tenantKey(event.tenant) === key) && (wanted === undefined || wanted.has(event.type))) {
+        page.push(event);
+        bytes += size;
+      }
     }
     return page;
   }

@@ -3,6 +3,7 @@ import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
 import { tenantCache, tenantKey, type Tenant } from '../events/tenant.js';
 import { chainLink, GENESIS } from './chain.js';
 import {
+  PAGE_BYTES,
   StoreUnavailableError,
   type AppendResult,
   type ChainVerification,
@@ -95,8 +96,10 @@ class PgEventStore implements PostgresEventStore {
     this.sql = statements(names);
     this.upcast = options.upcast ?? ((_type, _version, data) => data);
     this.tail = new LogTail(async (after, limit) => {
-      const rows = await this.rows<StoredEvent>(this.sql.feed.all, [after, Number.MAX_SAFE_INTEGER, limit]);
-      return { events: rows.map((row) => this.toRecorded(row)), bytes: rows.reduce((sum, row) => sum + row.data.length + row.metadata.length, 0) };
+      const rows = await this.rows<StoredEvent>(this.sql.feed.all, [after, Number.MAX_SAFE_INTEGER, limit, PAGE_BYTES]);
+      const bytes = rows.reduce((sum, row) => sum + row.data.length + row.metadata.length, 0);
+      // Cut short by its bytes, a page may be followed by more: see FeedQuery.maxBytes.
+      return { events: rows.map((row) => this.toRecorded(row)), bytes, more: rows.length === limit || bytes >= PAGE_BYTES };
     }, options.recentKeep ?? 10_000);
     this.writer = new BatchWriter({
       pool,
@@ -143,7 +146,7 @@ class PgEventStore implements PostgresEventStore {
   async readFeed(query: FeedQuery): Promise<RecordedEvent[]> {
     this.assertOpen();
     if (query.types?.length === 0) return [];
-    return this.readFeedNow(query.tenant && tenantKey(query.tenant), query.after, query.upTo ?? Number.MAX_SAFE_INTEGER, query.limit, query.types);
+    return this.readFeedNow(query.tenant && tenantKey(query.tenant), query.after, query.upTo ?? Number.MAX_SAFE_INTEGER, query.limit, query.types, query.maxBytes);
   }
 
   async headPosition(): Promise<number> {
@@ -198,13 +201,21 @@ class PgEventStore implements PostgresEventStore {
   private async readBehindTail(tenant: string | undefined, after: number, limit: number): Promise<TailPage> {
     const upTo = this.tail.position;
     const events = await this.readFeedNow(tenant, after, upTo, limit);
-    return { events, scannedTo: events.length === limit ? events[limit - 1]!.position : upTo };
+    // Only an empty page says the log holds nothing more up to the tail (see FeedQuery.maxBytes).
+    return { events, scannedTo: events.length > 0 ? events[events.length - 1]!.position : upTo };
   }
 
-  private async readFeedNow(tenant: string | undefined, after: number, upTo: number, limit: number, types?: readonly string[]): Promise<RecordedEvent[]> {
+  private async readFeedNow(
+    tenant: string | undefined,
+    after: number,
+    upTo: number,
+    limit: number,
+    types?: readonly string[],
+    maxBytes = PAGE_BYTES,
+  ): Promise<RecordedEvent[]> {
     const { feed } = this.sql;
     const statement = tenant ? (types ? feed.tenantTypes : feed.tenant) : types ? feed.types : feed.all;
-    const values: unknown[] = [after, upTo, limit];
+    const values: unknown[] = [after, upTo, limit, maxBytes];
     if (tenant) values.push(tenant);
     if (types) values.push(types);
     return (await this.rows<StoredEvent>(statement, values)).map((row) => this.toRecorded(row));
@@ -237,7 +248,8 @@ async function verifyChainOf(tenant: string, sql: Statements, query: Query): Pro
   let last: ChainVerification['head'] = null;
   let events = 0;
   for (let after = 0; ; ) {
-    const rows = await query<StoredEvent & { chain: string }>(sql.chainPage, [tenant, after, CHAIN_PAGE]);
+    const rows = await query<StoredEvent & { chain: string }>(sql.chainPage, [tenant, after, CHAIN_PAGE, PAGE_BYTES]);
+    if (rows.length === 0) break;
     for (const row of rows) {
       link = chainLink(link, row);
       events++;
@@ -246,7 +258,6 @@ async function verifyChainOf(tenant: string, sql: Statements, query: Query): Pro
       }
       last = { position: row.position, link };
     }
-    if (rows.length < CHAIN_PAGE) break;
     after = rows[rows.length - 1]!.position;
   }
   const [stored] = await query<{ position: number; chain: string }>(sql.chainHead, [tenant]);

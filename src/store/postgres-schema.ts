@@ -65,6 +65,7 @@ export async function migrate(client: ClientBase, names: LogNames): Promise<void
     CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON ${events} (tenant, stream, revision);
     CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON ${events} (event_id);
     CREATE INDEX IF NOT EXISTS events_by_tenant ON ${events} (tenant, position);
+    CREATE INDEX IF NOT EXISTS events_by_type ON ${events} (tenant, type, position);
     CREATE TABLE IF NOT EXISTS ${chainHeads} (
       tenant   text   PRIMARY KEY,
       position bigint NOT NULL,
@@ -76,6 +77,17 @@ export async function migrate(client: ClientBase, names: LogNames): Promise<void
 /** The columns of a `StoredEvent`, in its order. */
 const COLUMNS = 'position, tenant, stream, revision, event_id, type, version, data, metadata';
 
+/**
+ * `page` (ordered by position, limited) cut where the bytes of the rows before reach `maxBytes`,
+ * as `withinBytes` in event-store.ts does: the server never sends a page larger than memory wants.
+ */
+const withinBytes = (page: string, maxBytes: string, columns = COLUMNS) => `
+  SELECT ${columns} FROM (
+    SELECT *, sum(size) OVER (ORDER BY position) - size AS before FROM (
+      SELECT *, octet_length(data) + octet_length(metadata) AS size FROM (${page}) limited
+    ) sized
+  ) counted WHERE before < ${maxBytes} ORDER BY position`;
+
 /** A prepared statement: named, so each pooled connection parses and plans it once. */
 export interface Statement {
   readonly name: string;
@@ -86,13 +98,13 @@ export interface Statement {
 export function statements(names: LogNames) {
   const { events, chainHeads } = names;
   const prepared = (name: string, text: string): Statement => ({ name: `nexus_${name}`, text });
-  // Parameters: $1 after, $2 up to, $3 limit, then the tenant and the types when filtered on.
+  // Parameters: $1 after, $2 up to, $3 limit, $4 most bytes, then the tenant and the types when filtered on.
   const feed = (tenant: boolean, types: boolean): Statement => {
     const where = ['position > $1 AND position <= $2'];
-    if (tenant) where.push('tenant = $4');
-    if (types) where.push(`type = ANY ($${tenant ? 5 : 4}::text[])`);
+    if (tenant) where.push('tenant = $5');
+    if (types) where.push(`type = ANY ($${tenant ? 6 : 5}::text[])`);
     const name = ['feed', tenant && 'tenant', types && 'types'].filter(Boolean).join('_');
-    return prepared(name, `SELECT ${COLUMNS} FROM ${events} WHERE ${where.join(' AND ')} ORDER BY position LIMIT $3`);
+    return prepared(name, withinBytes(`SELECT ${COLUMNS} FROM ${events} WHERE ${where.join(' AND ')} ORDER BY position LIMIT $3`, '$4'));
   };
   return {
     /** One round trip: the lock is granted once every earlier append of the log has committed. */
@@ -125,7 +137,10 @@ export function statements(names: LogNames) {
     ),
     stream: prepared('stream', `SELECT ${COLUMNS} FROM ${events} WHERE tenant = $1 AND stream = $2 ORDER BY revision`),
     head: prepared('head', `SELECT COALESCE(max(position), 0) AS head FROM ${events}`),
-    chainPage: prepared('chain_page', `SELECT ${COLUMNS}, chain FROM ${events} WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3`),
+    chainPage: prepared(
+      'chain_page',
+      withinBytes(`SELECT ${COLUMNS}, chain FROM ${events} WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3`, '$4', `${COLUMNS}, chain`),
+    ),
     chainHead: prepared('chain_head', `SELECT position, chain FROM ${chainHeads} WHERE tenant = $1`),
     /** The feed, with or without a tenant and a type filter: one statement each, so each gets the plan that fits. */
     feed: {

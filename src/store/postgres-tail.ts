@@ -1,10 +1,10 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import { CommitSignal } from './commit-signal.js';
-import { StoreUnavailableError } from './event-store.js';
+import { PAGE_BYTES, StoreUnavailableError } from './event-store.js';
 import { RecentEvents } from './recent-events.js';
 
-/** The whole log after a position, from the database, and roughly the memory its events take. */
-export type ReadLog = (after: number, limit: number) => Promise<{ events: RecordedEvent[]; bytes: number }>;
+/** The whole log after a position, from the database, roughly the memory its events take, and whether more may follow. */
+export type ReadLog = (after: number, limit: number) => Promise<{ events: RecordedEvent[]; bytes: number; more: boolean }>;
 
 export interface TailPage {
   readonly events: RecordedEvent[];
@@ -53,9 +53,10 @@ export class LogTail {
   /** The page after `after` from memory, or `undefined` when memory no longer reaches back to it. Throws what made the tail fail. */
   page(after: number, limit: number, tenant?: string): TailPage | undefined {
     if (this.failure !== undefined) throw this.failure;
-    const events = this.recent.read(after, this.tailPosition, limit, tenant);
+    const events = this.recent.read(after, this.tailPosition, limit, PAGE_BYTES, tenant);
     if (!events) return undefined;
-    return { events, scannedTo: events.length === limit ? events[limit - 1]!.position : Math.max(after, this.tailPosition) };
+    // A page cut short by its bytes is not the end: only an empty one says memory holds no more.
+    return { events, scannedTo: events.length > 0 ? events[events.length - 1]!.position : Math.max(after, this.tailPosition) };
   }
 
   /** This instance committed `written`: when the tail holds all before it, it follows at once. */
@@ -74,10 +75,10 @@ export class LogTail {
     try {
       do {
         this.readAgain = false;
-        for (let full = true; full && !this.stopped; ) {
-          const { events, bytes } = await this.read(this.tailPosition, PAGE);
-          full = events.length === PAGE;
-          this.advance(events, bytes);
+        for (let more = true; more && !this.stopped; ) {
+          const page = await this.read(this.tailPosition, PAGE);
+          more = page.more;
+          this.advance(page.events, page.bytes);
         }
       } while (this.readAgain && !this.stopped);
     } catch (error) {

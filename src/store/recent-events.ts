@@ -11,6 +11,8 @@ const MAX_BYTES = 64 * 1024 * 1024;
  */
 export class RecentEvents {
   private events: RecordedEvent[] = [];
+  /** Each event's share of its batch's bytes, parallel to `events`. */
+  private sizes: number[] = [];
   /** Approximate size of each batch pushed, oldest first, with its last position. */
   private batches: Array<{ last: number; bytes: number }> = [];
   private bytes = 0;
@@ -21,6 +23,7 @@ export class RecentEvents {
 
   startAfter(position: number): void {
     this.events = [];
+    this.sizes = [];
     this.batches = [];
     this.bytes = 0;
     this.coveredAfter = position;
@@ -29,6 +32,8 @@ export class RecentEvents {
   /** Committed events, in order, and roughly how much memory they take. */
   push(events: readonly RecordedEvent[], bytes: number): void {
     this.events.push(...events);
+    const each = bytes / events.length;
+    for (let i = 0; i < events.length; i++) this.sizes.push(each);
     this.batches.push({ last: events[events.length - 1]!.position, bytes });
     this.bytes += bytes;
     let drop = Math.max(0, this.events.length - this.keep);
@@ -42,17 +47,22 @@ export class RecentEvents {
     if (drop === 0) return;
     this.coveredAfter = this.events[drop - 1]!.position;
     this.events = this.events.slice(drop);
+    this.sizes = this.sizes.slice(drop);
     while (this.batches.length > 0 && this.batches[0]!.last <= this.coveredAfter) this.bytes -= this.batches.shift()!.bytes;
   }
 
-  /** The page after `after`, or `undefined` when memory does not cover it. */
-  read(after: number, upTo: number, limit: number, tenant?: string, types?: ReadonlySet<string>): RecordedEvent[] | undefined {
+  /** The page after `after` (within `maxBytes`, as `withinBytes` counts), or `undefined` when memory does not cover it. */
+  read(after: number, upTo: number, limit: number, maxBytes: number, tenant?: string, types?: ReadonlySet<string>): RecordedEvent[] | undefined {
     if (after < this.coveredAfter) return undefined;
     const page: RecordedEvent[] = [];
-    for (let i = indexAfter(this.events, after); i < this.events.length && page.length < limit; i++) {
+    let bytes = 0;
+    for (let i = indexAfter(this.events, after); i < this.events.length && page.length < limit && (page.length === 0 || bytes < maxBytes); i++) {
       const event = this.events[i]!;
       if (event.position > upTo) break;
-      if ((tenant === undefined || tenantKey(event.tenant) === tenant) && (types === undefined || types.has(event.type))) page.push(event);
+      if ((tenant === undefined || tenantKey(event.tenant) === tenant) && (types === undefined || types.has(event.type))) {
+        page.push(event);
+        bytes += this.sizes[i]!;
+      }
     }
     return page;
   }

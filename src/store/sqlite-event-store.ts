@@ -7,8 +7,10 @@ import { CommitSignal } from './commit-signal.js';
 import { chainLink, GENESIS, type ChainedContent } from './chain.js';
 import {
   ConcurrencyError,
+  PAGE_BYTES,
   StoreUnavailableError,
   UnstorableEventError,
+  withinBytes,
   type ChainVerification,
   type AppendResult,
   type EventStore,
@@ -65,6 +67,7 @@ const SCHEMA = `
   CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (tenant, stream, revision);
   CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (event_id);
   CREATE INDEX IF NOT EXISTS events_by_tenant ON events (tenant, position);
+  CREATE INDEX IF NOT EXISTS events_by_type ON events (tenant, type, position);
 `;
 
 const COLUMNS = 'position, tenant, stream, revision, event_id, type, version, data, metadata';
@@ -144,11 +147,10 @@ class SqliteEventStore implements EventStore {
       feedTenant: this.reader
         .prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`)
         .raw(),
+      chainRows: this.reader.prepare(
+        'SELECT position, tenant, stream, revision, event_id, type, version, data, metadata, chain FROM events WHERE tenant = ? ORDER BY position',
+      ),
       head: this.reader.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck(),
-      chainPage: this.reader
-        .prepare(
-          'SELECT position, tenant, stream, revision, event_id, type, version, data, metadata, chain FROM events WHERE tenant = ? AND position > ? ORDER BY position LIMIT 5000',
-        ),
       chainHead: this.reader.prepare('SELECT position, chain FROM chain_heads WHERE tenant = ?'),
     };
     this.head = this.sql.head.get() as number;
@@ -196,18 +198,14 @@ class SqliteEventStore implements EventStore {
     let link = GENESIS;
     let last: { position: number; link: string } | null = null;
     let events = 0;
-    for (let after = 0; ; ) {
-      const rows = this.sql.chainPage.all(key, after) as Array<ChainedContent & { position: number; chain: string | null }>;
-      for (const row of rows) {
-        link = chainLink(link, row);
-        events++;
-        if (row.chain !== link) {
-          return { ok: false, events, head: last, broken_at: row.position, reason: 'this event, or one before it, was changed, inserted or removed' };
-        }
-        last = { position: row.position, link };
+    // Row by row: however large the tenant's events, one is in memory at a time.
+    for (const row of this.sql.chainRows.iterate(key) as IterableIterator<ChainedContent & { position: number; chain: string | null }>) {
+      link = chainLink(link, row);
+      events++;
+      if (row.chain !== link) {
+        return { ok: false, events, head: last, broken_at: row.position, reason: 'this event, or one before it, was changed, inserted or removed' };
       }
-      if (rows.length < 5000) break;
-      after = rows[rows.length - 1]!.position;
+      last = { position: row.position, link };
     }
     const stored = this.sql.chainHead.get(key) as { position: number; chain: string } | undefined;
     if ((stored?.chain ?? GENESIS) !== (last?.link ?? GENESIS)) {
@@ -289,8 +287,7 @@ class SqliteEventStore implements EventStore {
   }
 
   private settle(batch: PendingAppend[], results: WireResult[]): void {
-    const written: RecordedEvent[] = [];
-    let writtenBytes = 0;
+    let written = 0;
     const outcomes = batch.map((pending, i): AppendResult | Error => {
       const result = results[i]!;
       if (result.kind === 'unstorable') return new UnstorableEventError(`the events of ${pending.stream} cannot be stored: ${result.detail}`);
@@ -311,20 +308,20 @@ class SqliteEventStore implements EventStore {
           metadata: event.metadata,
         }),
       );
-      written.push(...recorded);
-      writtenBytes += pending.bytes ?? 0;
+      if (recorded.length > 0) {
+        // Appends commit in order: each one's events follow the previous one's.
+        this.recent.push(recorded, pending.bytes ?? 0);
+        this.head = recorded[recorded.length - 1]!.position;
+        written += recorded.length;
+      }
       return { revision: result.revision, events: recorded };
     });
-    if (written.length > 0) {
-      this.head = written[written.length - 1]!.position;
-      this.recent.push(written, writtenBytes);
-    }
     batch.forEach((pending, i) => {
       const outcome = outcomes[i]!;
       if (outcome instanceof Error) pending.reject(outcome);
       else pending.resolve(outcome);
     });
-    if (written.length > 0) this.commits.fire();
+    if (written > 0) this.commits.fire();
   }
 
   breakDown(error: unknown): void {
@@ -346,14 +343,22 @@ class SqliteEventStore implements EventStore {
 
   private readFeedNow(query: FeedQuery): RecordedEvent[] {
     const upTo = query.upTo ?? Number.MAX_SAFE_INTEGER;
+    const maxBytes = query.maxBytes ?? PAGE_BYTES;
     const types = query.types && new Set(query.types);
-    const fromMemory = this.recent.read(query.after, upTo, query.limit, query.tenant && tenantKey(query.tenant), types);
+    const fromMemory = this.recent.read(query.after, upTo, query.limit, maxBytes, query.tenant && tenantKey(query.tenant), types);
     if (fromMemory) return fromMemory;
     if (query.types) return this.readTypes(query, upTo, query.types);
     const rows = query.tenant
-      ? this.sql.feedTenant.all(tenantKey(query.tenant), query.after, upTo, query.limit)
-      : this.sql.feedAll.all(query.after, upTo, query.limit);
-    return (rows as EventRow[]).map((row) => this.toRecorded(row));
+      ? this.sql.feedTenant.iterate(tenantKey(query.tenant), query.after, upTo, query.limit)
+      : this.sql.feedAll.iterate(query.after, upTo, query.limit);
+    return this.page(rows as IterableIterator<EventRow>, query.limit, maxBytes);
+  }
+
+  /** Rows parsed into events while the page stays within `maxBytes` (the rest are never read). */
+  private page(rows: IterableIterator<EventRow>, limit: number, maxBytes: number): RecordedEvent[] {
+    const events: RecordedEvent[] = [];
+    for (const row of withinBytes(rows, (r) => r[7].length + r[8].length, limit, maxBytes)) events.push(this.toRecorded(row));
+    return events;
   }
 
   /** The feed filtered by type: the filter runs in SQL, so skipped rows are never parsed. */
@@ -368,7 +373,7 @@ class SqliteEventStore implements EventStore {
       this.typedStatements.set(sql, statement);
     }
     const tenant = query.tenant ? [tenantKey(query.tenant)] : [];
-    return (statement.all(...tenant, query.after, upTo, ...types, query.limit) as EventRow[]).map((row) => this.toRecorded(row));
+    return this.page(statement.iterate(...tenant, query.after, upTo, ...types, query.limit) as IterableIterator<EventRow>, query.limit, query.maxBytes ?? PAGE_BYTES);
   }
 
   private toRecorded([position, tenant, stream, revision, event_id, type, version, data, metadata]: EventRow): RecordedEvent {

@@ -13,6 +13,7 @@ import { createApp } from '../../src/http/app.js';
 import { reportFrame } from '../../src/http/sse-frames.js';
 import { newId } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
+import { TenantUsage } from '../../src/dispatch/tenant-usage.js';
 import { snapshotProjection } from '../../src/projections/snapshot.js';
 import { openSqliteEventStore } from '../../src/store/sqlite-event-store.js';
 import { API_KEY, startTestNexus } from '../support/nexus.js';
@@ -48,6 +49,7 @@ describe('when the event store is unavailable', () => {
       newId,
       shutdown: new AbortController().signal,
       gauges: () => ({}),
+      usage: () => new TenantUsage().of({ org_id: 'down', project_id: 'p' }),
       startedAt: new Date(),
       sessionSecret: 'a-session-secret-for-this-test-only',
     });

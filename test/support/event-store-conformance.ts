@@ -184,6 +184,25 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       expect(await store.readFeed({ tenant: alpha, after: all[9]!.position, limit: 100 })).toEqual([]);
     });
 
+    it('cuts a page by bytes as well as count (at least one event), so a reader goes on until an empty page', async () => {
+      const { store } = await harness();
+      const big = 'x'.repeat(100_000);
+      for (let i = 0; i < 6; i++) await store.append(alpha, `s-big-${i}`, [event('Thing', { i, big })], 'no_stream');
+      const first = await store.readFeed({ tenant: alpha, after: 0, limit: 100, maxBytes: 250_000 });
+      expect(first.length).toBeGreaterThanOrEqual(1);
+      expect(first.length).toBeLessThanOrEqual(3);
+      const one = await store.readFeed({ tenant: alpha, after: 0, limit: 100, maxBytes: 1 });
+      expect(one).toHaveLength(1);
+      const all: RecordedEvent[] = [];
+      for (let after = 0; ; ) {
+        const page = await store.readFeed({ tenant: alpha, after, limit: 100, maxBytes: 250_000 });
+        if (page.length === 0) break;
+        all.push(...page);
+        after = page.at(-1)!.position;
+      }
+      expect(all.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+
     it('filters the feed by event type', async () => {
       const { store } = await harness();
       for (let i = 0; i < 6; i++) await store.append(i % 2 ? alpha : beta, `s-${i}`, [event(i % 3 === 0 ? 'Wanted' : 'Other', { i })], 'no_stream');

@@ -115,6 +115,16 @@ export const testCommands = [
     },
   }),
   defineCommand({
+    type: 'test.remember',
+    risk: 'GREEN',
+    description: 'Writes a key of the memory from its handler, as an agent would',
+    params: z.object({ key: z.string(), value: z.unknown() }),
+    handler: async ({ key, value }, { memory }) => {
+      await memory.set(key, value);
+      return { key };
+    },
+  }),
+  defineCommand({
     type: 'test.stubborn',
     risk: 'GREEN',
     description: 'Ignores its abort: on the first attempt keeps running `ms` after it was told to stop',

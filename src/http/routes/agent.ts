@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Tenant } from '../../events/tenant.js';
 import type { FeedHub } from '../../fanout/feed-hub.js';
 import { toReport } from '../../projections/report-feed.js';
+import { feedPage } from '../../store/feed-pages.js';
+import { jsonStream } from '../json-stream.js';
 import { diffSnapshots } from '../../projections/snapshot-diff.js';
 import type { SnapshotProjection, SnapshotState } from '../../projections/snapshot.js';
 import type { EventStore } from '../../store/event-store.js';
@@ -100,13 +102,8 @@ export function agentRoutes(deps: AgentRoutesDeps) {
     .get('/reports', async (c) => {
       const { after, limit, up_to } = readQuery(c, reportsQuery);
       const upTo = up_to === undefined ? {} : { upTo: up_to };
-      const events = await deps.store.readFeed({ tenant: c.get('tenant'), after, limit: limit + 1, ...upTo });
-      const page = events.slice(0, limit);
-      return c.json({
-        reports: page.map(toReport),
-        next_after: page.length > 0 ? page[page.length - 1]!.position : after,
-        has_more: events.length > limit,
-      });
+      const { events, hasMore } = await feedPage(deps.store, { tenant: c.get('tenant'), after, limit, ...upTo });
+      return jsonStream(c, 'reports', events.map(toReport), { next_after: events.at(-1)?.position ?? after, has_more: hasMore });
     })
     .get('/snapshot', async (c) => {
       const { at } = readQuery(c, snapshotQuery);

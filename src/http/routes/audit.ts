@@ -7,6 +7,8 @@ import type { AppEnv } from '../app-env.js';
 import type { RouteDoc } from '../openapi.js';
 import { position } from '../schemas.js';
 import { readQuery } from '../validation.js';
+import { jsonStream } from '../json-stream.js';
+import { feedPage } from '../../store/feed-pages.js';
 
 export const auditQuery = z.object({
   after: position.default(0).meta({ description: 'Asks created after this position' }),
@@ -45,14 +47,14 @@ const ASK_TYPES = ['AskCreated'];
 
 /** A page of approval records: asks created after `after`, each folded from its command's stream. */
 async function approvals(store: EventStore, tenant: Tenant, after: number, limit: number) {
-  const asks = await store.readFeed({ tenant, after, types: ASK_TYPES, limit: limit + 1 });
-  const page = asks.slice(0, limit);
-  const records = await Promise.all(page.map(async (ask) => approvalRecord(await store.readStream(tenant, ask.stream), (ask.data as { ask_id: string }).ask_id)));
-  return {
-    approvals: records.filter((record): record is ApprovalRecord => record !== undefined),
-    next_after: page.length > 0 ? page[page.length - 1]!.position : after,
-    has_more: asks.length > limit,
-  };
+  const { events: page, hasMore } = await feedPage(store, { tenant, after, types: ASK_TYPES, limit });
+  const records: ApprovalRecord[] = [];
+  // One stream at a time: a page of large commands is never all in memory at once.
+  for (const ask of page) {
+    const record = approvalRecord(await store.readStream(tenant, ask.stream), (ask.data as { ask_id: string }).ask_id);
+    if (record) records.push(record);
+  }
+  return { approvals: records, next_after: page.at(-1)?.position ?? after, has_more: hasMore };
 }
 
 export function auditRoutes(deps: AuditRoutesDeps) {
@@ -60,7 +62,10 @@ export function auditRoutes(deps: AuditRoutesDeps) {
     .get('/approvals', async (c) => {
       const { after, limit, format } = readQuery(c, auditQuery);
       const tenant = c.get('tenant');
-      if (format === 'json') return c.json(await approvals(deps.store, tenant, after, limit));
+      if (format === 'json') {
+        const { approvals: records, ...rest } = await approvals(deps.store, tenant, after, limit);
+        return jsonStream(c, 'approvals', records, rest);
+      }
       const encoder = new TextEncoder();
       let cursor = after;
       let done = false;

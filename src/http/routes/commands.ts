@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { Catalog } from '../../catalog/catalog.js';
 import type { RiskPolicy } from '../../catalog/risk-policy.js';
 import { submitCommand } from '../../commands/submit-command.js';
+import { commandCapProblem, type Holding, type TenantCaps } from '../../commands/tenant-caps.js';
 import { riskLevelSchema } from '../../events/command-events.js';
-import { tenantKey } from '../../events/tenant.js';
+import { tenantKey, type Tenant } from '../../events/tenant.js';
 import { canonicalJson, derivedId, payloadHash, sha256 } from '../../ids.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
@@ -40,6 +41,9 @@ export interface CommandRoutesDeps {
   readonly catalog: Catalog;
   /** The command type's risk level in a tenant (the catalog's, raised by overrides). */
   readonly riskOf: RiskPolicy;
+  /** What the tenant holds now (waiting asks, memory), and how much it may. */
+  readonly usage: (tenant: Tenant) => Holding;
+  readonly caps: TenantCaps;
   readonly askTtlSeconds: number;
   readonly askWarningSeconds: number;
   readonly body: BodyLimits;
@@ -90,6 +94,8 @@ export function commandRoutes(deps: CommandRoutesDeps) {
     c.header('x-correlation-id', correlationId);
     const recordedParams = params.data as Record<string, unknown>;
     const risk = deps.riskOf(tenant, definition.type);
+    const overCap = commandCapProblem({ command_type: definition.type, risk_level: risk, params: recordedParams }, deps.usage(tenant), deps.caps);
+    if (overCap !== undefined) throw new RequestError(429, 'tenant_cap_reached', overCap, { retry_after_seconds: 60 });
     const commandId = key === undefined ? deps.newId('cmd') : derivedId('cmd', tenantKey(tenant), key);
     const submitted = await submitCommand(
       deps.store,
