@@ -81,7 +81,7 @@ export class StateHistory<S> {
       const upTo = this.deps.hubPosition();
       let state = projection.initialState();
       for (let after = 0; ; ) {
-        const page = await store.readFeed({ tenant, after, upTo, limit: 2000 });
+        const page = await store.readFeed({ tenant, after, upTo, limit: 2000, ...(projection.types ? { types: projection.types } : {}) });
         if (page.length === 0) break;
         for (const event of page) state = this.fold(state, event);
         after = page[page.length - 1]!.position;

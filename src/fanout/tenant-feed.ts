@@ -4,6 +4,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { FeedProjection } from '../projections/fold-feed.js';
 import { indexAfter } from '../store/positions.js';
 import { StateHistory } from './state-history.js';
+import { spendProjection, type SpendState } from '../projections/finops.js';
 
 /** An event rendered once for every subscriber (an SSE frame, say). */
 export interface Frame {
@@ -49,6 +50,7 @@ export class TenantFeed<S> {
   private bytes = 0;
   private coveredAfter: number;
   private readonly history: StateHistory<S>;
+  private readonly spending: StateHistory<SpendState>;
   private waiting = new Set<() => void>();
 
   constructor(
@@ -58,6 +60,8 @@ export class TenantFeed<S> {
     this.coveredAfter = deps.hubPosition();
     this.lastPosition = this.coveredAfter;
     this.history = new StateHistory({ ...deps, tenant });
+    // No time travel for spend: no checkpoints.
+    this.spending = new StateHistory({ ...deps, tenant, projection: spendProjection, checkpointEvery: Number.POSITIVE_INFINITY });
   }
 
   /** Called by the hub, in position order, for each new event of this tenant. */
@@ -68,6 +72,7 @@ export class TenantFeed<S> {
     this.bytes += frame.bytes.length;
     if (this.frames.length > this.deps.keep + this.deps.keep / 4 || this.bytes > MAX_FRAME_BYTES) this.trim();
     this.history.apply(event);
+    this.spending.apply(event);
   }
 
   /** Back to `keep` frames and within MAX_FRAME_BYTES, dropping the oldest. */
@@ -93,6 +98,11 @@ export class TenantFeed<S> {
   /** The current state and the hub position it is consistent with. */
   current(): Promise<{ state: S; position: number }> {
     return this.history.current();
+  }
+
+  /** The tenant's LLM spend so far (its calls are read from the log once, then followed). */
+  async spend(): Promise<SpendState> {
+    return (await this.spending.current()).state;
   }
 
   /** The state exactly as it stood after `position`, which the hub has reached. */

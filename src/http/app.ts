@@ -15,6 +15,7 @@ import { apiKeyAuth, tenantScope } from './middleware/auth.js';
 import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { rateLimit, type SharedBuckets } from './middleware/rate-limit.js';
+import { expensiveReads } from './middleware/expensive-reads.js';
 import { tenantHeaders } from './middleware/tenant.js';
 import { documentedMethods, openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
@@ -99,6 +100,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', signOutRoute());
 
   const body = { maxBytes: config.MAX_BODY_BYTES, maxDepth: config.MAX_JSON_DEPTH };
+  // One counter for every read of history, whichever route it comes by.
+  const expensive = expensiveReads({ perKey: config.EXPENSIVE_READS_PER_KEY });
   const signingKey = sessionKey(deps.sessionSecret);
   const authenticate = apiKeyAuth({
     apiKey: config.NEXUS_API_KEY,
@@ -139,11 +142,11 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), body }));
+  app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), body, expensive }));
   app.route('/session', sessionRoutes({ sessionKey: signingKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now, fourEyes: config.APPROVAL_FOUR_EYES }));
   app.route('/agent', shareLinkRoutes({ shares: deps.shares, now: deps.now, publicUrl: config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') }));
-  app.route('/audit', auditRoutes(deps));
-  app.route('/finops', finopsRoutes(deps));
+  app.route('/audit', auditRoutes({ ...deps, expensive }));
+  app.route('/finops', finopsRoutes({ hub: deps.hub as FeedHub<unknown>, expensive }));
   app.route(
     '/admin',
     adminTaskRoutes({

@@ -6,6 +6,8 @@ import type { EventStore } from '../store/event-store.js';
 export interface FeedProjection<S> {
   initialState(): S;
   evolve(state: S, event: RecordedEvent): S;
+  /** The only event types it folds, when it is that narrow: only they are read for it. */
+  readonly types?: readonly string[];
 }
 
 /**
@@ -22,7 +24,7 @@ export async function foldFeed<S>(
   let { state, position } = from;
   for (;;) {
     // Pages are cut by bytes as well as count: only an empty one is the end.
-    const page = await store.readFeed({ tenant, after: position, upTo, limit: 2000 });
+    const page = await store.readFeed({ tenant, after: position, upTo, limit: 2000, ...(projection.types ? { types: projection.types } : {}) });
     if (page.length === 0) return state;
     for (const event of page) state = projection.evolve(state, event);
     position = page[page.length - 1]!.position;

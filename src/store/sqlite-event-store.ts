@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
 import { tenantCache, tenantKey, type Tenant } from '../events/tenant.js';
 import { CommitSignal } from './commit-signal.js';
-import { chainLink, GENESIS, type ChainedContent } from './chain.js';
 import {
   ConcurrencyError,
   PAGE_BYTES,
@@ -132,11 +132,14 @@ class SqliteEventStore implements EventStore {
   private state: 'open' | 'closing' | 'closed' | 'broken' = 'open';
   private drained: (() => void) | undefined;
 
+  private readonly path: string;
+
   constructor(
     options: SqliteEventStoreOptions,
     private readonly writer: WriterChannel,
     private readonly lock: Database.Database,
   ) {
+    this.path = options.path;
     this.reader = new Database(options.path, { readonly: true });
     this.reader.pragma('cache_size = -65536');
     this.upcast = options.upcast ?? ((_type, _version, data) => data);
@@ -147,11 +150,7 @@ class SqliteEventStore implements EventStore {
       feedTenant: this.reader
         .prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`)
         .raw(),
-      chainRows: this.reader.prepare(
-        'SELECT position, tenant, stream, revision, event_id, type, version, data, metadata, chain FROM events WHERE tenant = ? ORDER BY position',
-      ),
       head: this.reader.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck(),
-      chainHead: this.reader.prepare('SELECT position, chain FROM chain_heads WHERE tenant = ?'),
     };
     this.head = this.sql.head.get() as number;
     this.recent = new RecentEvents(options.recentKeep ?? 10_000);
@@ -187,31 +186,17 @@ class SqliteEventStore implements EventStore {
     return this.head;
   }
 
+  /** Off the event loop: a worker thread reads the tenant's rows on a connection of its own. */
   async verifyChain(tenant: Tenant): Promise<ChainVerification> {
     this.assertReadable();
-    // One read transaction: the rows and the stored head come from the same moment, however
-    // many commits land meanwhile.
-    return this.reader.transaction(() => this.verifyNow(tenantKey(tenant)))();
-  }
-
-  private verifyNow(key: string): ChainVerification {
-    let link = GENESIS;
-    let last: { position: number; link: string } | null = null;
-    let events = 0;
-    // Row by row: however large the tenant's events, one is in memory at a time.
-    for (const row of this.sql.chainRows.iterate(key) as IterableIterator<ChainedContent & { position: number; chain: string | null }>) {
-      link = chainLink(link, row);
-      events++;
-      if (row.chain !== link) {
-        return { ok: false, events, head: last, broken_at: row.position, reason: 'this event, or one before it, was changed, inserted or removed' };
-      }
-      last = { position: row.position, link };
-    }
-    const stored = this.sql.chainHead.get(key) as { position: number; chain: string } | undefined;
-    if ((stored?.chain ?? GENESIS) !== (last?.link ?? GENESIS)) {
-      return { ok: false, events, head: last, broken_at: stored?.position ?? 0, reason: 'events at the end of the log were removed' };
-    }
-    return { ok: true, events, head: last };
+    const answer = await new Promise<{ result?: ChainVerification; failure?: string }>((resolve, reject) => {
+      const worker = new Worker(new URL('./sqlite-verify.worker.js', import.meta.url), { workerData: { path: this.path, tenant: tenantKey(tenant) } });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', () => resolve({ failure: 'the verification thread stopped' }));
+    });
+    if (answer.result) return answer.result;
+    throw new StoreUnavailableError(`the hash chain could not be verified: ${answer.failure ?? 'no answer'}`);
   }
 
   async *subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {

@@ -45,4 +45,23 @@ describe('StateHistory (snapshot as of a past position)', () => {
     }
     expect((await history.current()).state).toEqual(await foldFeed(store, tenant, projection, hub));
   });
+
+  it('folds the whole history once, on first use: later past states fold at most checkpointEvery events', async () => {
+    const hub = await store.headPosition();
+    let read = 0;
+    const counting: EventStore = { ...store, readFeed: async (query) => {
+      const page = await store.readFeed(query);
+      read += page.length;
+      return page;
+    } };
+    const history = new StateHistory({ store: counting, tenant, projection, checkpointEvery: 4, hubPosition: () => hub });
+    await history.at(10, () => hub);
+    const whole = read;
+    expect(whole).toBeGreaterThan(20);
+    for (const position of [5, 30, 47, 60]) {
+      read = 0;
+      expect(await history.at(position, () => hub)).toEqual(await foldFeed(store, tenant, projection, position));
+      expect(read, `events read for position ${position}`).toBeLessThanOrEqual(4 * 2);
+    }
+  });
 });

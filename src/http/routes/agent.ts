@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { Tenant } from '../../events/tenant.js';
 import type { FeedHub } from '../../fanout/feed-hub.js';
@@ -48,6 +48,8 @@ export interface AgentRoutesDeps {
   readonly now: () => Date;
   readonly newId: () => string;
   readonly body: BodyLimits;
+  /** Guards the reads that fold or scan history (EXPENSIVE_READS_PER_KEY). */
+  readonly expensive: MiddlewareHandler<AppEnv>;
 }
 
 export const agentDocs: RouteDoc[] = [
@@ -99,13 +101,13 @@ export function agentRoutes(deps: AgentRoutesDeps) {
   }
 
   return new Hono<AppEnv>()
-    .get('/reports', async (c) => {
+    .get('/reports', deps.expensive, async (c) => {
       const { after, limit, up_to } = readQuery(c, reportsQuery);
       const upTo = up_to === undefined ? {} : { upTo: up_to };
       const { events, hasMore } = await feedPage(deps.store, { tenant: c.get('tenant'), after, limit, ...upTo });
       return jsonStream(c, 'reports', events.map(toReport), { next_after: events.at(-1)?.position ?? after, has_more: hasMore });
     })
-    .get('/snapshot', async (c) => {
+    .get('/snapshot', async (c, next) => (c.req.query('at') === undefined ? next() : deps.expensive(c, next)), async (c) => {
       const { at } = readQuery(c, snapshotQuery);
       return c.json(await snapshotView(c.get('tenant'), at));
     })
@@ -122,7 +124,7 @@ export function agentRoutes(deps: AgentRoutesDeps) {
       });
       return c.json({ status: 'accepted', correlation_id: correlationId, autopilot: state.paused ? 'paused' : 'running' }, 202);
     })
-    .get('/snapshot/diff', async (c) => {
+    .get('/snapshot/diff', deps.expensive, async (c) => {
       const { from, to } = readQuery(c, diffQuery);
       if (to !== undefined && to < from) throw new RequestError(400, 'invalid_query', '`to` must not be before `from`');
       const tenant = c.get('tenant');

@@ -1,4 +1,5 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { oneAtATime } from '../middleware/expensive-reads.js';
 import { z } from 'zod';
 import type { Tenant } from '../../events/tenant.js';
 import { approvalRecord, type ApprovalRecord } from '../../projections/approval-audit.js';
@@ -18,6 +19,8 @@ export const auditQuery = z.object({
 
 export interface AuditRoutesDeps {
   readonly store: EventStore;
+  /** Guards the reads that scan history (EXPENSIVE_READS_PER_KEY). */
+  readonly expensive: MiddlewareHandler<AppEnv>;
 }
 
 export const auditDocs: RouteDoc[] = [
@@ -59,6 +62,7 @@ async function approvals(store: EventStore, tenant: Tenant, after: number, limit
 
 export function auditRoutes(deps: AuditRoutesDeps) {
   return new Hono<AppEnv>()
+    .use(deps.expensive)
     .get('/approvals', async (c) => {
       const { after, limit, format } = readQuery(c, auditQuery);
       const tenant = c.get('tenant');
@@ -81,5 +85,6 @@ export function auditRoutes(deps: AuditRoutesDeps) {
       const name = `approvals-${tenant.org_id}-${tenant.project_id}.ndjson`;
       return c.body(body, 200, { 'content-type': 'application/x-ndjson', 'content-disposition': `attachment; filename="${name}"` });
     })
-    .get('/verify', async (c) => c.json(await deps.store.verifyChain(c.get('tenant'))));
+    // A verification keeps a core busy: one at a time in the process.
+    .get('/verify', oneAtATime('verification of a hash chain'), async (c) => c.json(await deps.store.verifyChain(c.get('tenant'))));
 }

@@ -1,8 +1,7 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { summarizeSpend } from '../../projections/finops.js';
-import type { EventStore } from '../../store/event-store.js';
-import { feedPages } from '../../store/feed-pages.js';
+import type { FeedHub } from '../../fanout/feed-hub.js';
 import type { AppEnv } from '../app-env.js';
 import type { RouteDoc } from '../openapi.js';
 import { readQuery } from '../validation.js';
@@ -24,14 +23,9 @@ export const finopsDocs: RouteDoc[] = [
   },
 ];
 
-export function finopsRoutes(deps: { store: EventStore }) {
-  return new Hono<AppEnv>().get('/', async (c) => {
+export function finopsRoutes(deps: { hub: FeedHub<unknown>; expensive: MiddlewareHandler<AppEnv> }) {
+  return new Hono<AppEnv>().get('/', deps.expensive, async (c) => {
     const { since } = readQuery(c, finopsQuery);
-    const tenant = c.get('tenant');
-    const calls = [];
-    for await (const page of feedPages(deps.store, { tenant, types: ['LlmCallRecorded'] })) {
-      calls.push(...page.filter((e) => since === undefined || e.metadata.occurred_at.slice(0, 10) >= since));
-    }
-    return c.json(summarizeSpend(calls));
+    return c.json(summarizeSpend(await deps.hub.feed(c.get('tenant')).spend(), since));
   });
 }
