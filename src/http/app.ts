@@ -16,6 +16,9 @@ import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { rateLimit, type SharedBuckets } from './middleware/rate-limit.js';
 import { expensiveReads } from './middleware/expensive-reads.js';
+import { authAttempts } from './middleware/auth-attempts.js';
+import { StreamSlots } from './stream-slots.js';
+import { header } from './header.js';
 import { tenantHeaders } from './middleware/tenant.js';
 import { documentedMethods, openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
@@ -88,7 +91,6 @@ export function createApp(deps: AppDeps) {
   app.use(accessLog(logger));
   if (config.developmentMode) app.use(loopbackHostOnly());
 
-  app.route('/', healthRoutes({ ...deps, developmentMode: config.developmentMode }));
   const document = openApiDocument(docs, {
     title: 'NEXUS',
     version: '0.1.0',
@@ -103,20 +105,39 @@ export function createApp(deps: AppDeps) {
   // One counter for every read of history, whichever route it comes by.
   const expensive = expensiveReads({ perKey: config.EXPENSIVE_READS_PER_KEY });
   const signingKey = sessionKey(deps.sessionSecret);
-  const authenticate = apiKeyAuth({
-    apiKey: config.NEXUS_API_KEY,
-    adminKey: config.ADMIN_API_KEY,
-    principals: config.principals,
-    developmentMode: config.developmentMode,
-    sessionKey: signingKey,
-    now: () => deps.now().getTime(),
-  });
+  const attempts = authAttempts({ perMinute: config.AUTH_FAILURES_PER_MINUTE });
+  const authenticate = attempts.guard(
+    apiKeyAuth({
+      apiKey: config.NEXUS_API_KEY,
+      adminKey: config.ADMIN_API_KEY,
+      principals: config.principals,
+      developmentMode: config.developmentMode,
+      sessionKey: signingKey,
+      now: () => deps.now().getTime(),
+    }),
+  );
+  app.route(
+    '/',
+    healthRoutes({
+      ...deps,
+      developmentMode: config.developmentMode,
+      // Details for the admin key only: a key that does not authenticate just gets the status.
+      isAdmin: async (c) => {
+        if (!config.developmentMode && header(c, 'x-api-key') === undefined) return false;
+        return authenticate(c, async () => {}).then(
+          () => c.get('principal').roles.includes('admin'),
+          () => false,
+        );
+      },
+    }),
+  );
   const tenant = tenantHeaders();
   const inScope = tenantScope();
   const limited = rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets });
   for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, authenticate, tenant, inScope, limited);
-  // Not rate-limited: a page checking its session after a restart must not be told to sign in.
-  app.post('/session', authenticate, tenant, inScope);
+  // Not rate-limited per tenant: a page checking its session after a restart must not be told
+  // to sign in. Signing in counts against the address's attempts.
+  app.post('/session', authenticate, attempts.counting, tenant, inScope);
   app.get('/session', authenticate, requireSession, tenant, inScope);
   if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, authenticate));
 
@@ -140,9 +161,11 @@ export function createApp(deps: AppDeps) {
         retryMs: config.SSE_RETRY_MS,
         stallTimeoutMs: config.SSE_STALL_TIMEOUT_SECONDS * 1000,
       },
+      slots: new StreamSlots({ total: config.SSE_MAX_CONNECTIONS, perTenant: config.SSE_MAX_CONNECTIONS_PER_TENANT, perKey: config.SSE_MAX_CONNECTIONS_PER_KEY }),
+      snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES,
     }),
   );
-  app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), body, expensive }));
+  app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), body, expensive, snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES }));
   app.route('/session', sessionRoutes({ sessionKey: signingKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now, fourEyes: config.APPROVAL_FOUR_EYES }));
   app.route('/agent', shareLinkRoutes({ shares: deps.shares, now: deps.now, publicUrl: config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') }));
   app.route('/audit', auditRoutes({ ...deps, expensive }));

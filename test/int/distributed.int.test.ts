@@ -148,10 +148,10 @@ describe('distributed NEXUS: supervisor and worker processes on PostgreSQL, Rabb
     for (let i = 0; i < 100; i++) ids.push(await post(sup.url, tenant, 'test.record', { file: journal, line: `rabbit-${i}`, ms: 100 }));
     stopRabbit();
     try {
-      await waitUntil(async () => ((await (await fetch(`${sup.url}/health`)).json()) as { rabbitmq?: { status: string } }).rabbitmq?.status === 'down', {
+      await waitUntil(async () => ((await (await fetch(`${sup.url}/health`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as { rabbitmq?: { status: string } }).rabbitmq?.status === 'down', {
         what: '/health to report RabbitMQ down',
       });
-      expect(((await (await fetch(`${sup.url}/health`)).json()) as { status: string }).status).toBe('degraded');
+      expect(((await (await fetch(`${sup.url}/health`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as { status: string }).status).toBe('degraded');
       // accepted while the broker is away: recorded in the log, dispatched when it returns
       for (let i = 100; i < 200; i++) ids.push(await post(sup.url, tenant, 'test.record', { file: journal, line: `rabbit-${i}`, ms: 0 }));
     } finally {
@@ -270,7 +270,7 @@ describe('distributed NEXUS: supervisor and worker processes on PostgreSQL, Rabb
     for (const name of ['nexus_queue_depth', 'nexus_tasks_in_flight', 'nexus_sse_clients', 'nexus_dlq_depth', 'nexus_append_duration_seconds_count']) {
       expect(text).toMatch(new RegExp(`^${name} \\d+`, 'm'));
     }
-    const health = (await (await fetch(`${sup.url}/health`)).json()) as Record<string, unknown>;
+    const health = (await (await fetch(`${sup.url}/health`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: 'ok', mode: 'distributed', store: { status: 'ok' }, rabbitmq: { status: 'ok' }, redis: { status: 'ok' } });
   });
 

@@ -215,10 +215,15 @@ describe('GET /agent/reports and /agent/snapshot', () => {
 });
 
 describe('operations', () => {
-  it('GET /health needs no key and reports the store', async () => {
+  it('GET /health needs no key and then tells only the status; with the admin key, the store and gauges too', async () => {
     const response = await fetch(`${nexus.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok', mode: 'embedded', auth: 'api-key', store: { status: 'ok' } });
+    expect(await response.json()).toEqual({ status: 'ok' });
+    for (const key of [API_KEY, 'a-wrong-key-0123456789']) {
+      expect(await (await fetch(`${nexus.url}/health`, { headers: { 'x-api-key': key } })).json()).toEqual({ status: 'ok' });
+    }
+    const admin = await fetch(`${nexus.url}/health`, { headers: { 'x-api-key': ADMIN_KEY } });
+    expect(await admin.json()).toMatchObject({ status: 'ok', mode: 'embedded', auth: 'api-key', store: { status: 'ok', position: expect.any(Number) } });
   });
 
   it('GET /openapi.json describes the routes from their zod schemas', async () => {
@@ -263,6 +268,31 @@ describe('rate limits', () => {
       expect((await limited.command({ org_id: 'other', project_id: 'web' }, echo())).status).toBe(202);
     } finally {
       await limited.stop();
+    }
+  });
+});
+
+describe('attempts at keys', () => {
+  it('an address that keeps sending wrong keys, or signing in, gets 429 before its key is looked at; good keys from it then wait too', async () => {
+    const limited = await startTestNexus({ AUTH_FAILURES_PER_MINUTE: '5' });
+    try {
+      const wrong = () => limited.command(acme, echo(), { 'x-api-key': 'not-the-key-0123456789' });
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await wrong()).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      const refused = await limited.command(acme, echo());
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await errorOf(refused)).toMatchObject({ code: 'too_many_auth_attempts' });
+    } finally {
+      await limited.stop();
+    }
+    const signIns = await startTestNexus({ AUTH_FAILURES_PER_MINUTE: '3' });
+    try {
+      const signIn = () => fetch(`${signIns.url}/session`, { method: 'POST', headers: signIns.headers(acme) });
+      expect([(await signIn()).status, (await signIn()).status, (await signIn()).status, (await signIn()).status]).toEqual([201, 201, 201, 429]);
+    } finally {
+      await signIns.stop();
     }
   });
 });

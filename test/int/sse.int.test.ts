@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { waitUntil } from '../support/wait.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../src/events/tenant.js';
-import { API_KEY, startTestNexus, type TestNexus } from '../support/nexus.js';
+import { ADMIN_KEY, API_KEY, startTestNexus, type TestNexus } from '../support/nexus.js';
 import type { SseClient } from '../support/sse-client.js';
 
 const acme: Tenant = { org_id: 'acme', project_id: 'web' };
@@ -163,7 +163,7 @@ describe('GET /agent/reports/stream', () => {
     socket.pause();
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     const fast = await nexus.stream(tenant);
-    const sseClients = async () => ((await (await fetch(`${nexus.url}/health`)).json()) as { sse: { clients: number } }).sse.clients;
+    const sseClients = async () => ((await (await fetch(`${nexus.url}/health`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as { sse: { clients: number } }).sse.clients;
     await waitUntil(async () => (await sseClients()) === 2, { what: 'both clients to be connected' });
 
     // Enough to fill the kernel's socket buffers (several MB on loopback) many times over.
@@ -224,5 +224,45 @@ describe('shutdown', () => {
     await client.until((c) => c.ended);
     const health = await fetch(`${own.url}/health`).catch((error: unknown) => error);
     expect(health).toBeInstanceOf(Error);
+  });
+});
+
+describe('limits', () => {
+  it('429 with Retry-After past SSE_MAX_CONNECTIONS_PER_KEY; a closed stream makes room', async () => {
+    const own = await startTestNexus({ SSE_MAX_CONNECTIONS_PER_KEY: '2' });
+    try {
+      const [a, b] = [await own.stream(acme), await own.stream({ org_id: 'other', project_id: 'p' })];
+      await a.until((c) => c.events.length >= 1);
+      const refused = await fetch(`${own.url}/agent/reports/stream`, { headers: own.headers(acme) });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({ error: { code: 'too_many_streams' } });
+      a.close();
+      b.close();
+      await waitUntil(async () => {
+        const again = await own.stream(acme);
+        again.close();
+        return again.status === 200;
+      });
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('a snapshot over SNAPSHOT_MAX_BYTES gets 503 snapshot_too_large, on the stream and from GET /agent/snapshot', async () => {
+    const own = await startTestNexus({ SNAPSHOT_MAX_BYTES: '4096' });
+    try {
+      const tenant = { org_id: 'big', project_id: 'p' };
+      const watcher = await own.stream(tenant);
+      const { command_id } = (await (await own.command(tenant, { command_type: 'memory.set', params: { key: 'big', value: 'x'.repeat(5000) } })).json()) as { command_id: string };
+      await watcher.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      watcher.close();
+      const snapshot = await own.get('/agent/snapshot', tenant);
+      expect(snapshot.status).toBe(503);
+      expect(await snapshot.json()).toMatchObject({ error: { code: 'snapshot_too_large' } });
+      expect((await fetch(`${own.url}/agent/reports/stream`, { headers: own.headers(tenant) })).status).toBe(503);
+    } finally {
+      await own.stop();
+    }
   });
 });

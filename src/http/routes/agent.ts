@@ -12,6 +12,7 @@ import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { position, reportSchema, snapshotSchema } from '../schemas.js';
+import { snapshotTooLarge } from './report-stream.js';
 import { type BodyLimits, readJson, readQuery } from '../validation.js';
 import { requireRole } from '../middleware/auth.js';
 import { handleCommand } from '../../commands/handle-command.js';
@@ -50,6 +51,8 @@ export interface AgentRoutesDeps {
   readonly body: BodyLimits;
   /** Guards the reads that fold or scan history (EXPENSIVE_READS_PER_KEY). */
   readonly expensive: MiddlewareHandler<AppEnv>;
+  /** SNAPSHOT_MAX_BYTES */
+  readonly snapshotMaxBytes: number;
 }
 
 export const agentDocs: RouteDoc[] = [
@@ -109,7 +112,9 @@ export function agentRoutes(deps: AgentRoutesDeps) {
     })
     .get('/snapshot', async (c, next) => (c.req.query('at') === undefined ? next() : deps.expensive(c, next)), async (c) => {
       const { at } = readQuery(c, snapshotQuery);
-      return c.json(await snapshotView(c.get('tenant'), at));
+      const text = JSON.stringify(await snapshotView(c.get('tenant'), at));
+      if (text.length > deps.snapshotMaxBytes) throw snapshotTooLarge(text.length, deps.snapshotMaxBytes);
+      return c.body(text, 200, { 'content-type': 'application/json' });
     })
     .post('/autopilot', requireRole('admin'), async (c) => {
       const { action, reason } = await readJson(c, autopilotBody, deps.body);

@@ -11,6 +11,14 @@ import { position } from '../schemas.js';
 import { retryFrame, snapshotFrame } from '../sse-frames.js';
 import { SseSession } from '../sse-session.js';
 import { readQuery } from '../validation.js';
+import type { StreamSlots } from '../stream-slots.js';
+import { tenantKey } from '../../events/tenant.js';
+
+/** A snapshot too large to send (SNAPSHOT_MAX_BYTES): it shrinks as asks are decided and memory freed. */
+export const snapshotTooLarge = (bytes: number, max: number) =>
+  new RequestError(503, 'snapshot_too_large', `this tenant's snapshot takes ${bytes} bytes, more than SNAPSHOT_MAX_BYTES (${max}); decide asks or free memory`, {
+    retry_after_seconds: 30,
+  });
 
 export const streamQuery = z.object({
   last_event_id: z
@@ -24,6 +32,10 @@ export interface ReportStreamDeps {
   readonly now: () => Date;
   readonly shutdown: AbortSignal;
   readonly sse: { heartbeatMs: number; retryMs: number; stallTimeoutMs: number };
+  /** The caps on open streams. */
+  readonly slots: StreamSlots;
+  /** SNAPSHOT_MAX_BYTES */
+  readonly snapshotMaxBytes: number;
 }
 
 export const reportStreamDocs: RouteDoc[] = [
@@ -61,6 +73,7 @@ export function reportStreamRoutes(deps: ReportStreamDeps) {
     const resume = resumePosition(header(c, 'last-event-id'), last_event_id);
     const tenant = c.get('tenant');
     if (deps.shutdown.aborted) throw new RequestError(503, 'shutting_down', 'NEXUS is shutting down; reconnect in a moment');
+    const slot = deps.slots.take(tenantKey(tenant), c.get('key_fingerprint'));
     const res = c.env.outgoing;
     // Listen for the end from the start: the client may leave while the snapshot is made.
     const ended = new AbortController();
@@ -69,6 +82,7 @@ export function reportStreamRoutes(deps: ReportStreamDeps) {
     deps.shutdown.addEventListener('abort', end, { once: true });
     const feed = deps.hub.attach(tenant);
     const release = () => {
+      slot();
       deps.hub.detach(feed);
       res.off('close', end);
       deps.shutdown.removeEventListener('abort', end);
@@ -82,7 +96,9 @@ export function reportStreamRoutes(deps: ReportStreamDeps) {
       }
       // The stream goes live right after it: today's workers belong in it, even on a resume.
       const snapshot = deps.projection.view(state, { tenant, position: after, timestamp: deps.now().toISOString(), current: true });
-      const preamble = [retryFrame(deps.sse.retryMs), snapshotFrame(snapshot)];
+      const frame = snapshotFrame(snapshot);
+      if (frame.length > deps.snapshotMaxBytes) throw snapshotTooLarge(frame.length, deps.snapshotMaxBytes);
+      const preamble = [retryFrame(deps.sse.retryMs), frame];
       const headers = { ...SSE_HEADERS, 'x-correlation-id': c.get('correlation_id') };
       new SseSession(res, feed, { preamble, after }, { ...deps.sse, batchSize: 500, headers }, ended.signal, release);
     } catch (error) {
