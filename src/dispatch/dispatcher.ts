@@ -121,7 +121,7 @@ export class Dispatcher {
     const now = this.options.now().getTime();
     const revived: Array<{ tenant: Tenant; command_id: string }> = [];
     for (let after = 0; after < head; ) {
-      const page = await store.readFeed({ after, upTo: head, limit: REBUILD_PAGE });
+      const page = await store.readFeed({ after, upTo: head, limit: REBUILD_PAGE, withoutPayloads: true });
       if (page.length === 0) break;
       for (const event of page) {
         this.usage.apply(event);

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
-import { foldFeed, type FeedProjection } from '../projections/fold-feed.js';
+import { feedQueryOf, foldFeed, type FeedProjection } from '../projections/fold-feed.js';
 import { indexAfter } from '../store/positions.js';
 
 export interface StateHistoryDeps<S> {
@@ -81,7 +81,7 @@ export class StateHistory<S> {
       const upTo = this.deps.hubPosition();
       let state = projection.initialState();
       for (let after = 0; ; ) {
-        const page = await store.readFeed({ tenant, after, upTo, limit: 2000, ...(projection.types ? { types: projection.types } : {}) });
+        const page = await store.readFeed(feedQueryOf(projection, { tenant, after, upTo, limit: 2000 }));
         if (page.length === 0) break;
         for (const event of page) state = this.fold(state, event);
         after = page[page.length - 1]!.position;

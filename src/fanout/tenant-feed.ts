@@ -34,7 +34,7 @@ function page(frames: Frame[], after: number, limit: number, seen: number): Page
 }
 
 /** Rendered frames a tenant keeps in memory at most, whatever `keep` says. */
-const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 /**
  * One tenant's live state in the fan-out: its folded snapshot (and its history) and its latest

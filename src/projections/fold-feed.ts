@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
-import type { EventStore } from '../store/event-store.js';
+import type { EventStore, FeedQuery } from '../store/event-store.js';
 
 /** A projection over a tenant's feed: a pure fold that ignores events it has already seen. */
 export interface FeedProjection<S> {
@@ -8,6 +8,8 @@ export interface FeedProjection<S> {
   evolve(state: S, event: RecordedEvent): S;
   /** The only event types it folds, when it is that narrow: only they are read for it. */
   readonly types?: readonly string[];
+  /** It folds the same without the bulky payloads (see `FeedQuery.withoutPayloads`): they are not read for it. */
+  readonly withoutPayloads?: boolean;
 }
 
 /**
@@ -24,9 +26,15 @@ export async function foldFeed<S>(
   let { state, position } = from;
   for (;;) {
     // Pages are cut by bytes as well as count: only an empty one is the end.
-    const page = await store.readFeed({ tenant, after: position, upTo, limit: 2000, ...(projection.types ? { types: projection.types } : {}) });
+    const page = await store.readFeed(feedQueryOf(projection, { tenant, after: position, upTo, limit: 2000 }));
     if (page.length === 0) return state;
     for (const event of page) state = projection.evolve(state, event);
     position = page[page.length - 1]!.position;
   }
+}
+
+/** A query of the feed, narrowed to what `projection` reads. */
+export function feedQueryOf<Q extends FeedQuery>(projection: FeedProjection<unknown>, query: Q): Q {
+  if (projection.types) return { ...query, types: projection.types };
+  return projection.withoutPayloads ? { ...query, withoutPayloads: true } : query;
 }

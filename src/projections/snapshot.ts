@@ -201,7 +201,8 @@ export function snapshotProjection(options: SnapshotOptions) {
   /** `at.current`: the view is of the tenant as it is now (a stream about to go live), whatever the position. */
   const view = (state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string; current?: boolean }, live?: LiveExecutors): Snapshot =>
     snapshotView(state, { ...at, worklogKeep: options.worklogKeep }, live);
-  return { initialState: initialSnapshot, evolve, view };
+  // Neither a command's params nor a task's result shows in a snapshot (an ask's params do).
+  return { initialState: initialSnapshot, evolve, view, withoutPayloads: true };
 }
 
 export type SnapshotProjection = ReturnType<typeof snapshotProjection>;

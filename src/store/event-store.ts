@@ -42,6 +42,12 @@ export interface FeedQuery {
    * is not the end of the feed: only an empty one is.
    */
   readonly maxBytes?: number;
+  /**
+   * For readers that need neither (the dispatcher, the snapshot): the stores that can leave the
+   * bulky payloads out do (`params` of `CommandAccepted`, `result` of `TaskSucceeded`, as `{}`
+   * and `null`), so that folding a log of large commands is cheap. Not with `types`.
+   */
+  readonly withoutPayloads?: boolean;
 }
 
 /** The bytes of stored JSON a page of the feed holds at most, unless a query says otherwise. */

@@ -146,7 +146,7 @@ class PgEventStore implements PostgresEventStore {
   async readFeed(query: FeedQuery): Promise<RecordedEvent[]> {
     this.assertOpen();
     if (query.types?.length === 0) return [];
-    return this.readFeedNow(query.tenant && tenantKey(query.tenant), query.after, query.upTo ?? Number.MAX_SAFE_INTEGER, query.limit, query.types, query.maxBytes);
+    return this.readFeedNow(query.tenant && tenantKey(query.tenant), query.after, query.upTo ?? Number.MAX_SAFE_INTEGER, query.limit, query.types, query.maxBytes, query.withoutPayloads);
   }
 
   async headPosition(): Promise<number> {
@@ -212,9 +212,11 @@ class PgEventStore implements PostgresEventStore {
     limit: number,
     types?: readonly string[],
     maxBytes = PAGE_BYTES,
+    withoutPayloads = false,
   ): Promise<RecordedEvent[]> {
     const { feed } = this.sql;
-    const statement = tenant ? (types ? feed.tenantTypes : feed.tenant) : types ? feed.types : feed.all;
+    const lean = withoutPayloads && !types;
+    const statement = tenant ? (types ? feed.tenantTypes : lean ? feed.tenantLean : feed.tenant) : types ? feed.types : lean ? feed.lean : feed.all;
     const values: unknown[] = [after, upTo, limit, maxBytes];
     if (tenant) values.push(tenant);
     if (types) values.push(types);

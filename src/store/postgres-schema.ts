@@ -76,6 +76,12 @@ export async function migrate(client: ClientBase, names: LogNames): Promise<void
 
 /** The columns of a `StoredEvent`, in its order. */
 const COLUMNS = 'position, tenant, stream, revision, event_id, type, version, data, metadata';
+/** The same, with the bulky payloads left out (see `FeedQuery.withoutPayloads`), cut by the server. */
+const LEAN_COLUMNS = `position, tenant, stream, revision, event_id, type, version,
+  CASE type WHEN 'CommandAccepted' THEN jsonb_set(data::jsonb, '{params}', '{}'::jsonb)::text
+            WHEN 'TaskSucceeded' THEN jsonb_set(data::jsonb, '{result}', 'null'::jsonb)::text
+            ELSE data END AS data,
+  metadata`;
 
 /**
  * `page` (ordered by position, limited) cut where the bytes of the rows before reach `maxBytes`,
@@ -99,12 +105,12 @@ export function statements(names: LogNames) {
   const { events, chainHeads } = names;
   const prepared = (name: string, text: string): Statement => ({ name: `nexus_${name}`, text });
   // Parameters: $1 after, $2 up to, $3 limit, $4 most bytes, then the tenant and the types when filtered on.
-  const feed = (tenant: boolean, types: boolean): Statement => {
+  const feed = (tenant: boolean, types: boolean, columns = COLUMNS): Statement => {
     const where = ['position > $1 AND position <= $2'];
     if (tenant) where.push('tenant = $5');
     if (types) where.push(`type = ANY ($${tenant ? 6 : 5}::text[])`);
-    const name = ['feed', tenant && 'tenant', types && 'types'].filter(Boolean).join('_');
-    return prepared(name, withinBytes(`SELECT ${COLUMNS} FROM ${events} WHERE ${where.join(' AND ')} ORDER BY position LIMIT $3`, '$4'));
+    const name = ['feed', tenant && 'tenant', types && 'types', columns === LEAN_COLUMNS && 'lean'].filter(Boolean).join('_');
+    return prepared(name, withinBytes(`SELECT ${columns} FROM ${events} WHERE ${where.join(' AND ')} ORDER BY position LIMIT $3`, '$4'));
   };
   return {
     /** One round trip: the lock is granted once every earlier append of the log has committed. */
@@ -148,6 +154,9 @@ export function statements(names: LogNames) {
       tenant: feed(true, false),
       types: feed(false, true),
       tenantTypes: feed(true, true),
+      /** Without the bulky payloads (see `FeedQuery.withoutPayloads`). */
+      lean: feed(false, false, LEAN_COLUMNS),
+      tenantLean: feed(true, false, LEAN_COLUMNS),
     },
   };
 }

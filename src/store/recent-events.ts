@@ -3,7 +3,7 @@ import { tenantKey } from '../events/tenant.js';
 import { indexAfter } from './positions.js';
 
 /** Memory `recent` may take at most, whatever `keep` says (events can be large). */
-const MAX_BYTES = 64 * 1024 * 1024;
+const MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * The last `keep` committed events of the whole log, in position order, so live subscribers

@@ -20,7 +20,8 @@ import {
   type SubscribeOptions,
 } from './event-store.js';
 import { RecentEvents } from './recent-events.js';
-import { threadedWriter, type WireResult, type WriterAnswer, type WriterChannel } from './sqlite-writer-channel.js';
+import { threadedWriter, type WireAppend, type WireResult, type WriterAnswer, type WriterChannel } from './sqlite-writer-channel.js';
+import { encodeAppend } from './sqlite-wire.js';
 
 export interface SqliteEventStoreOptions {
   /** The database file; its folder also holds the process lock. */
@@ -71,6 +72,10 @@ const SCHEMA = `
 `;
 
 const COLUMNS = 'position, tenant, stream, revision, event_id, type, version, data, metadata';
+/** The same, with the bulky payloads left out (see `FeedQuery.withoutPayloads`): SQLite's JSON functions cut them before JavaScript parses anything. */
+const LEAN_COLUMNS = `position, tenant, stream, revision, event_id, type, version,
+  CASE type WHEN 'CommandAccepted' THEN json_set(data, '$.params', json('{}')) WHEN 'TaskSucceeded' THEN json_set(data, '$.result', json('null')) ELSE data END,
+  metadata`;
 
 /**
  * The embedded event store: one SQLite file in WAL mode with `synchronous=FULL`, so an append
@@ -149,6 +154,10 @@ class SqliteEventStore implements EventStore {
       feedAll: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(),
       feedTenant: this.reader
         .prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`)
+        .raw(),
+      feedAllLean: this.reader.prepare(`SELECT ${LEAN_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(),
+      feedTenantLean: this.reader
+        .prepare(`SELECT ${LEAN_COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`)
         .raw(),
       head: this.reader.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck(),
     };
@@ -231,29 +240,29 @@ class SqliteEventStore implements EventStore {
     this.sendScheduled = false;
     if (this.queue.length === 0) return;
     const batch: PendingAppend[] = [];
-    // One string crosses to the writer thread far faster than a graph of objects; each
-    // append's share of it is also the memory its events will take in `recent`.
+    // One string crosses to the writer thread far faster than a graph of objects. Each event's
+    // data is serialized here, once, as it is stored; its length is also the memory the events
+    // will take in `recent`.
     const parts: string[] = [];
     for (const pending of this.queue) {
       const { tenant, stream, expected, events } = pending;
-      const wire = events.map(({ event_id, type, version, data, metadata }) => ({ event_id, type, version, data, metadata }));
-      let json: string;
+      let wire: WireAppend['events'];
       try {
-        json = JSON.stringify({ tenant: tenantKey(tenant), stream, expected, events: wire });
+        wire = events.map(({ event_id, type, version, data, metadata }) => ({ event_id, type, version, data: JSON.stringify(data) ?? 'null', metadata: JSON.stringify(metadata) }));
       } catch (error) {
         // Data JSON cannot hold (a cycle, a BigInt, nesting past the stack) fails its own append only.
         pending.reject(new UnstorableEventError(`the events of ${stream} cannot be stored as JSON`, { cause: error }));
         continue;
       }
-      pending.bytes = json.length;
-      parts.push(json);
+      pending.bytes = wire.reduce((bytes, event) => bytes + event.data.length + event.metadata.length, 0);
+      parts.push(encodeAppend({ tenant: tenantKey(tenant), stream, expected, events: wire }));
       batch.push(pending);
     }
     this.queue = [];
     if (batch.length === 0) return;
     const id = this.nextBatchId++;
     this.inFlight.set(id, batch);
-    this.writer.send(id, `[${parts.join(',')}]`);
+    this.writer.send(id, parts.join(''));
   }
 
   onAnswer(answer: WriterAnswer): void {
@@ -275,7 +284,6 @@ class SqliteEventStore implements EventStore {
     let written = 0;
     const outcomes = batch.map((pending, i): AppendResult | Error => {
       const result = results[i]!;
-      if (result.kind === 'unstorable') return new UnstorableEventError(`the events of ${pending.stream} cannot be stored: ${result.detail}`);
       if (result.kind === 'conflict') {
         return new ConcurrencyError(pending.stream, pending.expected, result.actual === -1 ? 'no_stream' : result.actual, result.detail && `stream ${pending.stream}: ${result.detail}`);
       }
@@ -333,9 +341,8 @@ class SqliteEventStore implements EventStore {
     const fromMemory = this.recent.read(query.after, upTo, query.limit, maxBytes, query.tenant && tenantKey(query.tenant), types);
     if (fromMemory) return fromMemory;
     if (query.types) return this.readTypes(query, upTo, query.types);
-    const rows = query.tenant
-      ? this.sql.feedTenant.iterate(tenantKey(query.tenant), query.after, upTo, query.limit)
-      : this.sql.feedAll.iterate(query.after, upTo, query.limit);
+    const { feedAll, feedTenant } = query.withoutPayloads ? { feedAll: this.sql.feedAllLean, feedTenant: this.sql.feedTenantLean } : this.sql;
+    const rows = query.tenant ? feedTenant.iterate(tenantKey(query.tenant), query.after, upTo, query.limit) : feedAll.iterate(query.after, upTo, query.limit);
     return this.page(rows as IterableIterator<EventRow>, query.limit, maxBytes);
   }
 

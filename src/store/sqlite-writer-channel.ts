@@ -1,14 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import type { WireResult } from './sqlite-writer.js';
 
-export type { WireAppend, WireResult } from './sqlite-writer.js';
+export type { WireResult } from './sqlite-writer.js';
+export type { WireAppend } from './sqlite-wire.js';
 
 /** How the writer answers: per batch id, the result of each append, or why the commit failed. */
 export type WriterAnswer = { ids: number[]; results: WireResult[][] } | { ids: number[]; failure: string };
 
 /** The writing connection, wherever it runs. */
 export interface WriterChannel {
-  /** `appends`: the batch as JSON, a `WireAppend[]`. */
+  /** `appends`: the batch's appends, each framed by `encodeAppend` (sqlite-wire.js). */
   send(id: number, appends: string): void;
   close(): Promise<void>;
 }

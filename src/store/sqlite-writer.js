@@ -5,12 +5,10 @@ import Database from 'better-sqlite3';
 import { chainLink, GENESIS } from './chain.js';
 
 /**
- * @typedef {{ event_id: string, type: string, version: number, data: unknown, metadata: unknown }} WireEvent
- * @typedef {{ tenant: string, stream: string, expected: string | number, events: WireEvent[] }} WireAppend
+ * @typedef {import('./sqlite-wire.js').WireAppend} WireAppend
  * @typedef {{ kind: 'appended', revision: number, positions: number[] }
  *   | { kind: 'duplicate', revision: number, positions: number[] }
- *   | { kind: 'conflict', actual: number, detail?: string }
- *   | { kind: 'unstorable', detail: string }} WireResult
+ *   | { kind: 'conflict', actual: number, detail?: string }} WireResult
  * @typedef {{ position: number, tenant: string, stream: string, revision: number }} Row
  */
 
@@ -73,21 +71,12 @@ export function openWriter(path, schema) {
     const last = /** @type {number | null} */ (sql.lastRevision.get(tenant, stream));
     const actual = last ?? -1;
     if (!matches(expected, actual)) return { kind: 'conflict', actual };
-    /** @type {Array<{ data: string, metadata: string }>} */
-    let texts;
-    try {
-      texts = events.map((e) => ({ data: JSON.stringify(e.data) ?? 'null', metadata: JSON.stringify(e.metadata) }));
-    } catch (error) {
-      // Refused before anything is written: the other appends of the transaction go on.
-      return { kind: 'unstorable', detail: /** @type {Error} */ (error).message };
-    }
     let link = heads.get(tenant) ?? /** @type {string | undefined} */ (sql.head.get(tenant)) ?? GENESIS;
     let position = 0;
     const positions = events.map((e, i) => {
-      const { data, metadata } = /** @type {{ data: string, metadata: string }} */ (texts[i]);
-      const stored = { tenant, stream, revision: actual + 1 + i, event_id: e.event_id, type: e.type, version: e.version, data, metadata };
+      const stored = { tenant, stream, revision: actual + 1 + i, event_id: e.event_id, type: e.type, version: e.version, data: e.data, metadata: e.metadata };
       link = chainLink(link, stored);
-      position = Number(sql.insert.run(tenant, stream, stored.revision, stored.event_id, stored.type, stored.version, data, metadata, recordedAt, link).lastInsertRowid);
+      position = Number(sql.insert.run(tenant, stream, stored.revision, e.event_id, e.type, e.version, e.data, e.metadata, recordedAt, link).lastInsertRowid);
       return position;
     });
     if (events.length > 0) {

@@ -1,12 +1,13 @@
 // The embedded store's writer in a worker thread, so that commits (and their fsync) never
 // block the event loop that serves requests.
 import { parentPort, workerData } from 'node:worker_threads';
+import { decodeAppends } from './sqlite-wire.js';
 import { openWriter } from './sqlite-writer.js';
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 const writer = openWriter(workerData.path, workerData.schema);
 
-/** @type {Array<{ id: number, appends: import('./sqlite-writer.js').WireAppend[] }>} */
+/** @type {Array<{ id: number, appends: import('./sqlite-wire.js').WireAppend[] }>} */
 let pending = [];
 
 // Batches that arrive while one commits wait for the next: all of them then share one
@@ -25,7 +26,7 @@ function commitPending() {
 port.on('message', (message) => {
   if (message.type === 'append') {
     if (pending.length === 0) setImmediate(commitPending);
-    pending.push({ id: message.id, appends: JSON.parse(message.appends) });
+    pending.push({ id: message.id, appends: decodeAppends(message.appends) });
   } else if (message.type === 'close') {
     if (pending.length > 0) commitPending();
     writer.close();

@@ -36,7 +36,7 @@ async function collect(iterable: AsyncIterable<readonly RecordedEvent[]>, count:
  * The contract of the `EventStore` port. Every adapter runs it:
  *   eventStoreConformance('sqlite', async () => ({ store, reopen }));
  */
-export function eventStoreConformance(name: string, open: () => Promise<StoreHarness>): void {
+export function eventStoreConformance(name: string, open: () => Promise<StoreHarness>, can: { leaveOutPayloads?: boolean } = {}): void {
   describe(`EventStore conformance: ${name}`, () => {
     const opened: EventStore[] = [];
     const harness = async () => {
@@ -201,6 +201,24 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
         after = page.at(-1)!.position;
       }
       expect(all.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+
+    it(`reads the log without payloads for a reader of ids and status${can.leaveOutPayloads ? ' (params and result left out)' : ' (this store sends them anyway)'}`, async () => {
+      const { store: writer, reopen } = await harness();
+      await writer.append(alpha, 's-1', [event('CommandAccepted', { command_id: 'c', params: { big: 'x'.repeat(1000) } }), event('TaskSucceeded', { command_id: 'c', result: { big: 'y' } })], 'no_stream');
+      await writer.append(alpha, 's-2', [event('AskCreated', { ask_id: 'a', params: { kept: true } })], 'no_stream');
+      // Read as at a start: what was just written is not in memory any more.
+      const store = await reopen();
+      const full = await store.readFeed({ after: 0, limit: 10 });
+      const lean = await store.readFeed({ after: 0, limit: 10, withoutPayloads: true });
+      expect(lean.map((e) => [e.position, e.type, e.event_id, e.revision])).toEqual(full.map((e) => [e.position, e.type, e.event_id, e.revision]));
+      expect(lean[2]!.data).toEqual({ ask_id: 'a', params: { kept: true } });
+      if (can.leaveOutPayloads) {
+        expect(lean[0]!.data).toEqual({ command_id: 'c', params: {} });
+        expect(lean[1]!.data).toEqual({ command_id: 'c', result: null });
+      } else {
+        expect(lean).toEqual(full);
+      }
     });
 
     it('filters the feed by event type', async () => {
