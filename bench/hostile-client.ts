@@ -87,6 +87,8 @@ function read(kind: ReadKind): Promise<number | 'error'> {
   });
 }
 
+// BENCH_HOSTILE_KINDS=verify,diff: only those reads (to see what each costs the victim).
+const kinds = process.env.BENCH_HOSTILE_KINDS ? (process.env.BENCH_HOSTILE_KINDS.split(',') as ReadKind[]) : readKinds;
 const statuses = Object.fromEntries(readKinds.map((kind) => [kind, {} as Record<string, number>])) as AttackResult['statuses'];
 const durations = Object.fromEntries(readKinds.map((kind) => [kind, [] as number[]])) as AttackResult['durations'];
 let stopping = false;
@@ -102,7 +104,7 @@ async function client(offset: number) {
     const wait = slot - performance.now();
     if (wait > 0) await pause(wait);
     if (stopping) return;
-    const kind = readKinds[n % readKinds.length]!;
+    const kind = kinds[n % kinds.length]!;
     const sent = performance.now();
     const status = await read(kind);
     // What was cut by the stop is not counted.

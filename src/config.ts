@@ -195,8 +195,14 @@ export const variables = {
   EXPENSIVE_READS_PER_KEY: variable(
     'ADVANCED',
     int(1, 1000, 2),
-    'Reads that fold or scan a tenant\'s history (past snapshots, diffs, audit, verify, finops, old replays) one key may run at once; more get 429.',
+    'Reads that fold or scan a tenant\'s history (past snapshots, diffs, report pages, audit, spend) one key may run at once; more get 429.',
     '2',
+  ),
+  EXPENSIVE_READ_MS_PER_SECOND: variable(
+    'ADVANCED',
+    int(1, 1000, 200),
+    'Milliseconds of each second one key\'s reads of history may take on average (a burst of one second\'s worth); past it they get 429.',
+    '200',
   ),
   OUTBOX_MAX_BYTES_PER_TENANT: variable(
     'ADVANCED',

@@ -71,7 +71,8 @@ export async function tailReports(connection: Connection, options: TailOptions):
       }
     } catch (error) {
       if (options.signal?.aborted) return;
-      if (error instanceof NexusError && error.status < 500) throw error;
+      // A limit (429) passes: resume later. Other refusals will not.
+      if (error instanceof NexusError && error.status < 500 && error.status !== 429) throw error;
       options.onResume?.(after ?? 0, error);
     }
     await sleep(backoff, options.signal);

@@ -1,7 +1,8 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
-import { feedQueryOf, foldFeed, type FeedProjection } from '../projections/fold-feed.js';
+import { FOLD_PAGE, feedQueryOf, foldFeed, type FeedProjection } from '../projections/fold-feed.js';
+import { betweenPages } from '../store/event-store.js';
 import { indexAfter } from '../store/positions.js';
 
 export interface StateHistoryDeps<S> {
@@ -81,10 +82,11 @@ export class StateHistory<S> {
       const upTo = this.deps.hubPosition();
       let state = projection.initialState();
       for (let after = 0; ; ) {
-        const page = await store.readFeed(feedQueryOf(projection, { tenant, after, upTo, limit: 2000 }));
+        const page = await store.readFeed(feedQueryOf(projection, { tenant, after, upTo, limit: FOLD_PAGE }));
         if (page.length === 0) break;
         for (const event of page) state = this.fold(state, event);
         after = page[page.length - 1]!.position;
+        await betweenPages();
       }
       for (const event of this.pendingLive) state = this.fold(state, event);
       this.pendingLive = [];

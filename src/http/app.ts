@@ -15,7 +15,7 @@ import { apiKeyAuth, tenantScope } from './middleware/auth.js';
 import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { rateLimit, type SharedBuckets } from './middleware/rate-limit.js';
-import { expensiveReads } from './middleware/expensive-reads.js';
+import { ReadBudget } from './middleware/expensive-reads.js';
 import { authAttempts } from './middleware/auth-attempts.js';
 import { StreamSlots } from './stream-slots.js';
 import { header } from './header.js';
@@ -103,7 +103,8 @@ export function createApp(deps: AppDeps) {
 
   const body = { maxBytes: config.MAX_BODY_BYTES, maxDepth: config.MAX_JSON_DEPTH };
   // One counter for every read of history, whichever route it comes by.
-  const expensive = expensiveReads({ perKey: config.EXPENSIVE_READS_PER_KEY });
+  const reads = new ReadBudget({ perKey: config.EXPENSIVE_READS_PER_KEY, msPerSecond: config.EXPENSIVE_READ_MS_PER_SECOND });
+  const expensive = reads.refusing;
   const signingKey = sessionKey(deps.sessionSecret);
   const attempts = authAttempts({ perMinute: config.AUTH_FAILURES_PER_MINUTE });
   const authenticate = attempts.guard(
@@ -161,6 +162,7 @@ export function createApp(deps: AppDeps) {
         retryMs: config.SSE_RETRY_MS,
         stallTimeoutMs: config.SSE_STALL_TIMEOUT_SECONDS * 1000,
       },
+      resumes: reads.waiting,
       slots: new StreamSlots({ total: config.SSE_MAX_CONNECTIONS, perTenant: config.SSE_MAX_CONNECTIONS_PER_TENANT, perKey: config.SSE_MAX_CONNECTIONS_PER_KEY }),
       snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES,
     }),

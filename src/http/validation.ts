@@ -31,10 +31,16 @@ async function readText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
   if (Number(incoming.headers['content-length'] ?? 0) > maxBytes) throw tooLarge(maxBytes);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of incoming as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof RequestError) throw error;
+    // The client left, or broke the framing, before its body arrived whole.
+    throw new RequestError(400, 'incomplete_body', 'the body did not arrive whole');
   }
   return Buffer.concat(chunks).toString('utf8');
 }

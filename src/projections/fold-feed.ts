@@ -1,6 +1,9 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
-import type { EventStore, FeedQuery } from '../store/event-store.js';
+import { betweenPages, type EventStore, type FeedQuery } from '../store/event-store.js';
+
+/** Events folded between two turns of the event loop. */
+export const FOLD_PAGE = 200;
 
 /** A projection over a tenant's feed: a pure fold that ignores events it has already seen. */
 export interface FeedProjection<S> {
@@ -26,10 +29,11 @@ export async function foldFeed<S>(
   let { state, position } = from;
   for (;;) {
     // Pages are cut by bytes as well as count: only an empty one is the end.
-    const page = await store.readFeed(feedQueryOf(projection, { tenant, after: position, upTo, limit: 2000 }));
+    const page = await store.readFeed(feedQueryOf(projection, { tenant, after: position, upTo, limit: FOLD_PAGE }));
     if (page.length === 0) return state;
     for (const event of page) state = projection.evolve(state, event);
     position = page[page.length - 1]!.position;
+    await betweenPages();
   }
 }
 

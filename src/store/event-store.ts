@@ -50,6 +50,13 @@ export interface FeedQuery {
   readonly withoutPayloads?: boolean;
 }
 
+/**
+ * What a reader of many pages awaits between them: the next turn of the event loop. An embedded
+ * store answers from memory and disk without waiting on anything, so a loop over its pages
+ * would otherwise hold the process until the last page: other requests go first.
+ */
+export const betweenPages = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** The bytes of stored JSON a page of the feed holds at most, unless a query says otherwise. */
 export const PAGE_BYTES = 4 * 1024 * 1024;
 

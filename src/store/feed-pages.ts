@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../events/envelope.js';
-import type { EventStore, FeedQuery } from './event-store.js';
+import { betweenPages, type EventStore, type FeedQuery } from './event-store.js';
 
 /** The whole feed a query selects, page after page, in position order. */
 export async function* feedPages(store: EventStore, query: Omit<FeedQuery, 'after' | 'limit'>, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
@@ -8,6 +8,7 @@ export async function* feedPages(store: EventStore, query: Omit<FeedQuery, 'afte
     if (page.length === 0) return;
     yield page;
     after = page[page.length - 1]!.position;
+    await betweenPages();
   }
 }
 

@@ -266,3 +266,12 @@ describe('limits', () => {
     }
   });
 });
+
+describe('HEAD', () => {
+  it('answers the headers a stream would get, and ends', async () => {
+    const response = await fetch(`${nexus.url}/agent/reports/stream`, { method: 'HEAD', headers: nexus.headers(acme) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await response.text()).toBe('');
+  });
+});

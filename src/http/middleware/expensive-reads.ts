@@ -5,37 +5,92 @@ import { RequestError } from '../errors.js';
 export interface ExpensiveReadsOptions {
   /** EXPENSIVE_READS_PER_KEY: how many one key may run at once. */
   readonly perKey: number;
+  /** EXPENSIVE_READ_MS_PER_SECOND: how much time one key's reads may take, per second, on average. */
+  readonly msPerSecond: number;
+  readonly now?: () => number;
+}
+
+/** Keys remembered at most; past it the least recently seen is forgotten. */
+const MAX_KEYS = 10_000;
+
+interface KeyUse {
+  running: number;
+  /** Milliseconds of reading this key has left; it earns `msPerSecond` a second, up to that much. */
+  budget: number;
+  updated: number;
 }
 
 /**
- * For reads that fold or scan a tenant's history (a past snapshot, a diff, a resumed stream's
- * snapshot, the audit, the spend): at most `perKey` at once per key, so that one reader looping
- * them cannot take the process from everyone else; more get 429 with Retry-After.
- * `limit(perKey)` makes one counter, shared by every route it guards.
+ * The reads that fold or scan a tenant's history (a past snapshot, a diff, a report page, the
+ * audit, the spend, a resumed stream's snapshot): each key may run at most `perKey` at once,
+ * and spend at most `msPerSecond` of each second on them (the time a read takes is charged
+ * when it ends), so that one reader looping them leaves the process to everyone else. One
+ * instance is one set of counters, shared by every route it guards.
  *
  * @example
- *   const expensive = expensiveReads({ perKey: 2 });
- *   router.get('/snapshot/diff', expensive, handler);
+ *   const reads = new ReadBudget({ perKey: 2, msPerSecond: 200 });
+ *   router.get('/snapshot/diff', reads.refusing, handler);
+ *   router.get('/reports/stream', reads.waiting, handler);
  */
-export function expensiveReads(options: ExpensiveReadsOptions): MiddlewareHandler<AppEnv> {
-  const running = new Map<string, number>();
-  return async function expensiveReadsMiddleware(c, next) {
-    const key = c.get('key_fingerprint');
-    const now = running.get(key) ?? 0;
-    if (now >= options.perKey) {
-      throw new RequestError(429, 'too_many_expensive_reads', `this key already runs ${now} reads of history at once (EXPENSIVE_READS_PER_KEY); retry when one is done`, {
+export class ReadBudget {
+  private readonly keys = new Map<string, KeyUse>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: ExpensiveReadsOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Past a limit, 429 with Retry-After. */
+  readonly refusing: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const startedAt = this.now();
+    const use = this.useOf(c.get('key_fingerprint'), startedAt);
+    if (use.running >= this.options.perKey) {
+      throw new RequestError(429, 'too_many_expensive_reads', `this key already runs ${use.running} reads of history at once (EXPENSIVE_READS_PER_KEY); retry when one is done`, {
         retry_after_seconds: 1,
       });
     }
-    running.set(key, now + 1);
+    if (use.budget <= 0) {
+      throw new RequestError(429, 'too_many_expensive_reads', `this key has spent its time for reads of history (EXPENSIVE_READ_MS_PER_SECOND=${this.options.msPerSecond}); retry in a moment`, {
+        retry_after_seconds: Math.max(1, Math.ceil(-use.budget / this.options.msPerSecond)),
+      });
+    }
+    await this.run(use, startedAt, next);
+  };
+
+  /**
+   * Past a limit, the request waits for its turn instead (a stream resumed at a position: an
+   * EventSource refused once never comes back). Charged like the others.
+   */
+  readonly waiting: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const key = c.get('key_fingerprint');
+    for (let use = this.useOf(key, this.now()); use.running >= this.options.perKey || use.budget <= 0; use = this.useOf(key, this.now())) {
+      const waitMs = use.budget <= 0 ? (-use.budget / this.options.msPerSecond) * 1000 : 50;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(10, waitMs))));
+    }
+    const startedAt = this.now();
+    await this.run(this.useOf(key, startedAt), startedAt, next);
+  };
+
+  private async run(use: KeyUse, startedAt: number, next: () => Promise<void>): Promise<void> {
+    use.running++;
     try {
       await next();
     } finally {
-      const left = (running.get(key) ?? 1) - 1;
-      if (left === 0) running.delete(key);
-      else running.set(key, left);
+      use.running--;
+      use.budget -= this.now() - startedAt;
     }
-  };
+  }
+
+  private useOf(key: string, at: number): KeyUse {
+    const { msPerSecond } = this.options;
+    const use = this.keys.get(key) ?? { running: 0, budget: msPerSecond, updated: at };
+    use.budget = Math.min(msPerSecond, use.budget + ((at - use.updated) / 1000) * msPerSecond);
+    use.updated = at;
+    this.keys.delete(key);
+    this.keys.set(key, use);
+    if (this.keys.size > MAX_KEYS) this.keys.delete(this.keys.keys().next().value!);
+    return use;
+  }
 }
 
 /** One at a time in this process (a chain verification keeps a core busy): the others get 429. */

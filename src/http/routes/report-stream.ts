@@ -1,5 +1,5 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { FeedHub } from '../../fanout/feed-hub.js';
 import type { SnapshotProjection, SnapshotState } from '../../projections/snapshot.js';
@@ -34,6 +34,8 @@ export interface ReportStreamDeps {
   readonly sse: { heartbeatMs: number; retryMs: number; stallTimeoutMs: number };
   /** The caps on open streams. */
   readonly slots: StreamSlots;
+  /** Paces the snapshots of resumed streams by the key's budget for reads of history. */
+  readonly resumes: MiddlewareHandler<AppEnv>;
   /** SNAPSHOT_MAX_BYTES */
   readonly snapshotMaxBytes: number;
 }
@@ -68,7 +70,11 @@ function resumePosition(header: string | undefined, query: number | undefined): 
 }
 
 export function reportStreamRoutes(deps: ReportStreamDeps) {
-  return new Hono<AppEnv>().get('/reports/stream', async (c) => {
+  const resumed: MiddlewareHandler<AppEnv> = async (c, next) =>
+    header(c, 'last-event-id') === undefined && c.req.query('last_event_id') === undefined ? next() : deps.resumes(c, next);
+  return new Hono<AppEnv>().get('/reports/stream', resumed, async (c) => {
+    // A HEAD asks for the headers a stream would get, not for a stream.
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const { last_event_id } = readQuery(c, streamQuery);
     const resume = resumePosition(header(c, 'last-event-id'), last_event_id);
     const tenant = c.get('tenant');
