@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { setTimeout as pause } from 'node:timers/promises';
+import { IDLE_SOCKET_MS } from './support.js';
 
 // The attacker of the hostile-reads benchmark, as a process of its own (bench/hostile-reads.ts
 // starts it) so that reading its answers never delays the victim's timers: `clients` loops,
@@ -32,7 +33,7 @@ export interface AttackResult {
 }
 
 const options = JSON.parse(process.env.HOSTILE_OPTIONS ?? '{}') as AttackOptions;
-const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
+const agent = new Agent({ keepAlive: true, maxSockets: options.clients, timeout: IDLE_SOCKET_MS });
 const headers = { 'x-api-key': options.key, 'x-org-id': options.org, 'x-project-id': options.project };
 const oldPosition = () => 1 + Math.floor(Math.random() * options.head);
 

@@ -7,7 +7,7 @@ import type { Tenant } from '../src/events/tenant.js';
 import { newId } from '../src/ids.js';
 import { openSqliteEventStore } from '../src/store/sqlite-event-store.js';
 import type { AttackOptions, AttackResult, ReadKind } from './hostile-client.js';
-import { percentile, tenantHeaders } from './support.js';
+import { IDLE_SOCKET_MS, percentile, tenantHeaders } from './support.js';
 
 // One tenant loops the reads that fold or scan its long history while another tenant's
 // commands are timed: the victim's accept latency and /health, quiet and under attack.
@@ -118,8 +118,8 @@ const summary = (values: number[]) => {
  * every 50 ms the same way.
  */
 async function victimRun(url: string, rate: number, seconds: number, tag: string): Promise<VictimRun> {
-  const commands = new Agent({ keepAlive: true, maxSockets: 64 });
-  const probes = new Agent({ keepAlive: true, maxSockets: 8 });
+  const commands = new Agent({ keepAlive: true, maxSockets: 64, timeout: IDLE_SOCKET_MS });
+  const probes = new Agent({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS });
   const commandUrl = new URL('/sidecar/command', url);
   const healthUrl = new URL('/health', url);
   const headers = { ...tenantHeaders(victimOrg), 'content-type': 'application/json' };

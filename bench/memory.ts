@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { spawnNexus } from '../test/support/nexus-process.js';
-import { tenantHeaders } from './support.js';
+import { IDLE_SOCKET_MS, tenantHeaders } from './support.js';
 
 // Big commands, then a restart on their log: the NEXUS process's resident memory (RSS, read from
 // /proc) while it takes them, while it stops and starts again, and once it serves again.
@@ -81,7 +81,7 @@ async function snapshot(url: string): Promise<Snapshot> {
 
 /** `count` echo.test commands of about `bytes` each, `concurrency` at a time: the statuses they got. */
 async function sendBig(url: string, count: number, bytes: number, concurrency: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, timeout: IDLE_SOCKET_MS });
   const target = new URL('/sidecar/command', url);
   const headers = { ...tenantHeaders(org), 'content-type': 'application/json' };
   const statuses: Record<string, number> = {};

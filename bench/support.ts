@@ -3,6 +3,12 @@ import { connect, type Socket } from 'node:net';
 
 import { API_KEY } from '../test/support/nexus.js';
 
+/**
+ * Idle keep-alive sockets are dropped after this, before the server's own 5 s keep-alive
+ * timeout closes them under a request about to reuse one (a "socket hang up" race).
+ */
+export const IDLE_SOCKET_MS = 4000;
+
 export const tenantHeaders = (org: string) => ({ 'x-api-key': API_KEY, 'x-org-id': org, 'x-project-id': 'bench' });
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -13,7 +19,7 @@ export function percentile(sorted: readonly number[], p: number): number {
 /** A keep-alive HTTP client, lighter than fetch, so the load generator leaves the server its core. */
 export function commandClient(baseUrl: string, org: string, connections: number) {
   const url = new URL('/sidecar/command', baseUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, timeout: IDLE_SOCKET_MS });
   const headers = { ...tenantHeaders(org), 'content-type': 'application/json' };
   return {
     send(body: unknown): Promise<number> {

@@ -1,19 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
+import { TokenBuckets, type Bucket } from './token-buckets.js';
 
 export interface AuthAttemptsOptions {
   /** AUTH_FAILURES_PER_MINUTE; 0 turns the limit off. */
   readonly perMinute: number;
   readonly now?: () => number;
-}
-
-/** Client addresses remembered at most; past it the least recently seen is forgotten. */
-const MAX_ADDRESSES = 10_000;
-
-interface Bucket {
-  tokens: number;
-  updated: number;
 }
 
 /**
@@ -29,19 +22,9 @@ interface Bucket {
  */
 export function authAttempts(options: AuthAttemptsOptions) {
   const now = options.now ?? Date.now;
-  const buckets = new Map<string, Bucket>();
+  const buckets = new TokenBuckets({ capacity: options.perMinute, perSecond: options.perMinute / 60 });
   const perMs = options.perMinute / 60_000;
-
-  const left = (address: string): Bucket => {
-    const at = now();
-    const bucket = buckets.get(address) ?? { tokens: options.perMinute, updated: at };
-    bucket.tokens = Math.min(options.perMinute, bucket.tokens + (at - bucket.updated) * perMs);
-    bucket.updated = at;
-    buckets.delete(address);
-    buckets.set(address, bucket);
-    if (buckets.size > MAX_ADDRESSES) buckets.delete(buckets.keys().next().value!);
-    return bucket;
-  };
+  const left = (address: string): Bucket => buckets.at(address, now());
   const addressOf = (c: Parameters<MiddlewareHandler<AppEnv>>[0]): string => c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
   const refuseWhenSpent = (bucket: Bucket) => {
     if (bucket.tokens >= 1) return;

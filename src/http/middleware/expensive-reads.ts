@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
+import { TokenBuckets, type Bucket } from './token-buckets.js';
 
 export interface ExpensiveReadsOptions {
   /** EXPENSIVE_READS_PER_KEY: how many one key may run at once. */
@@ -10,14 +11,10 @@ export interface ExpensiveReadsOptions {
   readonly now?: () => number;
 }
 
-/** Keys remembered at most; past it the least recently seen is forgotten. */
-const MAX_KEYS = 10_000;
-
+/** What one key is doing: reads running, and milliseconds of reading left (`tokens`; it earns `msPerSecond` a second). */
 interface KeyUse {
+  readonly time: Bucket;
   running: number;
-  /** Milliseconds of reading this key has left; it earns `msPerSecond` a second, up to that much. */
-  budget: number;
-  updated: number;
 }
 
 /**
@@ -33,28 +30,31 @@ interface KeyUse {
  *   router.get('/reports/stream', reads.waiting, handler);
  */
 export class ReadBudget {
-  private readonly keys = new Map<string, KeyUse>();
+  private readonly time: TokenBuckets;
+  private readonly running = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(private readonly options: ExpensiveReadsOptions) {
     this.now = options.now ?? (() => performance.now());
+    this.time = new TokenBuckets({ capacity: options.msPerSecond, perSecond: options.msPerSecond });
   }
 
   /** Past a limit, 429 with Retry-After. */
   readonly refusing: MiddlewareHandler<AppEnv> = async (c, next) => {
     const startedAt = this.now();
-    const use = this.useOf(c.get('key_fingerprint'), startedAt);
+    const key = c.get('key_fingerprint');
+    const use = this.useOf(key, startedAt);
     if (use.running >= this.options.perKey) {
       throw new RequestError(429, 'too_many_expensive_reads', `this key already runs ${use.running} reads of history at once (EXPENSIVE_READS_PER_KEY); retry when one is done`, {
         retry_after_seconds: 1,
       });
     }
-    if (use.budget <= 0) {
+    if (use.time.tokens <= 0) {
       throw new RequestError(429, 'too_many_expensive_reads', `this key has spent its time for reads of history (EXPENSIVE_READ_MS_PER_SECOND=${this.options.msPerSecond}); retry in a moment`, {
-        retry_after_seconds: Math.max(1, Math.ceil(-use.budget / this.options.msPerSecond)),
+        retry_after_seconds: Math.max(1, Math.ceil(-use.time.tokens / this.options.msPerSecond)),
       });
     }
-    await this.run(use, startedAt, next);
+    await this.run(key, use, startedAt, next);
   };
 
   /**
@@ -63,33 +63,28 @@ export class ReadBudget {
    */
   readonly waiting: MiddlewareHandler<AppEnv> = async (c, next) => {
     const key = c.get('key_fingerprint');
-    for (let use = this.useOf(key, this.now()); use.running >= this.options.perKey || use.budget <= 0; use = this.useOf(key, this.now())) {
-      const waitMs = use.budget <= 0 ? (-use.budget / this.options.msPerSecond) * 1000 : 50;
+    for (let use = this.useOf(key, this.now()); use.running >= this.options.perKey || use.time.tokens <= 0; use = this.useOf(key, this.now())) {
+      const waitMs = use.time.tokens <= 0 ? (-use.time.tokens / this.options.msPerSecond) * 1000 : 50;
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(10, waitMs))));
     }
     const startedAt = this.now();
-    await this.run(this.useOf(key, startedAt), startedAt, next);
+    await this.run(key, this.useOf(key, startedAt), startedAt, next);
   };
 
-  private async run(use: KeyUse, startedAt: number, next: () => Promise<void>): Promise<void> {
-    use.running++;
+  private async run(key: string, use: KeyUse, startedAt: number, next: () => Promise<void>): Promise<void> {
+    this.running.set(key, use.running + 1);
     try {
       await next();
     } finally {
-      use.running--;
-      use.budget -= this.now() - startedAt;
+      const left = (this.running.get(key) ?? 1) - 1;
+      if (left === 0) this.running.delete(key);
+      else this.running.set(key, left);
+      use.time.tokens -= this.now() - startedAt;
     }
   }
 
   private useOf(key: string, at: number): KeyUse {
-    const { msPerSecond } = this.options;
-    const use = this.keys.get(key) ?? { running: 0, budget: msPerSecond, updated: at };
-    use.budget = Math.min(msPerSecond, use.budget + ((at - use.updated) / 1000) * msPerSecond);
-    use.updated = at;
-    this.keys.delete(key);
-    this.keys.set(key, use);
-    if (this.keys.size > MAX_KEYS) this.keys.delete(this.keys.keys().next().value!);
-    return use;
+    return { time: this.time.at(key, at), running: this.running.get(key) ?? 0 };
   }
 }
 

@@ -3,6 +3,7 @@ import type { Tenant } from '../../events/tenant.js';
 import { tenantKey } from '../../events/tenant.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
+import { TokenBuckets } from './token-buckets.js';
 
 export interface RateLimitOptions {
   /** Sustained requests per second per tenant; 0 turns the limit off. */
@@ -19,25 +20,12 @@ export interface RateLimitOptions {
 /** Takes one token from a tenant's bucket; answers the tokens left (below 1: refused). */
 export type SharedBuckets = (tenant: Tenant, limits: { perSecond: number; burst: number }) => Promise<number>;
 
-const MAX_BUCKETS = 10_000;
-
-interface Bucket {
-  tokens: number;
-  updated: number;
-}
-
 /** A token bucket per tenant: `burst` at once, refilled at `perSecond`. 429 beyond. Buckets answer the tokens there were before this request. */
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
   const now = options.now ?? Date.now;
-  const buckets = new Map<string, Bucket>();
+  const buckets = new TokenBuckets({ capacity: options.burst, perSecond: options.perSecond });
   const local = (key: string, at: number): number => {
-    const bucket = buckets.get(key) ?? { tokens: options.burst, updated: at };
-    bucket.tokens = Math.min(options.burst, bucket.tokens + ((at - bucket.updated) / 1000) * options.perSecond);
-    bucket.updated = at;
-    // Most recently used last: past MAX_BUCKETS the least recently used bucket goes.
-    buckets.delete(key);
-    buckets.set(key, bucket);
-    if (buckets.size > MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
+    const bucket = buckets.at(key, at);
     const before = bucket.tokens;
     if (before >= 1) bucket.tokens -= 1;
     return before;
