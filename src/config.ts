@@ -200,8 +200,8 @@ export const variables = {
   ),
   EXPENSIVE_READ_MS_PER_SECOND: variable(
     'ADVANCED',
-    int(1, 1000, 200),
-    'Milliseconds of each second one key\'s reads of history may take on average (a burst of one second\'s worth); past it they get 429.',
+    int(1, 3_600_000, 200),
+    'Milliseconds of each second one key\'s reads of history may take on average (a burst of one second\'s worth); past it they get 429. 3600000 turns the limit off.',
     '200',
   ),
   OUTBOX_MAX_BYTES_PER_TENANT: variable(

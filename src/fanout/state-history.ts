@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
-import { FOLD_PAGE, feedQueryOf, foldFeed, type FeedProjection } from '../projections/fold-feed.js';
+import { FOLD_PAGE, feedQueryOf, foldAtMost, foldFeed, type FeedProjection } from '../projections/fold-feed.js';
 import { betweenPages } from '../store/event-store.js';
 import { indexAfter } from '../store/positions.js';
 
@@ -55,7 +55,13 @@ export class StateHistory<S> {
    * state is that state. The first call folds the tenant's history once, keeping checkpoints.
    */
   async at(position: number, lastEvent: () => number): Promise<S> {
-    if (this.state === undefined) await this.load();
+    if (this.state === undefined) {
+      // Near the tenant's start, a fold from nothing is cheaper than the whole history.
+      const { store, tenant, projection, checkpointEvery } = this.deps;
+      const early = await foldAtMost(store, tenant, projection, position, { state: projection.initialState(), position: 0 }, checkpointEvery);
+      if (early !== undefined) return early;
+      await this.load();
+    }
     // Checked once loaded, in the same synchronous step as the state is read.
     if (position >= lastEvent()) return this.state!;
     const { store, tenant, projection } = this.deps;

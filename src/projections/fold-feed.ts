@@ -26,11 +26,25 @@ export async function foldFeed<S>(
   upTo: number,
   from: { state: S; position: number } = { state: projection.initialState(), position: 0 },
 ): Promise<S> {
+  return (await foldAtMost(store, tenant, projection, upTo, from, Number.POSITIVE_INFINITY))!;
+}
+
+/** `foldFeed`, given up (`undefined`) once more than `most` events would be folded. */
+export async function foldAtMost<S>(
+  store: EventStore,
+  tenant: Tenant,
+  projection: FeedProjection<S>,
+  upTo: number,
+  from: { state: S; position: number },
+  most: number,
+): Promise<S | undefined> {
   let { state, position } = from;
-  for (;;) {
+  for (let folded = 0; ; ) {
     // Pages are cut by bytes as well as count: only an empty one is the end.
-    const page = await store.readFeed(feedQueryOf(projection, { tenant, after: position, upTo, limit: FOLD_PAGE }));
+    const page = await store.readFeed(feedQueryOf(projection, { tenant, after: position, upTo, limit: Math.min(FOLD_PAGE, most - folded + 1) }));
     if (page.length === 0) return state;
+    folded += page.length;
+    if (folded > most) return undefined;
     for (const event of page) state = projection.evolve(state, event);
     position = page[page.length - 1]!.position;
     await betweenPages();

@@ -10,7 +10,6 @@ import {
   PAGE_BYTES,
   StoreUnavailableError,
   UnstorableEventError,
-  withinBytes,
   type ChainVerification,
   type AppendResult,
   type EventStore,
@@ -72,9 +71,18 @@ const SCHEMA = `
 `;
 
 const COLUMNS = 'position, tenant, stream, revision, event_id, type, version, data, metadata';
+/** A row's position and the bytes of its data and metadata, for cutting a page by bytes. */
+const SIZE_COLUMNS = 'position, octet_length(data) + octet_length(metadata)';
+
+interface FeedStatements {
+  readonly rows: Database.Statement;
+  readonly lean: Database.Statement;
+  readonly sizes: Database.Statement;
+}
+
 /** The same, with the bulky payloads left out (see `FeedQuery.withoutPayloads`): SQLite's JSON functions cut them before JavaScript parses anything. */
 const LEAN_COLUMNS = `position, tenant, stream, revision, event_id, type, version,
-  CASE type WHEN 'CommandAccepted' THEN json_set(data, '$.params', json('{}')) WHEN 'TaskSucceeded' THEN json_set(data, '$.result', json('null')) ELSE data END,
+  CASE type WHEN 'CommandAccepted' THEN json_set(data, '$.params', json('{}')) WHEN 'TaskSucceeded' THEN json_set(data, '$.result', json('null')) ELSE data END AS data,
   metadata`;
 
 /**
@@ -126,7 +134,7 @@ class SqliteEventStore implements EventStore {
   private readonly recent: RecentEvents;
   private readonly commits = new CommitSignal();
   private readonly tenantOf = tenantCache();
-  private readonly typedStatements = new Map<string, Database.Statement>();
+  private readonly typedStatements = new Map<string, FeedStatements>();
   private readonly sql;
   private queue: PendingAppend[] = [];
   /** Batches sent to the writer and not answered yet, by id, in the order sent. */
@@ -151,14 +159,8 @@ class SqliteEventStore implements EventStore {
     this.sql = {
       stream: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND stream = ? ORDER BY revision`).raw(),
       positions: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(),
-      feedAll: this.reader.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(),
-      feedTenant: this.reader
-        .prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`)
-        .raw(),
-      feedAllLean: this.reader.prepare(`SELECT ${LEAN_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(),
-      feedTenantLean: this.reader
-        .prepare(`SELECT ${LEAN_COLUMNS} FROM events WHERE tenant = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`)
-        .raw(),
+      all: this.feedStatements('position > ? AND position <= ?'),
+      tenant: this.feedStatements('tenant = ? AND position > ? AND position <= ?'),
       head: this.reader.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck(),
     };
     this.head = this.sql.head.get() as number;
@@ -340,32 +342,44 @@ class SqliteEventStore implements EventStore {
     const types = query.types && new Set(query.types);
     const fromMemory = this.recent.read(query.after, upTo, query.limit, maxBytes, query.tenant && tenantKey(query.tenant), types);
     if (fromMemory) return fromMemory;
-    if (query.types) return this.readTypes(query, upTo, query.types);
-    const { feedAll, feedTenant } = query.withoutPayloads ? { feedAll: this.sql.feedAllLean, feedTenant: this.sql.feedTenantLean } : this.sql;
-    const rows = query.tenant ? feedTenant.iterate(tenantKey(query.tenant), query.after, upTo, query.limit) : feedAll.iterate(query.after, upTo, query.limit);
-    return this.page(rows as IterableIterator<EventRow>, query.limit, maxBytes);
+    if (query.types) return this.readTypes(query, upTo, maxBytes, query.types);
+    const statements = query.tenant ? this.sql.tenant : this.sql.all;
+    const args = query.tenant ? [tenantKey(query.tenant), query.after] : [query.after];
+    return this.page(statements, args, upTo, query.limit, maxBytes, query.withoutPayloads === true);
   }
 
-  /** Rows parsed into events while the page stays within `maxBytes` (the rest are never read). */
-  private page(rows: IterableIterator<EventRow>, limit: number, maxBytes: number): RecordedEvent[] {
-    const events: RecordedEvent[] = [];
-    for (const row of withinBytes(rows, (r) => r[7].length + r[8].length, limit, maxBytes)) events.push(this.toRecorded(row));
-    return events;
+  /** The three statements of a feed query: the rows, the rows without payloads, the rows' sizes only. */
+  private feedStatements(where: string): FeedStatements {
+    const query = (columns: string) => this.reader.prepare(`SELECT ${columns} FROM events WHERE ${where} ORDER BY position LIMIT ?`).raw();
+    return { rows: query(COLUMNS), lean: query(LEAN_COLUMNS), sizes: query(SIZE_COLUMNS) };
+  }
+
+  /**
+   * A page within `maxBytes`: the sizes of the rows are read first (SQLite measures them
+   * without handing their text over), then only the rows that fit.
+   */
+  private page(statements: FeedStatements, args: unknown[], upTo: number, limit: number, maxBytes: number, lean: boolean): RecordedEvent[] {
+    const sizes = statements.sizes.all(...args, upTo, limit) as Array<[position: number, bytes: number]>;
+    if (sizes.length === 0) return [];
+    let bytes = 0;
+    let kept = 0;
+    while (kept < sizes.length && (kept === 0 || bytes < maxBytes)) bytes += sizes[kept++]![1];
+    const rows = (lean ? statements.lean : statements.rows).all(...args, sizes[kept - 1]![0], kept) as EventRow[];
+    return rows.map((row) => this.toRecorded(row));
   }
 
   /** The feed filtered by type: the filter runs in SQL, so skipped rows are never parsed. */
-  private readTypes(query: FeedQuery, upTo: number, types: readonly string[]): RecordedEvent[] {
+  private readTypes(query: FeedQuery, upTo: number, maxBytes: number, types: readonly string[]): RecordedEvent[] {
     if (types.length === 0) return [];
     const placeholders = types.map(() => '?').join(', ');
-    const where = query.tenant ? 'tenant = ? AND ' : '';
-    const sql = `SELECT ${COLUMNS} FROM events WHERE ${where}position > ? AND position <= ? AND type IN (${placeholders}) ORDER BY position LIMIT ?`;
-    let statement = this.typedStatements.get(sql);
-    if (!statement) {
-      statement = this.reader.prepare(sql).raw();
-      this.typedStatements.set(sql, statement);
+    const where = `${query.tenant ? 'tenant = ? AND ' : ''}type IN (${placeholders}) AND position > ? AND position <= ?`;
+    let statements = this.typedStatements.get(where);
+    if (!statements) {
+      statements = this.feedStatements(where);
+      this.typedStatements.set(where, statements);
     }
     const tenant = query.tenant ? [tenantKey(query.tenant)] : [];
-    return this.page(statement.iterate(...tenant, query.after, upTo, ...types, query.limit) as IterableIterator<EventRow>, query.limit, query.maxBytes ?? PAGE_BYTES);
+    return this.page(statements, [...tenant, ...types, query.after], upTo, query.limit, maxBytes, false);
   }
 
   private toRecorded([position, tenant, stream, revision, event_id, type, version, data, metadata]: EventRow): RecordedEvent {
