@@ -3,7 +3,7 @@ import { oneAtATime } from '../middleware/expensive-reads.js';
 import { z } from 'zod';
 import type { Tenant } from '../../events/tenant.js';
 import { approvalRecord, type ApprovalRecord } from '../../projections/approval-audit.js';
-import type { EventStore } from '../../store/event-store.js';
+import { betweenPages, type EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
 import type { RouteDoc } from '../openapi.js';
 import { position } from '../schemas.js';
@@ -47,15 +47,19 @@ export const auditDocs: RouteDoc[] = [
 ];
 
 const ASK_TYPES = ['AskCreated'];
+/** Commands read and folded between two turns of the event loop. */
+const STREAMS_PER_TURN = 20;
 
 /** A page of approval records: asks created after `after`, each folded from its command's stream. */
 async function approvals(store: EventStore, tenant: Tenant, after: number, limit: number) {
   const { events: page, hasMore } = await feedPage(store, { tenant, after, types: ASK_TYPES, limit });
   const records: ApprovalRecord[] = [];
-  // One stream at a time: a page of large commands is never all in memory at once.
-  for (const ask of page) {
+  // One stream at a time: a page of large commands is never all in memory at once, and
+  // other requests go in between.
+  for (const [i, ask] of page.entries()) {
     const record = approvalRecord(await store.readStream(tenant, ask.stream), (ask.data as { ask_id: string }).ask_id);
     if (record) records.push(record);
+    if (i % STREAMS_PER_TURN === STREAMS_PER_TURN - 1) await betweenPages();
   }
   return { approvals: records, next_after: page.at(-1)?.position ?? after, has_more: hasMore };
 }
