@@ -88,12 +88,13 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const shares = new ShareStore(config.NEXUS_OUTBOX_DIR, { secret, limits: outboxLimits(config) });
   const llm = llmRouterFrom(config, { logger, store, newEventId: () => newId(), ...(redis ? { redis, processId: `supervisor-${process.pid}` } : {}) });
   const address = { url: '' };
+  const publicUrl = () => config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') ?? address.url;
   const catalog = (options.catalog ?? builtInCatalog)({
     store,
     workspaceDir: config.NEXUS_WORKSPACE_DIR,
     outboxDir: config.NEXUS_OUTBOX_DIR,
     shares,
-    publicUrl: () => config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') ?? address.url,
+    publicUrl,
     now,
     ...executorSettings(config),
   });
@@ -212,6 +213,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
       ...(redis ? { redis: redis.status === 'ready' ? 'ok' : 'down' } : {}),
     }),
     usage: (tenant) => dispatcher.usage.of(tenant),
+    publicUrl,
     gauges: () => ({
       dispatcher: { pending: dispatcher.pending, in_flight: dispatcher.inFlight },
       sse: { clients: hub.subscriberCount },

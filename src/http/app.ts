@@ -62,6 +62,8 @@ export interface AppDeps {
   readonly metrics?: Registry;
   /** Signs dashboard sessions: SESSION_SECRET, or the one kept in the data folder. */
   readonly sessionSecret: string;
+  /** How share links address NEXUS from outside (NEXUS_PUBLIC_URL, or the listen address). */
+  readonly publicUrl: () => string;
   /** RabbitMQ, Redis: reported by `/health`. */
   readonly dependencies?: () => Record<string, 'ok' | 'down'>;
 }
@@ -169,7 +171,7 @@ export function createApp(deps: AppDeps) {
   );
   app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), body, expensive, snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES }));
   app.route('/session', sessionRoutes({ sessionKey: signingKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now, fourEyes: config.APPROVAL_FOUR_EYES }));
-  app.route('/agent', shareLinkRoutes({ shares: deps.shares, now: deps.now, publicUrl: config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') }));
+  app.route('/agent', shareLinkRoutes(deps));
   app.route('/audit', auditRoutes({ ...deps, expensive }));
   app.route('/finops', finopsRoutes({ hub: deps.hub as FeedHub<unknown>, expensive }));
   app.route(

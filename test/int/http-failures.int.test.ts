@@ -50,6 +50,7 @@ describe('when the event store is unavailable', () => {
       shutdown: new AbortController().signal,
       gauges: () => ({}),
       usage: () => new TenantUsage().of({ org_id: 'down', project_id: 'p' }),
+      publicUrl: () => 'http://localhost',
       startedAt: new Date(),
       sessionSecret: 'a-session-secret-for-this-test-only',
     });

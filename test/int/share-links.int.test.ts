@@ -65,7 +65,7 @@ describe('ShareStore', () => {
       c.set('tenant', { org_id: c.req.header('x-org-id') ?? '', project_id: c.req.header('x-project-id') ?? '' });
       await next();
     });
-    hono.route('/agent', shareLinkRoutes({ shares, now }));
+    hono.route('/agent', shareLinkRoutes({ shares, now, publicUrl: () => 'http://127.0.0.1:8000' }));
     hono.route('/shares', shareRoutes({ shares, now }));
     return hono;
   }
@@ -96,7 +96,7 @@ describe('ShareStore', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(await response.json()).toEqual({
-      share_url: `http://localhost/shares/${token}`,
+      share_url: `http://127.0.0.1:8000/shares/${token}`,
       expires_at: new Date(clock + HOUR).toISOString(),
       recipient: 'cfo@example.com',
       files: [expect.objectContaining({ name: 'q3.csv', bytes: 22 })],
@@ -108,15 +108,15 @@ describe('ShareStore', () => {
     expect((await app().request('/agent/shares/..%2F..%2Fetc', asTenant(acme))).status).toBe(404);
   });
 
-  it('builds the link on NEXUS_PUBLIC_URL when it is set', async () => {
+  it('builds the link on the public address it is given, never on the Host the request names', async () => {
     await share(acme, 'cmd-3');
     const hono = new Hono<AppEnv>();
     hono.use('*', async (c, next) => {
       c.set('tenant', acme);
       await next();
     });
-    hono.route('/agent', shareLinkRoutes({ shares, now: () => new Date(clock), publicUrl: 'https://nexus.example.com' }));
-    const { share_url } = (await (await hono.request('/agent/shares/cmd-3')).json()) as { share_url: string };
+    hono.route('/agent', shareLinkRoutes({ shares, now: () => new Date(clock), publicUrl: () => 'https://nexus.example.com' }));
+    const { share_url } = (await (await hono.request('http://evil.example/agent/shares/cmd-3', { headers: { host: 'evil.example' } })).json()) as { share_url: string };
     expect(share_url).toBe(`https://nexus.example.com/shares/${(await shares.forCommand(acme, 'cmd-3'))!.token}`);
   });
 

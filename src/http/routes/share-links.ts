@@ -8,8 +8,8 @@ import { errorSchema, type RouteDoc } from '../openapi.js';
 export interface ShareLinkDeps {
   readonly shares: ShareStore;
   readonly now: () => Date;
-  /** NEXUS_PUBLIC_URL, without a trailing `/`; unset, links are built on the origin the request reached. */
-  readonly publicUrl?: string | undefined;
+  /** How share links address NEXUS: NEXUS_PUBLIC_URL (no trailing `/`), or the address it listens on (never a request's Host header). */
+  readonly publicUrl: () => string;
 }
 
 export const shareLinkSchema = z.object({
@@ -44,8 +44,7 @@ export function shareLinkRoutes(deps: ShareLinkDeps) {
     if (!share) throw new RequestError(404, 'share_not_found', `command ${commandId} made no share in this tenant`);
     const { recipient, expires_at, files } = share.manifest;
     if (deps.now().getTime() >= Date.parse(expires_at)) throw new RequestError(410, 'share_expired', `this share expired at ${expires_at}`);
-    const base = deps.publicUrl ?? new URL(c.req.url).origin;
     c.header('cache-control', 'no-store');
-    return c.json({ share_url: `${base}/shares/${share.token}`, expires_at, recipient, files });
+    return c.json({ share_url: `${deps.publicUrl()}/shares/${share.token}`, expires_at, recipient, files });
   });
 }
