@@ -1,4 +1,4 @@
-# NEXUS image: the supervisor (default command) and the worker (dist/src/worker-main.js).
+# NEXUS image: the supervisor (default command) and the worker (dist/src/main/worker-main.js).
 # Both stages start from the same Debian image, so the better-sqlite3 addon compiled in the
 # first runs as is in the second.
 
@@ -30,4 +30,4 @@ COPY --from=build /app/web ./web
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8000
-CMD ["node", "--enable-source-maps", "dist/src/main.js"]
+CMD ["node", "--enable-source-maps", "dist/src/main/supervisor-main.js"]

@@ -4,8 +4,8 @@ import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Tenant } from '../src/events/tenant.js';
-import { newId } from '../src/ids.js';
-import { openSqliteEventStore } from '../src/store/sqlite-event-store.js';
+import { newId } from '../src/shared/ids.js';
+import { openSqliteEventStore } from '../src/store/sqlite/sqlite-event-store.js';
 import type { AttackOptions, AttackResult, ReadKind } from './hostile-client.js';
 import { IDLE_SOCKET_MS, percentile, tenantHeaders } from './support.js';
 

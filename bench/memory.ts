@@ -33,7 +33,7 @@ function nexusChildren(): number[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('dist/src/main.js')) pids.push(Number(entry));
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('dist/src/main/supervisor-main.js')) pids.push(Number(entry));
     } catch {
       // gone meanwhile
     }

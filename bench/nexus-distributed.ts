@@ -38,12 +38,12 @@ export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<
   clearTimeout(timer);
 }
 
-/** `node dist/src/worker-main.js`, as `npm run worker` runs it; ready once it says it takes tasks. */
+/** `node dist/src/main/worker-main.js`, as `npm run worker` runs it; ready once it says it takes tasks. */
 async function spawnCompiledWorker(env: Record<string, string>, problems: string[]): Promise<ChildProcess> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-bench-worker-'));
   // NEXUS_WORKER_NODE_FLAGS: node flags for the workers (e.g. --cpu-prof), as NEXUS_NODE_FLAGS for the supervisor.
   const flags = process.env.NEXUS_WORKER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...flags, join(root, 'dist', 'src', 'worker-main.js')], {
+  const child = spawn(process.execPath, [...flags, join(root, 'dist', 'src', 'main', 'worker-main.js')], {
     cwd,
     env: { PATH: process.env.PATH, ...env, NEXUS_DATA_DIR: cwd, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

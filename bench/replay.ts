@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Tenant } from '../src/events/tenant.js';
-import { newId } from '../src/ids.js';
-import { openSqliteEventStore } from '../src/store/sqlite-event-store.js';
+import { newId } from '../src/shared/ids.js';
+import { openSqliteEventStore } from '../src/store/sqlite/sqlite-event-store.js';
 import { rawSubscriber } from './support.js';
 
 export const replayTenant: Tenant = { org_id: 'replay', project_id: 'bench' };

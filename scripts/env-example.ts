@@ -1,6 +1,6 @@
 // Writes .env.example from the configuration module, so the two cannot drift:
 //   npx tsx scripts/env-example.ts > .env.example
-import { variables } from '../src/config.js';
+import { variables } from '../src/config/variables.js';
 
 const sections = {
   REQUIRED: 'REQUIRED (production)',

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { RiskLevel } from '../events/command-events.js';
 import type { Tenant } from '../events/tenant.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 
 /** The tenant's key/value memory, as handlers see it (it shows in `snapshot.memory`). */
 export interface TenantMemory {

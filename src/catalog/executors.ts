@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/load-config.js';
 import type { SmtpSettings } from './commands/email-send.js';
 import type { PaymentWebhook } from './commands/payment-execute.js';
 import type { RagSettings } from './commands/rag.js';

@@ -18,6 +18,14 @@ export const tenantSchema = z.object({ org_id: tenantIdSchema, project_id: tenan
 
 export const tenantKey = (tenant: Tenant): string => `${tenant.org_id}/${tenant.project_id}`;
 
+/** Whether one of the `org/project` patterns (`*` for any org or project) names the tenant. */
+export function tenantMatches(patterns: readonly string[], tenant: Tenant): boolean {
+  return patterns.some((pattern) => {
+    const [org, project] = pattern.split('/');
+    return (org === '*' || org === tenant.org_id) && (project === '*' || project === tenant.project_id);
+  });
+}
+
 /**
  * NEXUS's own logs (workers joining and leaving, LLM breakers) live in tenants of the org
  * `_nexus`, which no client can create: tenant ids start with a letter or digit.

@@ -1,8 +1,8 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Tenant } from '../events/tenant.js';
 
-import type { Principal } from '../principals.js';
-import type { Session } from './session-token.js';
+import type { Principal } from './auth/principals.js';
+import type { Session } from './auth/session-token.js';
 
 export interface AppEnv {
   Bindings: HttpBindings;

@@ -1,23 +1,23 @@
 import { Hono } from 'hono';
 import type { Catalog } from '../catalog/catalog.js';
 import type { RiskPolicy } from '../catalog/risk-policy.js';
-import { tenantCaps, type Config } from '../config.js';
+import { tenantCaps, type Config } from '../config/load-config.js';
 import type { Holding } from '../commands/tenant-caps.js';
 import type { Tenant } from '../events/tenant.js';
 import type { FeedHub } from '../fanout/feed-hub.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import type { SnapshotProjection, SnapshotState } from '../projections/snapshot.js';
 import type { EventStore } from '../store/event-store.js';
 import type { AppEnv } from './app-env.js';
 import { errorBody, errorHandler } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
-import { apiKeyAuth, tenantScope } from './middleware/auth.js';
+import { apiKeyAuth, tenantScope } from './auth/api-key-auth.js';
 import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
 import { rateLimit, type SharedBuckets } from './middleware/rate-limit.js';
 import { ReadBudget } from './middleware/expensive-reads.js';
-import { authAttempts } from './middleware/auth-attempts.js';
-import { StreamSlots } from './stream-slots.js';
+import { authAttempts } from './auth/auth-attempts.js';
+import { StreamSlots } from './sse/stream-slots.js';
 import { header } from './header.js';
 import { tenantHeaders } from './middleware/tenant.js';
 import { documentedMethods, openApiDocument } from './openapi.js';
@@ -36,7 +36,7 @@ import { metricsDocs, metricsRoutes } from './routes/metrics.js';
 import { finopsDocs, finopsRoutes } from './routes/finops.js';
 import { requireSession, sessionDocs, sessionRoutes, signOutRoute } from './routes/session.js';
 import { dashboardRoutes } from './routes/dashboard.js';
-import { sessionKey } from './session-token.js';
+import { sessionKey } from './auth/session-token.js';
 
 export interface AppDeps {
   readonly config: Config;

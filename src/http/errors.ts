@@ -13,7 +13,7 @@ import {
 } from '../commands/errors.js';
 import { StoreUnavailableError, UnstorableEventError } from '../store/event-store.js';
 import { NotCaughtUpError } from '../fanout/feed-hub.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 
 /** A request refused at the door. Only `src/http` knows about statuses. */
 export class RequestError extends Error {

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { AppEnv } from './app-env.js';
 import { RequestError } from './errors.js';
 import { header } from './header.js';
-import { nestsDeeperThan } from '../json-limits.js';
+import { nestsDeeperThan } from '../shared/json-limits.js';
 
 const JSON_TYPE = /^application\/([\w.+-]*\+)?json\s*(;|$)/i;
 

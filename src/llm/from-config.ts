@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Config } from '../config.js';
-import { RedisBreaker } from '../distributed/redis-breaker.js';
+import type { Config } from '../config/load-config.js';
+import { RedisBreaker } from '../distributed/redis/breaker.js';
 import { breakerStream, LLM_TENANT } from '../events/llm-events.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import type { EventStore } from '../store/event-store.js';
 import { DEFAULT_PRICES, LlmMeter } from './llm-meter.js';
 import { configuredProviders, providerOrder } from './providers.js';

@@ -1,8 +1,8 @@
 import { Ajv, type CodeOptions, type ValidateFunction } from 'ajv';
 import RE2 from 're2';
 import { TaskFailure } from '../catalog/define-command.js';
-import { canonicalJson } from '../ids.js';
-import { nestsDeeperThan } from '../json-limits.js';
+import { canonicalJson } from '../shared/ids.js';
+import { nestsDeeperThan } from '../shared/json-limits.js';
 
 /** The largest caller-given schema, in bytes of JSON. */
 export const SCHEMA_MAX_BYTES = 64 * 1024;

@@ -3,7 +3,7 @@ import { createGoogleGenerativeAI } from '@ai-sdk/google';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
-import type { Config } from '../config.js';
+import type { Config } from '../config/load-config.js';
 
 export type ProviderName = 'anthropic' | 'openai' | 'gemini' | 'zai';
 

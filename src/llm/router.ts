@@ -1,5 +1,5 @@
 import { TaskFailure } from '../catalog/define-command.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import { LocalBreaker, type BreakerChange, type BreakerSettings, type BreakerState, type CircuitBreaker } from './circuit-breaker.js';
 import { classify, isProviderFailure, isRetryable, type LlmFailureCode } from './failure-codes.js';
 import type { LlmProvider, ProviderName } from './providers.js';

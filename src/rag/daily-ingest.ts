@@ -1,7 +1,7 @@
 import { submitCommand } from '../commands/submit-command.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
-import { derivedId } from '../ids.js';
-import type { Logger } from '../logger.js';
+import { derivedId } from '../shared/ids.js';
+import type { Logger } from '../observability/logger.js';
 import type { EventStore } from '../store/event-store.js';
 import { nextRunAt } from './daily-schedule.js';
 

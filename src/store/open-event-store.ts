@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import type { Config } from '../config.js';
+import type { Config } from '../config/load-config.js';
 import { upcast } from '../events/registry.js';
 import type { EventStore } from './event-store.js';
-import { openEsdbEventStore } from './esdb-event-store.js';
-import { openPostgresEventStore } from './postgres-event-store.js';
-import { openSqliteEventStore } from './sqlite-event-store.js';
+import { openEsdbEventStore } from './esdb/esdb-event-store.js';
+import { openPostgresEventStore } from './postgres/postgres-event-store.js';
+import { openSqliteEventStore } from './sqlite/sqlite-event-store.js';
 
 export type StoreKind = 'eventstoredb' | 'postgres' | 'sqlite';
 

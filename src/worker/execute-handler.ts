@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { TaskFailure, type CommandHandler, type HandlerContext } from '../catalog/define-command.js';
 import type { Failure } from '../events/command-events.js';
-import { nestsDeeperThan } from '../json-limits.js';
+import { nestsDeeperThan } from '../shared/json-limits.js';
 
 export type Execution =
   | { readonly ok: true; readonly result: unknown; readonly duration_ms: number }

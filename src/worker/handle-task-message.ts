@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { TaskMessage } from '../distributed/task-message.js';
-import type { TaskLeases } from '../distributed/task-leases.js';
-import { presumedDead } from '../distributed/worker-presence.js';
+import type { TaskLeases } from '../distributed/redis/task-leases.js';
+import { presumedDead } from '../distributed/redis/worker-presence.js';
 import { AUTOPILOT_STREAM } from '../events/tenant-events.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
 import { taskKey } from '../projections/pending-tasks.js';
 import { loadTask } from './load-task.js';
 import { abandonTask, runTask, type TaskOutcome, type TaskRunnerDeps } from './run-task.js';
-import { sleep } from '../sleep.js';
+import { sleep } from '../shared/sleep.js';
 
 export interface TaskMessageDeps extends TaskRunnerDeps {
   readonly redis: Redis;

@@ -1,6 +1,6 @@
 import { StoreUnavailableError, type EventStore } from '../store/event-store.js';
 import { withAppend } from '../store/with-append.js';
-import { sleep } from '../sleep.js';
+import { sleep } from '../shared/sleep.js';
 
 
 /**

@@ -11,12 +11,12 @@ import { llmAccess } from '../llm/llm-access.js';
 import type { LlmMeter } from '../llm/llm-meter.js';
 import type { LlmRouter } from '../llm/router.js';
 import { commandStream } from '../events/command-events.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
 import { ConcurrencyError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
 import { executeHandler, prepareRun, type Execution, type RunningHandler } from './execute-handler.js';
 import { taskProgress } from './task-progress.js';
-import { payloadHash } from '../ids.js';
+import { payloadHash } from '../shared/ids.js';
 
 export interface TaskRunnerDeps {
   readonly store: EventStore;

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/load-config.js';
 import type { TaskRunnerDeps } from './run-task.js';
 
 /** What the configuration says about running tasks: retries, timeout, triage. */

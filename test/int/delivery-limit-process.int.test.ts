@@ -6,7 +6,7 @@ import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/events/envelope.js';
 import type { Tenant } from '../../src/events/tenant.js';
-import { openPostgresEventStore } from '../../src/store/postgres-event-store.js';
+import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { distributedEnv, freshDatabase, freshQueues, SERVICES } from '../support/distributed.js';
 import { spawnNexus, spawnWorker, type NexusProcess } from '../support/nexus-process.js';
 import { API_KEY } from '../support/nexus.js';

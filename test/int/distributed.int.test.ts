@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/events/envelope.js';
 import type { Tenant } from '../../src/events/tenant.js';
 import { EXECUTORS_TENANT } from '../../src/events/executor-events.js';
-import { openPostgresEventStore } from '../../src/store/postgres-event-store.js';
+import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { distributedEnv, freshDatabase, freshQueues, restartRedis, startRabbit, stopRabbit } from '../support/distributed.js';
 import { spawnNexus, spawnWorker, type NexusProcess } from '../support/nexus-process.js';
 import { ADMIN_KEY, API_KEY } from '../support/nexus.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/events/envelope.js';
 import type { Tenant } from '../../src/events/tenant.js';
 import { StoreUnavailableError } from '../../src/store/event-store.js';
-import { openEsdbEventStore } from '../../src/store/esdb-event-store.js';
+import { openEsdbEventStore } from '../../src/store/esdb/esdb-event-store.js';
 import {
   esdbConnectionString,
   esdbEventId,
@@ -14,8 +14,8 @@ import {
   escapeSegment,
   fromEsdbCurrent,
   toEsdbExpected,
-} from '../../src/store/esdb-names.js';
-import { catchUp, follow, type Subscription } from '../../src/store/esdb-reads.js';
+} from '../../src/store/esdb/names.js';
+import { catchUp, follow, type Subscription } from '../../src/store/esdb/reads.js';
 import { eventStoreConformance } from '../support/event-store-conformance.js';
 
 const url = process.env.EVENTSTORE_URL;

@@ -7,15 +7,15 @@ import { executorSettings, outboxLimits } from '../../src/catalog/executors.js';
 import { builtInCatalog } from '../../src/catalog/built-in.js';
 import { riskPolicy } from '../../src/catalog/risk-policy.js';
 import { ShareStore } from '../../src/shares/share-store.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { FeedHub } from '../../src/fanout/feed-hub.js';
 import { createApp } from '../../src/http/app.js';
-import { reportFrame } from '../../src/http/sse-frames.js';
-import { newId } from '../../src/ids.js';
-import { createLogger } from '../../src/logger.js';
+import { reportFrame } from '../../src/http/sse/sse-frames.js';
+import { newId } from '../../src/shared/ids.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { TenantUsage } from '../../src/dispatch/tenant-usage.js';
 import { snapshotProjection } from '../../src/projections/snapshot.js';
-import { openSqliteEventStore } from '../../src/store/sqlite-event-store.js';
+import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 import { API_KEY, startTestNexus } from '../support/nexus.js';
 
 describe('when the event store is unavailable', () => {

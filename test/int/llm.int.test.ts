@@ -3,17 +3,17 @@ import { llmComplete, llmExtract } from '../../src/catalog/commands/llm.js';
 import { llmAccess } from '../../src/llm/llm-access.js';
 import type { LlmMeter } from '../../src/llm/llm-meter.js';
 import type { HandlerContext } from '../../src/catalog/define-command.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 import { llmMeterFrom, llmRouterFrom } from '../../src/llm/from-config.js';
-import { memoryEventStore } from '../../src/store/memory-event-store.js';
+import { memoryEventStore } from '../../src/store/memory/memory-event-store.js';
 import { startTestNexus } from '../support/nexus.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RedisBreaker } from '../../src/distributed/redis-breaker.js';
+import { RedisBreaker } from '../../src/distributed/redis/breaker.js';
 import { SERVICES } from '../support/distributed.js';
 import { configuredProviders, providerOrder } from '../../src/llm/providers.js';
 import { LlmRouter } from '../../src/llm/router.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { vendorServer, type VendorServer } from '../support/llm-servers.js';
 
 // The AI SDK's real clients over real HTTP against local servers that speak each vendor's

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/events/envelope.js';
 import { ConcurrencyError, StoreUnavailableError, type EventStore } from '../../src/store/event-store.js';
-import { openPostgresEventStore, type PostgresEventStore, type PostgresEventStoreOptions } from '../../src/store/postgres-event-store.js';
+import { openPostgresEventStore, type PostgresEventStore, type PostgresEventStoreOptions } from '../../src/store/postgres/postgres-event-store.js';
 import { eventStoreConformance } from '../support/event-store-conformance.js';
 import { waitUntil } from '../support/wait.js';
 

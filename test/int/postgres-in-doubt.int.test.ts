@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/events/envelope.js';
 import { ConcurrencyError, StoreUnavailableError, type EventStore } from '../../src/store/event-store.js';
-import { openPostgresEventStore } from '../../src/store/postgres-event-store.js';
+import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { freshDatabase } from '../support/distributed.js';
 import { bindOf, simpleQuery, startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { waitUntil } from '../support/wait.js';

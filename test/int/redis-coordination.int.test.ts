@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Leadership } from '../../src/distributed/leadership.js';
-import { redisKeys } from '../../src/distributed/redis-keys.js';
-import { redisBuckets } from '../../src/distributed/redis-rate-limit.js';
-import { TaskLeases } from '../../src/distributed/task-leases.js';
-import { createLogger } from '../../src/logger.js';
+import { Leadership } from '../../src/distributed/redis/leadership.js';
+import { redisKeys } from '../../src/distributed/redis/keys.js';
+import { redisBuckets } from '../../src/distributed/redis/rate-limit.js';
+import { TaskLeases } from '../../src/distributed/redis/task-leases.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { SERVICES } from '../support/distributed.js';
 import { waitUntil } from '../support/wait.js';
 

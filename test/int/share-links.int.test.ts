@@ -9,7 +9,7 @@ import type { AppEnv } from '../../src/http/app-env.js';
 import { errorHandler } from '../../src/http/errors.js';
 import { shareLinkRoutes } from '../../src/http/routes/share-links.js';
 import { shareRoutes } from '../../src/http/routes/shares.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { ShareStore, shareToken } from '../../src/shares/share-store.js';
 import { ADMIN_KEY, startTestNexus, type TestNexus } from '../support/nexus.js';
 import { waitUntil } from '../support/wait.js';

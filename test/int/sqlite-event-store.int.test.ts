@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSqliteEventStore } from '../../src/store/sqlite-event-store.js';
+import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 import { eventStoreConformance } from '../support/event-store-conformance.js';
 
 function sqlite(recentKeep?: number) {

@@ -6,9 +6,9 @@ import { StateHistory } from '../../src/fanout/state-history.js';
 import { foldFeed } from '../../src/projections/fold-feed.js';
 import { snapshotProjection } from '../../src/projections/snapshot.js';
 import type { EventStore } from '../../src/store/event-store.js';
-import { openSqliteEventStore } from '../../src/store/sqlite-event-store.js';
+import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 import { events as life, tenant } from '../support/fixtures.js';
-import { newId } from '../../src/ids.js';
+import { newId } from '../../src/shared/ids.js';
 
 const projection = snapshotProjection({ worklogKeep: 5 });
 let store: EventStore;

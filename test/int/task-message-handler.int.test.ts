@@ -6,11 +6,11 @@ import { Catalog } from '../../src/catalog/catalog.js';
 import { defineCommand } from '../../src/catalog/define-command.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import { commandLifeDecider } from '../../src/commands/command-life.js';
-import { TaskLeases } from '../../src/distributed/task-leases.js';
-import { redisKeys } from '../../src/distributed/redis-keys.js';
+import { TaskLeases } from '../../src/distributed/redis/task-leases.js';
+import { redisKeys } from '../../src/distributed/redis/keys.js';
 import { commandStream } from '../../src/events/command-events.js';
-import { createLogger } from '../../src/logger.js';
-import { memoryEventStore } from '../../src/store/memory-event-store.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { memoryEventStore } from '../../src/store/memory/memory-event-store.js';
 import { TaskMessageHandler } from '../../src/worker/handle-task-message.js';
 import { SERVICES } from '../support/distributed.js';
 

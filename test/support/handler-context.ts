@@ -1,5 +1,5 @@
 import type { HandlerContext } from '../../src/catalog/define-command.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 
 /**
  * A handler context for calling a command's handler directly: a memory of its own (a Map), no

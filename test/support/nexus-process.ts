@@ -11,11 +11,11 @@ import { waitUntil } from './wait.js';
 const root = resolve(import.meta.dirname, '..', '..');
 const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
-/** Runs `src/main.ts` to its exit, for start-up failures: its exit code and stderr. */
+/** Runs `src/main/supervisor-main.ts` to its exit, for start-up failures: its exit code and stderr. */
 export function runNexusToExit(env: Record<string, string>, options: { dotenv?: string } = {}): Promise<{ code: number | null; stderr: string }> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-proc-'));
   if (options.dotenv !== undefined) writeFileSync(join(cwd, '.env'), options.dotenv);
-  const child = spawn(process.execPath, ['--import', tsx, join(root, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, ['--import', tsx, join(root, 'src', 'main', 'supervisor-main.ts')], {
     cwd,
     env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -69,7 +69,7 @@ function freePort(): Promise<number> {
 }
 
 /**
- * NEXUS as its own process (`src/main.ts`), for what only a process can show: kill -9,
+ * NEXUS as its own process (`src/main/supervisor-main.ts`), for what only a process can show: kill -9,
  * SIGTERM, restarts. It runs in an empty folder so no developer's `.env` leaks in. Ready once
  * `/health` answers.
  */
@@ -83,8 +83,8 @@ export async function spawnNexus(
   // `compiled`: run the build in dist/ with the flags of `npm start` (run `npm run build` first).
   // `testCommands`: add the command types of test/support/test-commands.ts.
   const entry = options.compiled
-    ? [...(process.env.NEXUS_NODE_FLAGS === undefined ? ['--single-threaded-gc'] : []), join(root, 'dist', 'src', 'main.js')]
-    : ['--import', tsx, join(root, options.testCommands ? 'test/support/main-with-test-commands.ts' : 'src/main.ts')];
+    ? [...(process.env.NEXUS_NODE_FLAGS === undefined ? ['--single-threaded-gc'] : []), join(root, 'dist', 'src', 'main', 'supervisor-main.js')]
+    : ['--import', tsx, join(root, options.testCommands ? 'test/support/main-with-test-commands.ts' : 'src/main/supervisor-main.ts')];
   const child = spawn(process.execPath, [...(process.env.NEXUS_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...entry], {
     cwd,
     env: {
@@ -120,7 +120,7 @@ export async function spawnNexus(
   };
 }
 
-/** A worker process (`src/worker-main.ts` with the test command types), ready once it says it takes tasks. */
+/** A worker process (`src/main/worker-main.ts` with the test command types), ready once it says it takes tasks. */
 export async function spawnWorker(env: Record<string, string>): Promise<NexusProcess> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-worker-'));
   const child = spawn(process.execPath, ['--import', tsx, join(root, 'test/support/worker-with-test-commands.ts')], {

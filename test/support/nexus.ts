@@ -1,9 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startNexus, type RunningNexus, type StartOptions } from '../../src/nexus.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startNexus, type RunningNexus, type StartOptions } from '../../src/main/supervisor.js';
 import type { Tenant } from '../../src/events/tenant.js';
 import { SseClient } from './sse-client.js';
 

@@ -12,11 +12,11 @@ import { submitCommand } from '../../src/commands/submit-command.js';
 import { TaskQueue } from '../../src/dispatch/task-queue.js';
 import { commandStream, type CommandLifeEvent } from '../../src/events/command-events.js';
 import type { RecordedEvent } from '../../src/events/envelope.js';
-import { newId, payloadHash } from '../../src/ids.js';
-import { createLogger } from '../../src/logger.js';
+import { newId, payloadHash } from '../../src/shared/ids.js';
+import { createLogger } from '../../src/observability/logger.js';
 import type { PendingTask } from '../../src/projections/pending-tasks.js';
 import { ConcurrencyError } from '../../src/store/event-store.js';
-import { memoryEventStore } from '../../src/store/memory-event-store.js';
+import { memoryEventStore } from '../../src/store/memory/memory-event-store.js';
 import { loadTask } from '../../src/worker/load-task.js';
 import { abandonTask, runTask, timeOutAsk, type TaskOutcome, type TaskRunnerDeps } from '../../src/worker/run-task.js';
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { variables } from '../../src/config.js';
+import { variables } from '../../src/config/variables.js';
 
 type Scalar = string | number | boolean | null;
 interface Service {
@@ -32,7 +32,7 @@ interface Compose {
   volumes?: Record<string, unknown>;
 }
 interface Known {
-  /** Every variable src/config.ts reads, with the schema it parses the value with. */
+  /** Every variable src/config/ reads, with the schema it parses the value with. */
   readonly config: Readonly<Record<string, { schema: { safeParse(value: unknown): { success: boolean } } }>>;
   /** The variables `.env.example` lists (commented out or not). */
   readonly example: ReadonlySet<string>;
@@ -114,7 +114,7 @@ function environmentProblems(name: string, s: Service, all: Record<string, Servi
   if (!envFiles(s).includes('.env')) problems.push(`${name}: does not read the user's .env`);
   for (const [variable, value] of env) {
     const spec = known.config[variable];
-    if (!spec) problems.push(`${name}: sets ${variable}, which src/config.ts does not read`);
+    if (!spec) problems.push(`${name}: sets ${variable}, which src/config/ does not read`);
     if (!known.example.has(variable)) problems.push(`${name}: sets ${variable}, which .env.example does not list`);
     const interpolated = /^\$\{([A-Z0-9_]+)/.exec(value);
     if (interpolated && interpolated[1] !== variable) problems.push(`${name}: ${variable} is read from \${${interpolated[1]}}`);
@@ -152,9 +152,9 @@ function composeProblems(compose: Compose, known: Known): string[] {
   for (const name of NEXUS.filter((n) => n in services)) problems.push(...environmentProblems(name, services[name]!, services, known));
   const supervisor = services['nexus-supervisor'];
   if (supervisor && !published(supervisor).some((p) => p.published === '8000' && p.target === '8000')) problems.push('supervisor: 8000 not published');
-  if (supervisor && !/\bdist\/src\/main\.js\b/.test(commandOf(supervisor))) problems.push('supervisor: does not run dist/src/main.js');
+  if (supervisor && !/\bdist\/src\/main\/supervisor-main\.js\b/.test(commandOf(supervisor))) problems.push('supervisor: does not run dist/src/main/supervisor-main.js');
   const worker = services['nexus-worker'];
-  if (worker && !/\bdist\/src\/worker-main\.js\b/.test(commandOf(worker))) problems.push('worker: does not run dist/src/worker-main.js');
+  if (worker && !/\bdist\/src\/main\/worker-main\.js\b/.test(commandOf(worker))) problems.push('worker: does not run dist/src/main/worker-main.js');
   if (worker && worker.deploy?.replicas !== 2) problems.push('worker: not 2 replicas');
   if (worker?.container_name !== undefined) problems.push('worker: a container_name cannot be replicated');
   return problems;
@@ -194,15 +194,15 @@ const known: Known = { config: variables, example: exampleVariables };
 const compose = parse(read('docker-compose.nexus.yml')) as Compose;
 
 describe('docker-compose.nexus.yml', () => {
-  it('runs the five services, healthy, limited, restarted, on one network, kept in step with src/config.ts', () => {
+  it('runs the five services, healthy, limited, restarted, on one network, kept in step with src/config/', () => {
     expect(Object.keys(compose.services ?? {}).sort()).toEqual([...SERVICES].sort());
     expect(composeProblems(compose, known)).toEqual([]);
   });
 
   it('runs entry points that exist in the source (dist/src/X.js is built from src/X.ts)', () => {
     const text = read('docker-compose.nexus.yml');
-    const entries = [...new Set([...text.matchAll(/dist\/src\/([\w-]+)\.js/g)].map((m) => m[1]!))];
-    expect(entries.sort()).toEqual(['main', 'worker-health', 'worker-main']);
+    const entries = [...new Set([...text.matchAll(/dist\/src\/([\w/-]+)\.js/g)].map((m) => m[1]!))];
+    expect(entries.sort()).toEqual(['main/supervisor-main', 'main/worker-health-main', 'main/worker-main']);
     for (const entry of entries) expect(() => read(`src/${entry}.ts`)).not.toThrow();
   });
 
@@ -239,8 +239,8 @@ const mutations: Mutation[] = [
   ['data goes to a bind mount', (c) => (svc(c, 'nexus-supervisor').volumes = ['./data:/data'])],
   ['a volume is not declared', (c) => delete c.volumes!['redis-data']],
   ['the supervisor publishes another port', (c) => (svc(c, 'nexus-supervisor').ports = ['9000:8000'])],
-  ['the supervisor runs the worker', (c) => (svc(c, 'nexus-supervisor').command = ['node', 'dist/src/worker-main.js'])],
-  ['the worker runs the supervisor', (c) => (svc(c, 'nexus-worker').command = ['node', 'dist/src/main.js'])],
+  ['the supervisor runs the worker', (c) => (svc(c, 'nexus-supervisor').command = ['node', 'dist/src/main/worker-main.js'])],
+  ['the worker runs the supervisor', (c) => (svc(c, 'nexus-worker').command = ['node', 'dist/src/main/supervisor-main.js'])],
   ['one worker', (c) => (svc(c, 'nexus-worker').deploy!.replicas = 1)],
   ['a replicated worker has a container name', (c) => (svc(c, 'nexus-worker').container_name = 'nexus-worker')],
   ['a variable the config module does not read', (c) => (env(c, 'nexus-worker').NEXUS_DEBUG = 'true')],

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, variables } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+import { variables } from '../../src/config/variables.js';
 
 interface ExampleLine {
   name: string;

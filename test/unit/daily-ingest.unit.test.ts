@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { submitCommand } from '../../src/commands/submit-command.js';
 import { commandStream } from '../../src/events/command-events.js';
 import { tenantKey } from '../../src/events/tenant.js';
-import { derivedId, newId } from '../../src/ids.js';
-import { createLogger } from '../../src/logger.js';
+import { derivedId, newId } from '../../src/shared/ids.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { DailyIngest } from '../../src/rag/daily-ingest.js';
-import { memoryEventStore } from '../../src/store/memory-event-store.js';
+import { memoryEventStore } from '../../src/store/memory/memory-event-store.js';
 
 describe('the daily RAG ingest', () => {
   it('submits rag.ingest for its tenant once per day, however many times it fires', async () => {

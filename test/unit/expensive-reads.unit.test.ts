@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../src/http/app-env.js';
 import { errorHandler } from '../../src/http/errors.js';
 import { ReadBudget, oneAtATime } from '../../src/http/middleware/expensive-reads.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 
 /** A read that takes until the test lets it go. */
 function gate() {

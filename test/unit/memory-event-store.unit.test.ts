@@ -1,4 +1,4 @@
-import { memoryEventStore } from '../../src/store/memory-event-store.js';
+import { memoryEventStore } from '../../src/store/memory/memory-event-store.js';
 import { eventStoreConformance } from '../support/event-store-conformance.js';
 
 eventStoreConformance('memory', async () => {

@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csrfMatches, csrfToken, keyFingerprint, MAX_SESSION_MS, newSession, openSession, sealSession, sessionKey } from '../../src/http/session-token.js';
-import { dataDirSessionSecret } from '../../src/session-secret.js';
+import { csrfMatches, csrfToken, keyFingerprint, MAX_SESSION_MS, newSession, openSession, sealSession, sessionKey } from '../../src/http/auth/session-token.js';
+import { dataDirSessionSecret } from '../../src/http/auth/session-secret.js';
 import { tenant } from '../support/fixtures.js';
 
 const key = sessionKey('a-secret-of-at-least-32-characters!!');

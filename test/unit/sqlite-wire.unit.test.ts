@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAppends, encodeAppend } from '../../src/store/sqlite-wire.js';
+import { decodeAppends, encodeAppend } from '../../src/store/sqlite/wire.js';
 
 describe('the writer thread wire', () => {
   it('frames appends so any text comes back as it went, however it looks', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../../src/http/errors.js';
-import { StreamSlots } from '../../src/http/stream-slots.js';
+import { StreamSlots } from '../../src/http/sse/stream-slots.js';
 
 describe('SSE connection caps', () => {
   it('refuses a stream past the process, tenant or key cap with 429, and a closed stream gives its slot back once', () => {

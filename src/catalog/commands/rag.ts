@@ -1,8 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { tenantKey, type Tenant } from '../../events/tenant.js';
-import { inScope } from '../../principals.js';
+import { tenantKey, tenantMatches, type Tenant } from '../../events/tenant.js';
 import { RagIndex, RagPathError, ragIndexFile } from '../../rag/rag-index.js';
 import { defineCommand, TaskFailure } from '../define-command.js';
 
@@ -24,7 +23,7 @@ export interface RagSettings {
  * ENOENT, which the handler calls retryable (an unmounted drive).
  */
 async function tenantFolder(folder: string, wholeFolderTenants: readonly string[], tenant: Tenant): Promise<string> {
-  if (inScope({ tenants: wholeFolderTenants }, tenant)) return folder;
+  if (tenantMatches(wholeFolderTenants, tenant)) return folder;
   const own = join(await realpath(folder), tenant.org_id, tenant.project_id);
   const real = await realpath(own).catch(() => undefined);
   if (real === undefined || !(await stat(real)).isDirectory()) {

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../observability/logger.js';
 import type { AppEnv } from '../app-env.js';
 
 /** One line per request: correlation id, method, path (never the query), status and duration. */

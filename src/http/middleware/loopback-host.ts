@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { isLoopback } from '../../config.js';
+import { isLoopback } from '../../config/load-config.js';
 import type { AppEnv } from '../app-env.js';
 import { header } from '../header.js';
 import { RequestError } from '../errors.js';

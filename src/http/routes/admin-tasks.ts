@@ -11,7 +11,7 @@ import type { SnapshotState } from '../../projections/snapshot.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
-import { requireRole } from '../middleware/auth.js';
+import { requireRole } from '../auth/api-key-auth.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { type BodyLimits, readJson } from '../validation.js';
 

@@ -14,7 +14,7 @@ import { errorSchema, type RouteDoc } from '../openapi.js';
 import { position, reportSchema, snapshotSchema } from '../schemas.js';
 import { snapshotTooLarge } from './report-stream.js';
 import { type BodyLimits, readJson, readQuery } from '../validation.js';
-import { requireRole } from '../middleware/auth.js';
+import { requireRole } from '../auth/api-key-auth.js';
 import { handleCommand } from '../../commands/handle-command.js';
 import { autopilotDecider } from '../../commands/tenant-controls.js';
 import { AUTOPILOT_STREAM } from '../../events/tenant-events.js';

@@ -6,7 +6,7 @@ import type { FeedHub } from '../../fanout/feed-hub.js';
 import type { SnapshotState } from '../../projections/snapshot.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
-import { requireRole } from '../middleware/auth.js';
+import { requireRole } from '../auth/api-key-auth.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { type BodyLimits, readJson, readQuery } from '../validation.js';
 

@@ -6,14 +6,14 @@ import { submitCommand } from '../../commands/submit-command.js';
 import { commandCapProblem, type Holding, type TenantCaps } from '../../commands/tenant-caps.js';
 import { riskLevelSchema } from '../../events/command-events.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
-import { canonicalJson, derivedId, payloadHash, sha256 } from '../../ids.js';
+import { canonicalJson, derivedId, payloadHash, sha256 } from '../../shared/ids.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { RequestError } from '../errors.js';
 import { correlationIdSchema } from '../middleware/correlation.js';
 import { type BodyLimits, readJson, zodIssues } from '../validation.js';
-import { requireRole } from '../middleware/auth.js';
+import { requireRole } from '../auth/api-key-auth.js';
 import { header } from '../header.js';
 
 export const submitCommandBody = z

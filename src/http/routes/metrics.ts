@@ -1,7 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Registry } from 'prom-client';
 import type { AppEnv } from '../app-env.js';
-import { requireRole } from '../middleware/auth.js';
+import { requireRole } from '../auth/api-key-auth.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 
 export const metricsDocs: RouteDoc[] = [

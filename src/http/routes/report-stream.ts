@@ -8,10 +8,10 @@ import { RequestError } from '../errors.js';
 import { header } from '../header.js';
 import type { RouteDoc } from '../openapi.js';
 import { position } from '../schemas.js';
-import { retryFrame, snapshotFrame } from '../sse-frames.js';
-import { SseSession } from '../sse-session.js';
+import { retryFrame, snapshotFrame } from '../sse/sse-frames.js';
+import { SseSession } from '../sse/sse-session.js';
 import { readQuery } from '../validation.js';
-import type { StreamSlots } from '../stream-slots.js';
+import type { StreamSlots } from '../sse/stream-slots.js';
 import { tenantKey } from '../../events/tenant.js';
 
 /** A snapshot too large to send (SNAPSHOT_MAX_BYTES): it shrinks as asks are decided and memory freed. */

@@ -4,8 +4,8 @@ import type { FourEyesRule } from '../../commands/four-eyes.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
-import { clearSessionCookie, writeSessionCookie } from '../session-cookie.js';
-import { csrfToken, newSession, sealSession, type Session } from '../session-token.js';
+import { clearSessionCookie, writeSessionCookie } from '../auth/session-cookie.js';
+import { csrfToken, newSession, sealSession, type Session } from '../auth/session-token.js';
 
 export interface SessionRoutesDeps {
   readonly sessionKey: Buffer;

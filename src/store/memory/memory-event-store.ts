@@ -1,0 +1,163 @@
+import type { RecordedEvent } from '../../events/envelope.js';
+import { tenantKey, type Tenant } from '../../events/tenant.js';
+import { chainLink, GENESIS } from '../chain.js';
+import { CommitSignal } from '../commit-signal.js';
+import {
+  ConcurrencyError,
+  PAGE_BYTES,
+  StoreUnavailableError,
+  UnstorableEventError,
+  type AppendResult,
+  type ChainVerification,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type FeedQuery,
+  type SubscribeOptions,
+} from '../event-store.js';
+
+interface Stored {
+  readonly event: RecordedEvent;
+  readonly link: string;
+  /** Bytes of its data and metadata as JSON. */
+  readonly size: number;
+}
+
+const matches = (expected: ExpectedRevision, actual: number): boolean =>
+  expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === 'stream_exists' ? actual >= 0 : expected === actual);
+
+/**
+ * An event store in memory: nothing survives the process. For tests that need thousands of
+ * scenarios per second, and for trying NEXUS out; it passes the same conformance suite as the
+ * other adapters. Appends resolve asynchronously, so concurrent callers interleave as they would
+ * against a real engine.
+ *
+ * @example
+ *   const store = memoryEventStore();
+ */
+export function memoryEventStore(): EventStore {
+  return new MemoryEventStore();
+}
+
+class MemoryEventStore implements EventStore {
+  private readonly log: Stored[] = [];
+  private readonly streams = new Map<string, Stored[]>();
+  private readonly ids = new Map<string, Stored>();
+  private readonly heads = new Map<string, string>();
+  private readonly commits = new CommitSignal();
+  private closed = false;
+
+  async append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    await Promise.resolve();
+    if (this.closed) throw new StoreUnavailableError('the event store is closed');
+    const key = `${tenantKey(tenant)}|${stream}`;
+    const existing = this.streams.get(key) ?? [];
+    if (new Set(events.map((e) => e.event_id)).size !== events.length) {
+      throw new ConcurrencyError(stream, expected, existing.length - 1, `stream ${stream}: the same event id twice in one append`);
+    }
+    const known = events.map((e) => this.ids.get(e.event_id));
+    if (known.some((s) => s !== undefined)) {
+      const first = known[0];
+      const same = first !== undefined && known.every((s, i) => s && s.event.stream === stream && tenantKey(s.event.tenant) === tenantKey(tenant) && s.event.revision === first.event.revision + i);
+      if (!same) throw new ConcurrencyError(stream, expected, existing.length - 1, `stream ${stream}: event ids already used by another append`);
+      return { revision: first.event.revision + events.length - 1, events: known.map((s) => s!.event) };
+    }
+    const actual = existing.length - 1;
+    if (!matches(expected, actual)) throw new ConcurrencyError(stream, expected, actual === -1 ? 'no_stream' : actual);
+    const tenantId = tenantKey(tenant);
+    // Serialized first: an append whose data JSON cannot hold is refused whole.
+    const texts = events.map((event) => {
+      try {
+        return { data: JSON.stringify(event.data) ?? 'null', metadata: JSON.stringify(event.metadata) };
+      } catch (cause) {
+        throw new UnstorableEventError(`the events of ${stream} cannot be stored as JSON`, { cause });
+      }
+    });
+    const recorded = events.map((event, i): RecordedEvent => {
+      const revision = actual + 1 + i;
+      const { data, metadata } = texts[i]!;
+      const stored = { event: { ...event, position: this.log.length + 1, tenant, stream, revision }, link: '' };
+      const link = chainLink(this.heads.get(tenantId) ?? GENESIS, { tenant: tenantId, stream, revision, event_id: event.event_id, type: event.type, version: event.version, data, metadata });
+      const entry = { event: stored.event, link, size: data.length + metadata.length };
+      this.heads.set(tenantId, link);
+      this.log.push(entry);
+      existing.push(entry);
+      this.ids.set(event.event_id, entry);
+      return entry.event;
+    });
+    this.streams.set(key, existing);
+    if (recorded.length > 0) this.commits.fire();
+    return { revision: actual + events.length, events: recorded };
+  }
+
+  async readStream(tenant: Tenant, stream: string): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    return (this.streams.get(`${tenantKey(tenant)}|${stream}`) ?? []).map((s) => s.event);
+  }
+
+  async readFeed(query: FeedQuery): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    return this.readNow(query);
+  }
+
+  async headPosition(): Promise<number> {
+    this.assertOpen();
+    return this.log.length;
+  }
+
+  async verifyChain(tenant: Tenant): Promise<ChainVerification> {
+    this.assertOpen();
+    const tenantId = tenantKey(tenant);
+    let link = GENESIS;
+    let last: ChainVerification['head'] = null;
+    let events = 0;
+    for (const stored of this.log) {
+      const { event } = stored;
+      if (tenantKey(event.tenant) !== tenantId) continue;
+      const { stream, revision, event_id, type, version } = event;
+      link = chainLink(link, { tenant: tenantId, stream, revision, event_id, type, version, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) });
+      events++;
+      if (stored.link !== link) return { ok: false, events, head: last, broken_at: event.position, reason: 'this event, or one before it, was changed' };
+      last = { position: event.position, link };
+    }
+    return { ok: true, events, head: last };
+  }
+
+  async *subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
+    let after = options.after;
+    while (!this.closed && !options.signal?.aborted) {
+      const batch = this.readNow({ tenant: options.tenant, after, limit: options.batchSize ?? 500 });
+      if (batch.length > 0) {
+        after = batch[batch.length - 1]!.position;
+        yield batch;
+        continue;
+      }
+      await this.commits.next(options.signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.commits.fire();
+  }
+
+  private readNow({ tenant, after, upTo, types, limit, maxBytes = PAGE_BYTES }: FeedQuery): RecordedEvent[] {
+    const key = tenant && tenantKey(tenant);
+    const wanted = types && new Set(types);
+    const page: RecordedEvent[] = [];
+    let bytes = 0;
+    for (let i = after; i < this.log.length && page.length < limit && (page.length === 0 || bytes < maxBytes); i++) {
+      const { event, size } = this.log[i]!;
+      if (upTo !== undefined && event.position > upTo) break;
+      if ((key === undefined || tenantKey(event.tenant) === key) && (wanted === undefined || wanted.has(event.type))) {
+        page.push(event);
+        bytes += size;
+      }
+    }
+    return page;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreUnavailableError('the event store is closed');
+  }
+}
