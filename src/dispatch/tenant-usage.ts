@@ -1,6 +1,5 @@
 import type { Holding } from '../commands/tenant-caps.js';
 import type { RecordedEvent } from '../events/envelope.js';
-import type { NexusEvent } from '../events/registry.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 
 interface Held {
@@ -26,7 +25,7 @@ export class TenantUsage {
   private readonly tenants = new Map<string, Held>();
 
   apply(recorded: RecordedEvent): void {
-    const event = recorded as RecordedEvent<NexusEvent>;
+    const event = recorded;
     switch (event.type) {
       case 'AskCreated':
         return this.set(event.tenant, 'asks', event.data.ask_id, sizeOf(event.data.params));

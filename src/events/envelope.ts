@@ -1,3 +1,4 @@
+import type { NexusEvent } from './registry.js';
 import type { Tenant } from './tenant.js';
 
 /** What a decider emits: a fact with a type and its data. */
@@ -30,5 +31,8 @@ export interface EventEnvelope {
   readonly metadata: EventMetadata;
 }
 
-/** A domain event as read back from the log. Distributes over unions, so `type` still narrows. */
-export type RecordedEvent<E extends DomainEvent = DomainEvent> = E & EventEnvelope;
+/**
+ * An event as read back from the log: upcast to its current version, so typed by `type` (which
+ * narrows, as the type distributes over the union).
+ */
+export type RecordedEvent<E extends DomainEvent = NexusEvent> = E & EventEnvelope;

@@ -1,6 +1,5 @@
 import type { DeadLetterTriaged, TaskDeadLettered } from '../events/command-events.js';
 import type { RecordedEvent } from '../events/envelope.js';
-import type { NexusEvent } from '../events/registry.js';
 
 /** A dead-lettered task as triage left it: held for a person, or kept without a rule. */
 export interface DeadLetter {
@@ -25,7 +24,7 @@ export const DEAD_LETTERS_KEEP = 500;
  * held one (each stays in the log, and can still be requeued or discarded by its command id).
  */
 export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: RecordedEvent, keep = DEAD_LETTERS_KEEP): readonly DeadLetter[] {
-  const event = recorded as RecordedEvent<NexusEvent>;
+  const event = recorded;
   switch (event.type) {
     case 'TaskDeadLettered': {
       const { command_id, task_id, command_type, attempts, error } = event.data;

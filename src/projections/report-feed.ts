@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import type { NexusEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
+import { typedEvent } from '../store/event-store.js';
 
 /** One entry of the report feed: what the SSE stream and `GET /agent/reports` carry. */
 export interface Report {
@@ -60,13 +61,13 @@ const snakeCase = (type: string): string => type.replace(/([a-z0-9])([A-Z])/g, '
 
 /** Every event becomes exactly one report, so report positions are event positions. */
 export function toReport(event: RecordedEvent): Report {
-  const data = (event.data ?? {}) as Record<string, unknown>;
+  const data: Record<string, unknown> = event.data;
   const { command_id, task_id, ...rest } = data;
   const added = extra[event.type];
   const payload = event.type === 'AskCreated' ? askPayload(rest) : added ? Object.assign({}, added, rest) : rest;
   return {
     report_id: event.event_id,
-    report_type: reportTypes[event.type as NexusEvent['type']] ?? snakeCase(event.type),
+    report_type: reportTypes[event.type] ?? snakeCase(event.type),
     position: event.position,
     correlation_id: event.metadata.correlation_id,
     command_id: typeof command_id === 'string' ? command_id : null,
@@ -111,7 +112,7 @@ export function fromReport(report: Report, tenant: Tenant): RecordedEvent {
     report.command_id === null ? {} : { command_id: report.command_id },
     report.task_id === null ? {} : { task_id: report.task_id },
   );
-  return {
+  return typedEvent({
     type,
     data,
     position: report.position,
@@ -122,5 +123,5 @@ export function fromReport(report: Report, tenant: Tenant): RecordedEvent {
     event_id: report.report_id,
     version: 1,
     metadata: { correlation_id: report.correlation_id, occurred_at: report.timestamp },
-  };
+  });
 }

@@ -184,7 +184,7 @@ export function snapshotProjection(options: SnapshotOptions) {
   const deadLettersKeep = options.deadLettersKeep ?? DEAD_LETTERS_KEEP;
   const evolve = (state: SnapshotState, recorded: RecordedEvent): SnapshotState => {
     if (recorded.position <= state.position) return state;
-    const event = recorded as RecordedEvent<NexusEvent>;
+    const event = recorded;
     const entry = worklogEntry(event);
     const ask = pendingAsk(event);
     return {

@@ -1,4 +1,4 @@
-import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
+import type { EventEnvelope, EventMetadata, RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 
 /**
@@ -18,6 +18,13 @@ export interface EventToAppend {
   readonly data: unknown;
   readonly metadata: EventMetadata;
 }
+
+/**
+ * An event as an adapter read or wrote it, typed by its `type`: the one place where an engine's
+ * rows become `RecordedEvent`s. Sound because events reach the store through the write path
+ * (`appendEvents`), which validates them, and reads upcast them to their current version.
+ */
+export const typedEvent = (event: EventEnvelope & { readonly type: string; readonly data: unknown }): RecordedEvent => event as RecordedEvent;
 
 export interface AppendResult {
   /** Revision of the stream's last event after the append. */

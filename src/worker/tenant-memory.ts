@@ -5,8 +5,6 @@ import { memoryDecider, type MemoryCommand } from '../commands/tenant-controls.j
 import { MEMORY_STREAM } from '../events/tenant-events.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
-import type { RecordedEvent } from '../events/envelope.js';
-import type { NexusEvent } from '../events/registry.js';
 import { remember } from '../projections/snapshot.js';
 
 export interface TenantMemoryDeps {
@@ -52,5 +50,5 @@ export function holdingOf(memory: Readonly<Record<string, unknown>>): Holding {
 
 /** A tenant's memory folded from its `memory` stream, for processes that keep no snapshot. */
 export async function memoryFromLog(store: EventStore, tenant: Tenant): Promise<Readonly<Record<string, unknown>>> {
-  return (await store.readStream(tenant, MEMORY_STREAM)).reduce((memory, event) => remember(memory, event as RecordedEvent<NexusEvent>), {});
+  return (await store.readStream(tenant, MEMORY_STREAM)).reduce((memory, event) => remember(memory, event), {});
 }

@@ -65,7 +65,7 @@ describe.skipIf(!url)('EventStoreDB adapter against a server', () => {
       const positions = seen.map((e) => e.position);
       expect(new Set(positions).size).toBe(401);
       expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-      expect(new Set(seen.map((e) => (e.data as { i: number }).i)).size).toBe(401);
+      expect(new Set(seen.map((e) => (e.data as unknown as { i: number }).i)).size).toBe(401);
     } finally {
       controller.abort();
       await store.close();

@@ -178,7 +178,7 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       for (let i = 0; i < 10; i++) await store.append(alpha, `s-${i}`, [event('T', { i })], 'no_stream');
       const all = await store.readFeed({ tenant: alpha, after: 0, limit: 100 });
       const page = await store.readFeed({ tenant: alpha, after: all[2]!.position, limit: 3 });
-      expect(page.map((e) => (e.data as { i: number }).i)).toEqual([3, 4, 5]);
+      expect(page.map((e) => (e.data as unknown as { i: number }).i)).toEqual([3, 4, 5]);
       const bounded = await store.readFeed({ tenant: alpha, after: 0, upTo: all[4]!.position, limit: 100 });
       expect(bounded).toHaveLength(5);
       expect(await store.readFeed({ tenant: alpha, after: all[9]!.position, limit: 100 })).toEqual([]);
@@ -200,7 +200,7 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
         all.push(...page);
         after = page.at(-1)!.position;
       }
-      expect(all.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(all.map((e) => (e.data as unknown as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5]);
     });
 
     it(`reads the log without payloads for a reader of ids and status${can.leaveOutPayloads ? ' (params and result left out)' : ' (this store sends them anyway)'}`, async () => {
@@ -225,9 +225,9 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       const { store } = await harness();
       for (let i = 0; i < 6; i++) await store.append(i % 2 ? alpha : beta, `s-${i}`, [event(i % 3 === 0 ? 'Wanted' : 'Other', { i })], 'no_stream');
       const all = await store.readFeed({ after: 0, types: ['Wanted'], limit: 10 });
-      expect(all.map((e) => (e.data as { i: number }).i)).toEqual([0, 3]);
+      expect(all.map((e) => (e.data as unknown as { i: number }).i)).toEqual([0, 3]);
       const mine = await store.readFeed({ tenant: alpha, after: 0, types: ['Wanted', 'Other'], limit: 10 });
-      expect(mine.map((e) => (e.data as { i: number }).i)).toEqual([1, 3, 5]);
+      expect(mine.map((e) => (e.data as unknown as { i: number }).i)).toEqual([1, 3, 5]);
       expect(await store.readFeed({ after: 0, types: [], limit: 10 })).toEqual([]);
     });
 

@@ -2,7 +2,7 @@ import { jsonEvent, START, type EventData, type JSONType, type Position, type Re
 import type { EventMetadata, RecordedEvent } from '../../events/envelope.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
 import type { ChainedContent } from '../chain.js';
-import { StoreUnavailableError, type EventToAppend } from '../event-store.js';
+import { StoreUnavailableError, typedEvent, type EventToAppend } from '../event-store.js';
 import { esdbEventId, type EsdbNames } from './names.js';
 
 /**
@@ -61,7 +61,7 @@ export class EsdbCodec {
     const decoded = this.decode(event);
     if (!decoded) return undefined;
     const { tenant, stream, event_id, version, metadata } = decoded;
-    return {
+    return typedEvent({
       position: positionOf(event),
       tenant,
       stream,
@@ -71,7 +71,7 @@ export class EsdbCodec {
       version,
       data: this.upcast(event.type, version, event.data),
       metadata,
-    };
+    });
   }
 
   /** What the hash chain covers: the event as stored, data and metadata as JSON text. */

@@ -14,6 +14,7 @@ import {
   type ExpectedRevision,
   type FeedQuery,
   type SubscribeOptions,
+  typedEvent,
 } from '../event-store.js';
 
 interface Stored {
@@ -76,7 +77,7 @@ class MemoryEventStore implements EventStore {
     const recorded = events.map((event, i): RecordedEvent => {
       const revision = actual + 1 + i;
       const { data, metadata } = texts[i]!;
-      const stored = { event: { ...event, position: this.log.length + 1, tenant, stream, revision }, link: '' };
+      const stored = { event: typedEvent({ ...event, position: this.log.length + 1, tenant, stream, revision }), link: '' };
       const link = chainLink(this.heads.get(tenantId) ?? GENESIS, { tenant: tenantId, stream, revision, event_id: event.event_id, type: event.type, version: event.version, data, metadata });
       const entry = { event: stored.event, link, size: data.length + metadata.length };
       this.heads.set(tenantId, link);

@@ -12,6 +12,7 @@ import {
   type ExpectedRevision,
   type FeedQuery,
   type SubscribeOptions,
+  typedEvent,
 } from '../event-store.js';
 import type { StoredEvent } from './append-plan.js';
 import { clientConfig, createPool, inTransaction, unavailable, type ConnectionOptions } from './connections.js';
@@ -235,7 +236,7 @@ class PgEventStore implements PostgresEventStore {
   private toRecorded(row: StoredEvent): RecordedEvent {
     const { position, stream, revision, event_id, type, version } = row;
     const data = this.upcast(type, version, JSON.parse(row.data));
-    return { position, tenant: this.tenantOf(row.tenant), stream, revision, event_id, type, version, data, metadata: JSON.parse(row.metadata) as EventMetadata };
+    return typedEvent({ position, tenant: this.tenantOf(row.tenant), stream, revision, event_id, type, version, data, metadata: JSON.parse(row.metadata) as EventMetadata });
   }
 
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
-import { ConcurrencyError, type AppendResult, type StoreUnavailableError, type EventToAppend, type ExpectedRevision } from '../event-store.js';
+import { ConcurrencyError, typedEvent, type AppendResult, type StoreUnavailableError, type EventToAppend, type ExpectedRevision } from '../event-store.js';
 import { planBatch, serialize, streamKey, type AppendRequest, type SerializedEvent, type BatchPlan, type LogState, type StoredEvent } from './append-plan.js';
 import { CommitInDoubtError, inTransaction, isRefusedData, unavailable } from './connections.js';
 import { wasRecorded } from './in-doubt.js';
@@ -217,7 +217,7 @@ export class BatchWriter {
         const { data, metadata } = pending.given[j]!;
         const { position, revision, event_id, type, version } = row;
         bytes += row.data.length + row.metadata.length;
-        return { position, tenant: tenantOf(row.tenant), stream, revision, event_id, type, version, data, metadata };
+        return typedEvent({ position, tenant: tenantOf(row.tenant), stream, revision, event_id, type, version, data, metadata });
       });
       written.push(...events);
       return { revision: outcome.revision, events };

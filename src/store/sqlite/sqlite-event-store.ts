@@ -17,6 +17,7 @@ import {
   type ExpectedRevision,
   type FeedQuery,
   type SubscribeOptions,
+  typedEvent,
 } from '../event-store.js';
 import { RecentEvents } from '../recent-events.js';
 import { threadedWriter, type WireAppend, type WireResult, type WriterAnswer, type WriterChannel } from './writer-channel.js';
@@ -291,7 +292,8 @@ class SqliteEventStore implements EventStore {
       }
       if (result.kind === 'duplicate') return { revision: result.revision, events: this.readPositions(result.positions) };
       const recorded = pending.events.map(
-        (event, j): RecordedEvent => ({
+        (event, j): RecordedEvent =>
+          typedEvent({
           position: result.positions[j]!,
           tenant: this.tenantOf(tenantKey(pending.tenant)),
           stream: pending.stream,
@@ -383,7 +385,7 @@ class SqliteEventStore implements EventStore {
   }
 
   private toRecorded([position, tenant, stream, revision, event_id, type, version, data, metadata]: EventRow): RecordedEvent {
-    return {
+    return typedEvent({
       position,
       tenant: this.tenantOf(tenant),
       stream,
@@ -393,7 +395,7 @@ class SqliteEventStore implements EventStore {
       version,
       data: this.upcast(type, version, JSON.parse(data)),
       metadata: JSON.parse(metadata) as EventMetadata,
-    };
+    });
   }
 
 
