@@ -1,13 +1,7 @@
 import type { DomainEvent, RecordedEvent } from '../events/envelope.js';
-import { currentVersion, validateEvent } from '../events/registry.js';
-import type { Tenant } from '../events/tenant.js';
-import { ConcurrencyError, type EventStore, type EventToAppend, type ExpectedRevision } from '../store/event-store.js';
+import { ConcurrencyError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
+import { appendEvents, type Decided, type StreamTarget } from './append-events.js';
 import { fold, type Command, type Decider } from './decider.js';
-
-export interface StreamTarget {
-  readonly tenant: Tenant;
-  readonly stream: string;
-}
 
 export interface HandleOptions<S> {
   readonly newEventId: () => string;
@@ -47,17 +41,17 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
     // 1. load
     const { state, revision } = known ?? (await load(store, decider, target));
     // 2. decide
-    const decided: EventToAppend[] = [];
+    const decided: Decided[] = [];
     let next = state;
     for (const command of list) {
       const events = decider.decide(command, next);
-      for (const event of events) decided.push(envelope(event, command, options.newEventId()));
+      if (events.length > 0) decided.push({ events, metadata: command.metadata });
       next = fold(decider.evolve, next, events);
     }
     if (decided.length === 0) return { events: [], state, revision };
     // 3. append with the expected revision
     try {
-      const result = await store.append(target.tenant, target.stream, decided, revision);
+      const result = await appendEvents(store, target, decided, revision, options.newEventId);
       return { events: result.events, state: next, revision: result.revision };
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || tries >= maxTries) throw error;
@@ -74,20 +68,4 @@ export async function load<S, E extends DomainEvent>(
   const history = (await store.readStream(target.tenant, target.stream)) as unknown as RecordedEvent<E>[];
   const state = fold(decider.evolve, decider.initialState(), history);
   return { state, revision: history.length === 0 ? 'no_stream' : history[history.length - 1]!.revision };
-}
-
-function envelope(event: DomainEvent, command: Command, eventId: string): EventToAppend {
-  const { metadata } = command;
-  return {
-    event_id: eventId,
-    type: event.type,
-    version: currentVersion(event.type),
-    data: validateEvent(event),
-    metadata: {
-      correlation_id: metadata.correlation_id,
-      occurred_at: metadata.now.toISOString(),
-      actor: metadata.actor,
-      ...(metadata.causation_id === undefined ? {} : { causation_id: metadata.causation_id }),
-    },
-  };
 }

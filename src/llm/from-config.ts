@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { appendEvents } from '../commands/append-events.js';
 import type { Config } from '../config/load-config.js';
 import { RedisBreaker } from '../distributed/redis/breaker.js';
 import { breakerStream, LLM_TENANT } from '../events/llm-events.js';
@@ -11,8 +12,7 @@ import { LlmRouter } from './router.js';
 export interface RouterEnvironment {
   readonly logger: Logger;
   /** Where breaker openings and closings are recorded (NEXUS's own log, `LLM_TENANT`). */
-  readonly store?: EventStore;
-  readonly newEventId?: () => string;
+  readonly record?: { readonly store: EventStore; readonly now: () => Date; readonly newEventId: () => string };
   /** Breakers shared by every process on this Redis; each process's own without it. */
   readonly redis?: Redis;
   /** Names this process in the shared breakers. */
@@ -23,7 +23,7 @@ export interface RouterEnvironment {
 export function llmRouterFrom(config: Config, environment: RouterEnvironment): LlmRouter | undefined {
   const providers = providerOrder(config, configuredProviders(config));
   if (providers.length === 0) return undefined;
-  const { logger, store, newEventId, redis } = environment;
+  const { logger, record, redis } = environment;
   return new LlmRouter({
     providers,
     timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000,
@@ -36,9 +36,12 @@ export function llmRouterFrom(config: Config, environment: RouterEnvironment): L
     ...(redis ? { breakerFor: (provider, settings) => new RedisBreaker(redis, provider, settings, environment.processId ?? 'nexus') } : {}),
     onBreaker: (provider, change) => {
       (change === 'opened' ? logger.warn.bind(logger) : logger.info.bind(logger))({ provider, breaker: change }, `LLM circuit breaker ${change}`);
-      if (!store || !newEventId) return;
-      const event = { event_id: newEventId(), type: 'LlmBreakerChanged', version: 1, data: { provider, change }, metadata: { correlation_id: `breaker-${provider}`, occurred_at: new Date().toISOString(), actor: 'nexus-llm' } };
-      store.append(LLM_TENANT, breakerStream(provider), [event], 'any').catch((error: unknown) => logger.error({ err: error }, 'breaker change not recorded'));
+      if (!record) return;
+      const metadata = { correlation_id: `breaker-${provider}`, actor: 'nexus-llm', now: record.now() };
+      const changed = { type: 'LlmBreakerChanged', data: { provider, change } } as const;
+      appendEvents(record.store, { tenant: LLM_TENANT, stream: breakerStream(provider) }, [{ events: [changed], metadata }], 'any', record.newEventId).catch((error: unknown) =>
+        logger.error({ err: error }, 'breaker change not recorded'),
+      );
     },
   });
 }

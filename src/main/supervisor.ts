@@ -86,7 +86,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   const store = observedStore(opened.store, [metrics.appendObserver, ...(redis ? [announcePositions(redis)] : [])]);
   const secret = config.SESSION_SECRET ?? dataDirSessionSecret(config.dataDir);
   const shares = new ShareStore(config.NEXUS_OUTBOX_DIR, { secret, limits: outboxLimits(config) });
-  const llm = llmRouterFrom(config, { logger, store, newEventId: () => newId(), ...(redis ? { redis, processId: `supervisor-${process.pid}` } : {}) });
+  const llm = llmRouterFrom(config, { logger, record: { store, now, newEventId: () => newId() }, ...(redis ? { redis, processId: `supervisor-${process.pid}` } : {}) });
   const address = { url: '' };
   const publicUrl = () => config.NEXUS_PUBLIC_URL?.replace(/\/$/, '') ?? address.url;
   const catalog = (options.catalog ?? builtInCatalog)({
@@ -164,7 +164,7 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
   parts.dispatcher = dispatcher;
   const workers =
     publisher && redis
-      ? new WorkerWatch({ store, redis, beatMs: config.WORKER_HEARTBEAT_SECONDS * 1000, logger, newEventId: () => newId(), leads: () => leadership?.isLeader ?? true })
+      ? new WorkerWatch({ store, redis, beatMs: config.WORKER_HEARTBEAT_SECONDS * 1000, logger, now, newEventId: () => newId(), leads: () => leadership?.isLeader ?? true })
       : undefined;
   parts.workers = workers;
   await workers?.start();

@@ -56,7 +56,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
   await redisReady(redis);
   const opened = await openEventStore(config);
   const store = patientStore(observedStore(opened.store, [announcePositions(redis)]), 30_000);
-  const llm = llmRouterFrom(config, { logger, store, newEventId: () => newId(), redis, processId: workerId });
+  const llm = llmRouterFrom(config, { logger, record: { store, now, newEventId: () => newId() }, redis, processId: workerId });
   const catalog = (options.catalog ?? builtInCatalog)({
     store,
     workspaceDir: config.NEXUS_WORKSPACE_DIR,
@@ -105,7 +105,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     HEARTBEAT_FILE,
   );
   await presence.start();
-  await recordWorker(store, { type: 'WorkerJoined', data: { worker_id: workerId, capabilities: catalog.list().map((c) => c.type), host: hostname(), pid: process.pid } }, 'no_stream', () => newId());
+  await recordWorker(store, { type: 'WorkerJoined', data: { worker_id: workerId, capabilities: catalog.list().map((c) => c.type), host: hostname(), pid: process.pid } }, 'no_stream', { now: now(), newEventId: () => newId() });
   const tasks = new TaskMessageHandler(deps);
   const consumer = new QueueConsumer({
     url: config.RABBITMQ_URL!,
@@ -128,7 +128,7 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
       const aborting = setTimeout(() => shutdown.abort(), graceMs).unref();
       await consumer.stop(graceMs + 2000);
       clearTimeout(aborting);
-      await recordWorker(store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'shutdown' } }, 0, () => newId()).catch((error: unknown) =>
+      await recordWorker(store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'shutdown' } }, 0, { now: now(), newEventId: () => newId() }).catch((error: unknown) =>
         logger.warn({ err: error }, 'departure not recorded'),
       );
       await presence.stop();

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../events/envelope.js';
-import type { NexusEvent } from '../events/registry.js';
+import { currentVersion, type NexusEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
 import { typedEvent } from '../store/event-store.js';
 
@@ -121,7 +121,7 @@ export function fromReport(report: Report, tenant: Tenant): RecordedEvent {
     stream: '',
     revision: 0,
     event_id: report.report_id,
-    version: 1,
+    version: currentVersion(type),
     metadata: { correlation_id: report.correlation_id, occurred_at: report.timestamp },
   });
 }

@@ -1,4 +1,5 @@
 import type { HandlerContext } from '../catalog/define-command.js';
+import { appendEvents } from '../commands/append-events.js';
 import { progressStream } from '../events/progress-events.js';
 import { validateEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
@@ -27,17 +28,14 @@ export function taskProgress(deps: ProgressDeps): HandlerContext['progress'] {
     const at = deps.now();
     if (at.getTime() - last < MIN_INTERVAL_MS && percent !== 100) return;
     last = at.getTime();
-    const event = {
+    const progressed = {
       type: 'TaskProgressed',
       data: { ...deps.ids, attempt: deps.attempt, ...(percent === undefined ? {} : { percent }), ...(message === undefined ? {} : { message }) },
-    };
-    const data = validateEvent(event);
+    } as const;
+    // Refused before the claim is waited for: a bad report never shows as a started task.
+    validateEvent(progressed);
     await deps.claimed();
-    await deps.store.append(
-      deps.tenant,
-      progressStream(deps.ids.command_id),
-      [{ event_id: deps.newEventId(), type: event.type, version: 1, data, metadata: { correlation_id: deps.correlation_id, occurred_at: at.toISOString(), actor: deps.actor } }],
-      'any',
-    );
+    const metadata = { correlation_id: deps.correlation_id, actor: deps.actor, now: at };
+    await appendEvents(deps.store, { tenant: deps.tenant, stream: progressStream(deps.ids.command_id) }, [{ events: [progressed], metadata }], 'any', deps.newEventId);
   };
 }

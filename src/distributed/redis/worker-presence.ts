@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
+import { appendEvents } from '../../commands/append-events.js';
 import type { Logger } from '../../observability/logger.js';
 import { EXECUTORS_TENANT, workerStream, type ExecutorEvent } from '../../events/executor-events.js';
 import type { EventStore, ExpectedRevision } from '../../store/event-store.js';
@@ -81,8 +82,8 @@ export async function knownWorkers(redis: Redis): Promise<Array<WorkerInfo & { l
 export const forgetWorker = (redis: Redis, workerId: string) => redis.hdel(redisKeys.workers, workerId);
 
 /** Records a worker's arrival or departure in the executors' log. */
-export async function recordWorker(store: EventStore, event: ExecutorEvent, expected: ExpectedRevision, newEventId: () => string): Promise<void> {
-  await store.append(EXECUTORS_TENANT, workerStream(event.data.worker_id), [
-    { event_id: newEventId(), type: event.type, version: 1, data: event.data, metadata: { correlation_id: event.data.worker_id, occurred_at: new Date().toISOString(), actor: event.data.worker_id } },
-  ], expected);
+export async function recordWorker(store: EventStore, event: ExecutorEvent, expected: ExpectedRevision, stamp: { now: Date; newEventId: () => string }): Promise<void> {
+  const worker_id = event.data.worker_id;
+  const metadata = { correlation_id: worker_id, actor: worker_id, now: stamp.now };
+  await appendEvents(store, { tenant: EXECUTORS_TENANT, stream: workerStream(worker_id) }, [{ events: [event], metadata }], expected, stamp.newEventId);
 }

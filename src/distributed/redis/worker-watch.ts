@@ -15,6 +15,7 @@ export interface WorkerWatchOptions {
   readonly beatMs: number;
   readonly logger: Logger;
   readonly newEventId: () => string;
+  readonly now: () => Date;
   /** Only the dispatching replica records departures. */
   readonly leads: () => boolean;
 }
@@ -88,7 +89,7 @@ export class WorkerWatch {
 
   private async lost(workerId: string): Promise<void> {
     try {
-      await recordWorker(this.options.store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'lost' } }, 0, this.options.newEventId);
+      await recordWorker(this.options.store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'lost' } }, 0, { now: this.options.now(), newEventId: this.options.newEventId });
       this.options.logger.warn({ worker_id: workerId }, 'worker lost: its heartbeats stopped');
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;
