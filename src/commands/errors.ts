@@ -45,3 +45,16 @@ export class PayloadMismatchError extends DomainError {}
 
 /** Four eyes: whoever requested a command may not decide its ask. */
 export class SelfApprovalError extends DomainError {}
+
+/** A command's params do not match its type's schema. */
+export class InvalidParamsError extends DomainError {
+  constructor(
+    commandType: string,
+    readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>,
+  ) {
+    super(`params do not match ${commandType}`);
+  }
+}
+
+/** The tenant holds as much as it may (waiting asks, memory): the command is refused for now. */
+export class TenantCapReachedError extends DomainError {}

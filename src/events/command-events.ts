@@ -125,3 +125,8 @@ export const commandLifeEvents = [
 ] as const;
 
 export const commandStream = (commandId: string): string => `command-${commandId}`;
+
+const commandLifeTypes = new Set<string>(commandLifeEvents.map((definition) => definition.type));
+
+/** Whether an event belongs to a command's life (the events of its stream). */
+export const isCommandLifeEvent = <E extends { readonly type: string }>(event: E): event is Extract<E, CommandLifeEvent> => commandLifeTypes.has(event.type);

@@ -36,3 +36,10 @@ export interface EventEnvelope {
  * narrows, as the type distributes over the union).
  */
 export type RecordedEvent<E extends DomainEvent = NexusEvent> = E & EventEnvelope;
+
+/**
+ * An event as an adapter read or wrote it, typed by its `type`: the one place where an engine's
+ * rows become `RecordedEvent`s. Sound because events reach the store through the write path
+ * (`commands/append-events.ts`), which validates them, and reads upcast them to their current version.
+ */
+export const typedEvent = (event: EventEnvelope & { readonly type: string; readonly data: unknown }): RecordedEvent => event as RecordedEvent;

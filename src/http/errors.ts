@@ -8,8 +8,10 @@ import {
   CommandNotFoundError,
   TaskNotHeldError,
   IdempotencyKeyReusedError,
+  InvalidParamsError,
   PayloadMismatchError,
   SelfApprovalError,
+  TenantCapReachedError,
 } from '../commands/errors.js';
 import { StoreUnavailableError, UnstorableEventError } from '../store/event-store.js';
 import { NotCaughtUpError } from '../fanout/feed-hub.js';
@@ -40,6 +42,8 @@ export const errorBody = (code: string, message: string, details?: unknown): Err
 function classify(error: unknown): RequestError | undefined {
   if (error instanceof RequestError) return error;
   if (error instanceof UnknownCommandTypeError) return new RequestError(422, 'unknown_command_type', error.message);
+  if (error instanceof InvalidParamsError) return new RequestError(422, 'invalid_params', error.message, error.issues);
+  if (error instanceof TenantCapReachedError) return new RequestError(429, 'tenant_cap_reached', error.message, { retry_after_seconds: 60 });
   if (error instanceof IdempotencyKeyReusedError) return new RequestError(422, 'idempotency_key_reused', error.message);
   if (error instanceof AskNotFoundError) return new RequestError(404, 'ask_not_found', error.message);
   if (error instanceof AskAlreadyDecidedError) return new RequestError(409, `ask_${error.outcome}`, error.message);

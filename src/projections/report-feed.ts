@@ -1,7 +1,6 @@
-import type { RecordedEvent } from '../events/envelope.js';
-import { currentVersion, type NexusEvent } from '../events/registry.js';
+import { typedEvent, type RecordedEvent } from '../events/envelope.js';
+import type { NexusEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
-import { typedEvent } from '../store/event-store.js';
 
 /** One entry of the report feed: what the SSE stream and `GET /agent/reports` carry. */
 export interface Report {
@@ -100,6 +99,12 @@ function eventTypeOf(report: Report): string {
 }
 
 /**
+ * Reports are made from events upcast to their current version, which they do not carry; no
+ * projection reads it. Versions start at 1.
+ */
+const UNREPORTED_VERSION = 0;
+
+/**
  * The event a report was made from, as far as projections need it: a client that holds a
  * snapshot folds the reports after it with the same projection the server uses.
  */
@@ -121,7 +126,7 @@ export function fromReport(report: Report, tenant: Tenant): RecordedEvent {
     stream: '',
     revision: 0,
     event_id: report.report_id,
-    version: currentVersion(type),
+    version: UNREPORTED_VERSION,
     metadata: { correlation_id: report.correlation_id, occurred_at: report.timestamp },
   });
 }

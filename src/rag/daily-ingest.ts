@@ -1,4 +1,4 @@
-import { submitCommand } from '../commands/submit-command.js';
+import { recordSubmission } from '../usecases/submit-command.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 import { derivedId } from '../shared/ids.js';
 import type { Logger } from '../observability/logger.js';
@@ -51,7 +51,7 @@ export class DailyIngest {
     // the NUL that joins parts: no Idempotency-Key can take (or pre-empt) this id.
     const commandId = derivedId('cmd', tenantKey(tenant), 'nexus', 'rag.ingest', day);
     try {
-      const submitted = await submitCommand(
+      const submitted = await recordSubmission(
         store,
         tenant,
         {

@@ -1,5 +1,7 @@
-import type { EventEnvelope, EventMetadata, RecordedEvent } from '../events/envelope.js';
+import type { EventMetadata, RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
+
+export { typedEvent } from '../events/envelope.js';
 
 /**
  * What an append expects the stream to look like:
@@ -18,13 +20,6 @@ export interface EventToAppend {
   readonly data: unknown;
   readonly metadata: EventMetadata;
 }
-
-/**
- * An event as an adapter read or wrote it, typed by its `type`: the one place where an engine's
- * rows become `RecordedEvent`s. Sound because events reach the store through the write path
- * (`appendEvents`), which validates them, and reads upcast them to their current version.
- */
-export const typedEvent = (event: EventEnvelope & { readonly type: string; readonly data: unknown }): RecordedEvent => event as RecordedEvent;
 
 export interface AppendResult {
   /** Revision of the stream's last event after the append. */

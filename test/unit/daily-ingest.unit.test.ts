@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { submitCommand } from '../../src/commands/submit-command.js';
+import { recordSubmission } from '../../src/usecases/submit-command.js';
 import { commandStream } from '../../src/events/command-events.js';
 import { tenantKey } from '../../src/events/tenant.js';
 import { derivedId, newId } from '../../src/shared/ids.js';
@@ -35,7 +35,7 @@ describe('the daily RAG ingest', () => {
     // The command id POST /sidecar/command derives from a client's Idempotency-Key (src/http/routes/commands.ts).
     const clientId = derivedId('cmd', tenantKey(tenant), key);
     const now = new Date('2026-12-07T02:59:00Z');
-    await submitCommand(
+    await recordSubmission(
       store,
       tenant,
       {

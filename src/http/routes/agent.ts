@@ -15,9 +15,8 @@ import { position, reportSchema, snapshotSchema } from '../schemas.js';
 import { snapshotTooLarge } from './report-stream.js';
 import { type BodyLimits, readJson, readQuery } from '../validation.js';
 import { requireRole } from '../auth/api-key-auth.js';
-import { handleCommand } from '../../commands/handle-command.js';
-import { autopilotDecider } from '../../commands/tenant-controls.js';
-import { AUTOPILOT_STREAM } from '../../events/tenant-events.js';
+import { setAutopilot } from '../../usecases/set-autopilot.js';
+import { callerOf } from '../caller.js';
 
 export const reportsQuery = z.object({
   after: position.default(0).meta({ description: 'Reports with a position strictly greater' }),
@@ -118,16 +117,8 @@ export function agentRoutes(deps: AgentRoutesDeps) {
     })
     .post('/autopilot', requireRole('admin'), async (c) => {
       const { action, reason } = await readJson(c, autopilotBody, deps.body);
-      const correlationId = c.get('correlation_id');
-      const command = {
-        type: action === 'pause' ? ('PauseAutopilot' as const) : ('ResumeAutopilot' as const),
-        data: reason === undefined ? {} : { reason },
-        metadata: { now: deps.now(), correlation_id: correlationId, actor: c.get('principal').id },
-      };
-      const { state } = await handleCommand(deps.store, autopilotDecider, { tenant: c.get('tenant'), stream: AUTOPILOT_STREAM }, command, {
-        newEventId: deps.newId,
-      });
-      return c.json({ status: 'accepted', correlation_id: correlationId, autopilot: state.paused ? 'paused' : 'running' }, 202);
+      const { autopilot } = await setAutopilot(deps, { tenant: c.get('tenant'), action, caller: callerOf(c), ...(reason === undefined ? {} : { reason }) });
+      return c.json({ status: 'accepted', correlation_id: c.get('correlation_id'), autopilot }, 202);
     })
     .get('/snapshot/diff', deps.expensive, async (c) => {
       const { from, to } = readQuery(c, diffQuery);

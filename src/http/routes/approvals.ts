@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { decideAsk } from '../../commands/decide-ask-service.js';
-import type { FourEyesRule } from '../../commands/four-eyes.js';
 import type { FeedHub } from '../../fanout/feed-hub.js';
 import type { SnapshotState } from '../../projections/snapshot.js';
-import type { EventStore } from '../../store/event-store.js';
+import { answerAsk, type AnswerAskDeps } from '../../usecases/answer-ask.js';
 import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../auth/api-key-auth.js';
+import { callerOf } from '../caller.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { type BodyLimits, readJson, readQuery } from '../validation.js';
 
@@ -36,15 +35,8 @@ export const approvalsQuery = z.object({
   requested_by: z.string().optional(),
 });
 
-export interface ApprovalRoutesDeps {
-  readonly store: EventStore;
+export interface ApprovalRoutesDeps extends AnswerAskDeps {
   readonly hub: FeedHub<SnapshotState>;
-  readonly now: () => Date;
-  readonly newId: () => string;
-  /** APPROVAL_FOUR_EYES */
-  readonly fourEyes: FourEyesRule;
-  /** ASK_TTL_SECONDS: how long an approval lets a later requeue run without asking again. */
-  readonly approvalTtlSeconds: number;
   readonly body: BodyLimits;
 }
 
@@ -81,29 +73,13 @@ export function approvalRoutes(deps: ApprovalRoutesDeps) {
   return new Hono<AppEnv>()
     .post('/:ask_id/decide', requireRole('approver'), async (c) => {
       const body = await readJson(c, decisionBody, deps.body);
-      const decided = await decideAsk(
-        deps.store,
-        c.get('tenant'),
-        {
-          type: 'DecideAsk',
-          data: {
-            ask_id: c.req.param('ask_id'),
-            decision: body.decision,
-            four_eyes: { rule: deps.fourEyes, shared: c.get('principal').shared === true },
-            approval_ttl_seconds: deps.approvalTtlSeconds,
-            ...(body.reason === undefined ? {} : { reason: body.reason }),
-            ...(body.payload_hash === undefined ? {} : { payload_hash: body.payload_hash }),
-          },
-          metadata: { now: deps.now(), actor: c.get('principal').id, causation_id: c.get('correlation_id') },
-        },
-        deps.newId,
-      );
-      c.header('x-correlation-id', decided.correlation_id);
+      const answered = await answerAsk(deps, { tenant: c.get('tenant'), ask_id: c.req.param('ask_id'), ...body, caller: callerOf(c) });
+      c.header('x-correlation-id', answered.correlation_id);
       const answer: z.input<typeof decisionAccepted> = {
         status: 'accepted',
-        correlation_id: decided.correlation_id,
-        ask_id: decided.ask_id,
-        command_id: decided.command_id,
+        correlation_id: answered.correlation_id,
+        ask_id: answered.ask_id,
+        command_id: answered.command_id,
         decision: body.decision,
       };
       return c.json(answer, 202);

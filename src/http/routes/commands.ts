@@ -1,18 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Catalog } from '../../catalog/catalog.js';
-import type { RiskPolicy } from '../../catalog/risk-policy.js';
-import { submitCommand } from '../../commands/submit-command.js';
-import { commandCapProblem, type Holding, type TenantCaps } from '../../commands/tenant-caps.js';
 import { riskLevelSchema } from '../../events/command-events.js';
-import { tenantKey, type Tenant } from '../../events/tenant.js';
-import { canonicalJson, derivedId, payloadHash, sha256 } from '../../shared/ids.js';
-import type { EventStore } from '../../store/event-store.js';
+import { canonicalJson, sha256 } from '../../shared/ids.js';
+import { submitCommand, type SubmitDeps } from '../../usecases/submit-command.js';
 import type { AppEnv } from '../app-env.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { RequestError } from '../errors.js';
 import { correlationIdSchema } from '../middleware/correlation.js';
-import { type BodyLimits, readJson, zodIssues } from '../validation.js';
+import { type BodyLimits, readJson } from '../validation.js';
 import { requireRole } from '../auth/api-key-auth.js';
 import { header } from '../header.js';
 
@@ -36,19 +31,8 @@ export const acceptedBody = z.object({
 
 const idempotencyKeySchema = z.string().regex(/^[\x21-\x7E]{1,255}$/, 'must be 1-255 visible ASCII characters');
 
-export interface CommandRoutesDeps {
-  readonly store: EventStore;
-  readonly catalog: Catalog;
-  /** The command type's risk level in a tenant (the catalog's, raised by overrides). */
-  readonly riskOf: RiskPolicy;
-  /** What the tenant holds now (waiting asks, memory), and how much it may. */
-  readonly usage: (tenant: Tenant) => Holding;
-  readonly caps: TenantCaps;
-  readonly askTtlSeconds: number;
-  readonly askWarningSeconds: number;
+export interface CommandRoutesDeps extends SubmitDeps {
   readonly body: BodyLimits;
-  readonly now: () => Date;
-  readonly newId: (prefix?: string) => string;
 }
 
 export const commandDocs: RouteDoc[] = [
@@ -83,41 +67,18 @@ export function commandRoutes(deps: CommandRoutesDeps) {
     if (key !== undefined && !idempotencyKeySchema.safeParse(key).success) {
       throw new RequestError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
-    const definition = deps.catalog.get(body.command_type);
-    const params = definition.params.safeParse(body.params);
-    if (!params.success) {
-      throw new RequestError(422, 'invalid_params', `params do not match ${body.command_type}`, zodIssues(params.error));
-    }
-    const tenant = c.get('tenant');
     const correlationId = body.correlation_id ?? c.get('correlation_id');
     c.set('correlation_id', correlationId);
     c.header('x-correlation-id', correlationId);
-    const recordedParams = params.data as Record<string, unknown>;
-    const risk = deps.riskOf(tenant, definition.type);
-    const overCap = commandCapProblem({ command_type: definition.type, risk_level: risk, params: recordedParams }, deps.usage(tenant), deps.caps);
-    if (overCap !== undefined) throw new RequestError(429, 'tenant_cap_reached', overCap, { retry_after_seconds: 60 });
-    const commandId = key === undefined ? deps.newId('cmd') : derivedId('cmd', tenantKey(tenant), key);
-    const submitted = await submitCommand(
-      deps.store,
-      tenant,
-      {
-        type: 'SubmitCommand',
-        data: {
-          command_id: commandId,
-          task_id: deps.newId('task'),
-          command_type: definition.type,
-          params: recordedParams,
-          risk_level: risk,
-          description: body.description ?? definition.description,
-          ask_ttl_seconds: deps.askTtlSeconds,
-          ask_warning_seconds: deps.askWarningSeconds,
-          ...(risk === 'RED' ? { payload_hash: payloadHash(definition.type, recordedParams) } : {}),
-          ...(key === undefined ? {} : { idempotency_key: key, request_hash: sha256(canonicalJson(body)) }),
-        },
-        metadata: { now: deps.now(), correlation_id: correlationId, actor: c.get('principal').id },
-      },
-      () => deps.newId(),
-    );
+    const submitted = await submitCommand(deps, {
+      tenant: c.get('tenant'),
+      command_type: body.command_type,
+      params: body.params,
+      ...(body.description === undefined ? {} : { description: body.description }),
+      correlation_id: correlationId,
+      actor: c.get('principal').id,
+      ...(key === undefined ? {} : { idempotency: { key, request_hash: sha256(canonicalJson(body)) } }),
+    });
     if (submitted.duplicate) {
       c.header('idempotent-replayed', 'true');
       c.header('x-correlation-id', submitted.correlation_id);
