@@ -13,6 +13,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY web ./web
+COPY scripts ./scripts
+# The server (tsc) and the dashboard (esbuild, from web/ and the projections it shares with src/),
+# both into dist/.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
@@ -22,10 +25,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
+# dist/src is the server, dist/web/dashboard the page it serves: no sources, nothing compiled here.
 COPY --from=build /app/dist ./dist
-# The dashboard is bundled (esbuild) from web/ and the projections it shares with src/ on first request.
-COPY --from=build /app/src ./src
-COPY --from=build /app/web ./web
 # The data folder belongs to the unprivileged user; a named volume mounted there inherits it.
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -176,8 +176,13 @@ function dockerfileProblems(text: string): string[] {
   if (bases.size !== 1) problems.push(`Dockerfile: stages start from different images (${[...bases].join(', ')}), so the native addon may not match`);
   if (user === undefined || /^(root|0)(:|$)/.test(user)) problems.push(`Dockerfile: the final stage runs as ${user ?? 'root'}`);
   if (!finalStage.some((line) => /^ENV\s.*\bNODE_ENV=production\b/i.test(line))) problems.push('Dockerfile: NODE_ENV is not production');
+  if (!instructions.some((line) => /^RUN\s.*\bnpm run build\b/.test(line))) problems.push('Dockerfile: npm run build (the server and the dashboard) never runs');
+  for (const folder of ['src', 'web', 'scripts']) {
+    if (!instructions.some((line) => new RegExp(`^COPY\\s+${folder}/?\\s`).test(line))) problems.push(`Dockerfile: npm run build needs ${folder}/, which is not copied`);
+  }
+  if (!finalStage.some((line) => /^COPY\s.*\s\.\/dist\/?$/.test(line))) problems.push('Dockerfile: the final stage has no dist/ (the server and the dashboard)');
   for (const folder of ['web', 'src']) {
-    if (!finalStage.some((line) => new RegExp(`^COPY\\s.*\\s\\./${folder}$`).test(line))) problems.push(`Dockerfile: the dashboard needs ${folder}/ in the image`);
+    if (finalStage.some((line) => new RegExp(`^COPY\\s.*\\s\\./${folder}/?$`).test(line))) problems.push(`Dockerfile: the final stage carries ${folder}/, but the dashboard is built into dist/`);
   }
   return problems;
 }
@@ -266,7 +271,11 @@ describe('a compose file that lost a property fails', () => {
     ['no USER at all', (t: string) => t.replace(/^USER .*$/gm, '')],
     ['stages on different images', (t: string) => t.replace(/ AS runtime$/m, '').replace(/^FROM node:20-bookworm-slim$/m, 'FROM node:20-alpine')],
     ['not production', (t: string) => t.replace(/NODE_ENV=production/, 'NODE_ENV=development')],
-    ['no dashboard sources', (t: string) => t.replace(/^COPY --from=build \/app\/web \.\/web$/m, '')],
+    ['not built', (t: string) => t.replace(/npm run build/, 'npx tsc -p tsconfig.build.json')],
+    ['no build script', (t: string) => t.replace(/^COPY scripts .*$/m, '')],
+    ['no dist/', (t: string) => t.replace(/^COPY --from=build \/app\/dist \.\/dist$/m, '')],
+    ['sources in the final stage', (t: string) => `${t}COPY --from=build /app/src ./src\n`],
+    ['dashboard sources in the final stage', (t: string) => `${t}COPY --from=build /app/web ./web\n`],
   ])('Dockerfile: %s', (_name, mutate) => {
     expect(dockerfileProblems(mutate(read('Dockerfile')))).not.toEqual([]);
   });
