@@ -3,7 +3,8 @@ import { commandStream } from '../events/command-events.js';
 import type { Tenant } from '../events/tenant.js';
 import { replayedChange, taskKey, type PendingTask } from '../projections/pending-tasks.js';
 import { loadTask } from '../worker/load-task.js';
-import { abandonTask, runTask, timeOutAsk, triageTask, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
+import type { TaskOutcome, TaskRunnerDeps } from '../worker/run-task.js';
+import { dueStep } from './due-step.js';
 import { TaskQueue } from './task-queue.js';
 import { TenantUsage } from './tenant-usage.js';
 
@@ -239,16 +240,7 @@ export class Dispatcher {
       if (status === 'running') return 'skipped';
     }
     const task = await loadTask(this.options.store, claimed.tenant, claimed.command_id, claimed.correlation_id);
-    switch (task.state.status) {
-      case 'awaiting_approval':
-        return timeOutAsk(this.options, task);
-      case 'running':
-        return abandonTask(this.options, task, 'the executor running this attempt stopped before it recorded an outcome');
-      case 'dead_lettered':
-        return triageTask(this.options, task);
-      default:
-        return runTask(this.options, task, this.shutdown.signal);
-    }
+    return dueStep(task.state.status)(this.options, task, this.shutdown.signal);
   }
 
   private release(task: PendingTask, options: { running?: boolean } = {}): void {

@@ -8,6 +8,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
  * Given/when/then for deciders:
  *   spec.given([accepted]).when(startTask).then([started]);
  *   spec.given([]).when(startTask).thenThrows(CommandNotFoundError);
+ *   spec.given([approved]).when(decideAgain).thenThrows(AskAlreadyDecidedError, { outcome: 'approved' });
  *   spec.given([accepted, started]).when(sameStart).thenNothingHappened();
  */
 export function deciderSpec<C extends Command, S, E extends DomainEvent>(decider: Decider<C, S, E>) {
@@ -21,8 +22,10 @@ export function deciderSpec<C extends Command, S, E extends DomainEvent>(decider
             then(expected: readonly E[]) {
               expect(run()).toEqual(expected);
             },
-            thenThrows(errorClass: ErrorClass) {
+            /** The error's class, and with `fields` what it carries besides its message. */
+            thenThrows(errorClass: ErrorClass, fields?: Record<string, unknown>) {
               expect(run).toThrow(errorClass);
+              if (fields !== undefined) expect(run).toThrow(expect.objectContaining(fields));
             },
             thenNothingHappened() {
               expect(run()).toEqual([]);

@@ -5,10 +5,9 @@ import { Catalog } from '../../src/catalog/catalog.js';
 import { defineCommand } from '../../src/catalog/define-command.js';
 import { askIdFor } from '../../src/commands/ask-ids.js';
 import { commandLifeDecider, type CommandLifeCommand } from '../../src/commands/command-life.js';
-import { decideAsk } from '../../src/commands/decide-ask-service.js';
 import { DomainError } from '../../src/commands/errors.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
-import { submitCommand } from '../../src/commands/submit-command.js';
+import { dueStep } from '../../src/dispatch/due-step.js';
 import { TaskQueue } from '../../src/dispatch/task-queue.js';
 import { commandStream, type CommandLifeEvent } from '../../src/events/command-events.js';
 import type { RecordedEvent } from '../../src/events/envelope.js';
@@ -17,8 +16,10 @@ import { createLogger } from '../../src/observability/logger.js';
 import type { PendingTask } from '../../src/projections/pending-tasks.js';
 import { ConcurrencyError } from '../../src/store/event-store.js';
 import { memoryEventStore } from '../../src/store/memory/memory-event-store.js';
+import { answerAsk } from '../../src/usecases/answer-ask.js';
+import { recordSubmission } from '../../src/usecases/submit-command.js';
 import { loadTask } from '../../src/worker/load-task.js';
-import { abandonTask, runTask, timeOutAsk, type TaskOutcome, type TaskRunnerDeps } from '../../src/worker/run-task.js';
+import type { TaskOutcome, TaskRunnerDeps } from '../../src/worker/run-task.js';
 
 // Contract 3, as a property: whatever happens — commands, approvals, denials, duplicate and
 // concurrent decisions, forged or stale payload hashes, expiries, restarts, repeated
@@ -97,14 +98,11 @@ async function scenario(ops: readonly Op[]) {
     for (const event of await store.readFeed({ after: folded, limit: 100_000 })) queue.apply(event, now);
     folded = await store.headPosition();
   };
-  // As the dispatcher does: the queue holds no params, the task is read from the log to act on.
+  // As the dispatcher does: the queue holds no params, the task is read from the log to act on,
+  // and the dispatcher's own routing says what is due for it.
   const attempt = async (claimed: PendingTask): Promise<TaskOutcome> => {
     const task = await loadTask(store, claimed.tenant, claimed.command_id, claimed.correlation_id);
-    return task.state.status === 'awaiting_approval'
-      ? timeOutAsk(deps, task)
-      : task.state.status === 'running'
-        ? abandonTask(deps, task, 'lost')
-        : runTask(deps, task, shutdown);
+    return dueStep(task.state.status)(deps, task, shutdown);
   };
 
   for (const step of ops) {
@@ -114,7 +112,7 @@ async function scenario(ops: readonly Op[]) {
         const params = { note: step.note };
         const type = step.risk === 'RED' ? 'prop.red' : 'prop.green';
         const hash = payloadHash(type, params);
-        await submitCommand(
+        await recordSubmission(
           store,
           tenant,
           {
@@ -144,21 +142,15 @@ async function scenario(ops: readonly Op[]) {
         const deciders = step.kind === 'decide' ? [step] : step.deciders.map((d) => ({ ...d, hash: 'none' as const }));
         await Promise.all(
           deciders.map((d) =>
-            decideAsk(
-              store,
-              tenant,
+            answerAsk(
+              { store, fourEyes: 'always', approvalTtlSeconds: TTL_SECONDS, now: () => new Date(now), newId: () => newId() },
               {
-                type: 'DecideAsk',
-                data: {
-                  ask_id: target.ask_id,
-                  decision: d.decision,
-                  four_eyes: { rule: 'always', shared: false },
-                  approval_ttl_seconds: TTL_SECONDS,
-                  ...(d.hash === 'seen' ? { payload_hash: target.hash } : d.hash === 'forged' ? { payload_hash: 'f'.repeat(64) } : {}),
-                },
-                metadata: { now: new Date(now), actor: d.by },
+                tenant,
+                ask_id: target.ask_id,
+                decision: d.decision,
+                ...(d.hash === 'seen' ? { payload_hash: target.hash } : d.hash === 'forged' ? { payload_hash: 'f'.repeat(64) } : {}),
+                caller: { id: d.by, shared: false, correlation_id: newId('corr') },
               },
-              () => newId(),
             ).catch((error: unknown) => {
               if (!(error instanceof DomainError)) throw error;
             }),

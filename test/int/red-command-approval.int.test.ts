@@ -5,21 +5,23 @@ import { shareToken } from '../../src/shares/share-store.js';
 import { startTestNexus } from '../support/nexus.js';
 import { SseClient } from '../support/sse-client.js';
 
-// The seed guide's PR-006 scenario, request for request, against development mode (no
-// NEXUS_API_KEY): the guide's curl commands send `x-api-key: dev-key`.
+// A RED command (external_share.prepare) asked about, approved or denied, and run or not, over
+// HTTP and SSE: the README's examples request for request (they come from the guide NEXUS grew
+// from, its PR-003 to PR-006), against development mode (no NEXUS_API_KEY), whose curl commands
+// send `x-api-key: dev-key`.
 const headers = { 'Content-Type': 'application/json', 'x-org-id': 'default', 'x-project-id': 'nexus', 'x-api-key': 'dev-key' };
 // Share links are derived from the share id with this secret (the result carries the id, not the link).
-const SESSION_SECRET = 'pr-006-session-secret-0123456789abcdef';
+const SESSION_SECRET = 'red-command-session-secret-0123456789abcdef';
 const linkOf = (url: string, result: unknown) => `${url}/shares/${shareToken(SESSION_SECRET, (result as { share_id: string }).share_id)}`;
 
-describe('PR-006: two-phase commit of a RED command', () => {
-  it('request → ask_created → approve → ask_resolved (approved) → the share runs → its link serves the package', async () => {
+describe('a RED command waits for a person: asked, then run only once approved', () => {
+  it('approved: request → ask_created → approve → ask_resolved (approved) → the share runs → its link serves the package until it expires', async () => {
     let clock = Date.now();
     const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '', SESSION_SECRET }, { now: () => new Date(clock) });
     try {
       const stream = await nexus.stream({ org_id: 'default', project_id: 'nexus' });
 
-      // 1. RED 작업 요청
+      // 1. request a RED command
       const requested = await fetch(`${nexus.url}/sidecar/command`, {
         method: 'POST',
         headers,
@@ -28,14 +30,14 @@ describe('PR-006: two-phase commit of a RED command', () => {
       expect(requested.status).toBe(202);
       expect(await requested.json()).toMatchObject({ status: 'accepted', correlation_id: 'red-test-001', risk_level: 'RED' });
 
-      // 2. SSE에서 ask_created 확인
+      // 2. ask_created on the stream
       await stream.until((c) => c.reports.some((r) => r.report_type === 'ask_created'));
       const created = stream.reports.find((r) => r.report_type === 'ask_created')!;
       expect(created).toMatchObject({ correlation_id: 'red-test-001', payload: { risk_level: 'RED', payload: { recipient: 'test@example.com' } } });
       const ASK_ID = created.payload.ask_id as string;
       expect(ASK_ID).toMatch(/^ask-/);
 
-      // 3. 승인
+      // 3. approve
       const decided = await fetch(`${nexus.url}/approvals/${ASK_ID}/decide`, {
         method: 'POST',
         headers,
@@ -44,7 +46,7 @@ describe('PR-006: two-phase commit of a RED command', () => {
       expect(decided.status).toBe(202);
       expect(await decided.json()).toMatchObject({ status: 'accepted', correlation_id: 'red-test-001' });
 
-      // 4. SSE에서 ask_resolved 확인
+      // 4. ask_resolved on the stream
       await stream.until((c) => c.reports.some((r) => r.report_type === 'task_completed'));
       const resolved = stream.reports.find((r) => r.report_type === 'ask_resolved')!;
       expect(resolved).toMatchObject({ report_type: 'ask_resolved', correlation_id: 'red-test-001', payload: { decision: 'approved', reason: 'Test' } });
@@ -68,20 +70,20 @@ describe('PR-006: two-phase commit of a RED command', () => {
     }
   });
 
-  it('PR-003 to PR-006 with NEXUS_API_KEY set, that one key in x-api-key throughout (APPROVAL_FOUR_EYES=named)', async () => {
+  it('with NEXUS_API_KEY set, that one shared key submits, follows the stream and approves its own request (APPROVAL_FOUR_EYES=named)', async () => {
     const key = 'guide-shared-key-0123456789';
     const nexus = await startTestNexus({ NEXUS_API_KEY: key, SESSION_SECRET });
     try {
       const keyed = { ...headers, 'x-api-key': key };
       const post = (path: string, body: unknown) => fetch(`${nexus.url}${path}`, { method: 'POST', headers: keyed, body: JSON.stringify(body) });
-      // PR-004: the stream, with the key
+      // the stream, with the key
       const stream = await SseClient.connect(`${nexus.url}/agent/reports/stream`, keyed);
       expect(stream.status).toBe(200);
-      // PR-003 and PR-005: a command, followed by its correlation id
+      // a command, followed by its correlation id
       const echo = await post('/sidecar/command', { command_type: 'echo.test', params: {}, correlation_id: 'test-001' });
       expect(echo.status).toBe(202);
       await stream.until((c) => c.reports.some((r) => r.correlation_id === 'test-001' && r.report_type === 'task_completed'));
-      // PR-006: request, then approve with the same key
+      // a RED command: request, then approve with the same key
       const red = await post('/sidecar/command', { command_type: 'external_share.prepare', params: { recipient: 'test@example.com' }, correlation_id: 'red-test-001' });
       expect(red.status).toBe(202);
       const { ask_id } = (await red.json()) as { ask_id: string };
@@ -95,7 +97,7 @@ describe('PR-006: two-phase commit of a RED command', () => {
     }
   });
 
-  it('the deny path: ask_resolved (denied), and nothing is shared', async () => {
+  it('denied: ask_resolved (denied), a second decision is refused, and nothing is shared', async () => {
     const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '' });
     try {
       const stream = await nexus.stream({ org_id: 'default', project_id: 'nexus' });
@@ -119,7 +121,9 @@ describe('PR-006: two-phase commit of a RED command', () => {
       await nexus.stop();
     }
   });
+});
 
+describe('an approved external_share.prepare packages what it names', () => {
   it('packages named workspace files, refusing paths out of the workspace', async () => {
     const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '', SESSION_SECRET });
     try {
