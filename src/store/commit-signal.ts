@@ -8,12 +8,24 @@ export class CommitSignal {
 
   /** Resolves at the next `fire()`, or as soon as `signal` aborts. */
   next(signal?: AbortSignal): Promise<void> {
-    if (!signal) return this.current;
+    return CommitSignal.until(this.current, signal);
+  }
+
+  /**
+   * Resolves when `fired` (a `next()` taken earlier) does, or as soon as `signal` aborts. Taken
+   * before a read and awaited with this after it, a `next()` misses no `fire()` during the read.
+   *
+   * @example
+   *   const moved = commits.next();
+   *   if ((await read()).length === 0) await CommitSignal.until(moved, signal);
+   */
+  static until(fired: Promise<void>, signal?: AbortSignal): Promise<void> {
+    if (!signal) return fired;
     if (signal.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const onAbort = (): void => resolve();
       signal.addEventListener('abort', onAbort, { once: true });
-      void this.current.then(() => {
+      void fired.then(() => {
         signal.removeEventListener('abort', onAbort);
         resolve();
       });

@@ -11,6 +11,7 @@ import {
 } from '@eventstore/db-client';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
 import { chainLink, GENESIS } from '../chain.js';
+import { ChainWalk, END_REMOVED, LINK_MISMATCH } from '../chain-check.js';
 import type { ChainVerification } from '../event-store.js';
 import { positionOf, type EsdbCodec } from './codec.js';
 import type { EsdbNames } from './names.js';
@@ -81,8 +82,8 @@ export class EsdbChain {
     // Each pass seals further than the one before: a seal that does not was written by another hand.
     const disorder = all.findIndex((seal, i) => i > 0 && seal.position <= all[i - 1]!.position);
     const seals = disorder === -1 ? all : all.slice(0, disorder);
-    const walk = { link: GENESIS, events: 0, head: null as ChainVerification['head'], next: 0 };
-    let broken: { broken_at: number; reason: string } | undefined;
+    const walk = new ChainWalk();
+    let next = 0;
     await catchUp(this.client, {
       after: 0,
       filter: { streamPrefix: this.names.tenant(tenant) },
@@ -90,28 +91,20 @@ export class EsdbChain {
         const content = this.codec.chained(event);
         if (!content) return true;
         const position = positionOf(event);
-        const seal = seals[walk.next];
-        if (seal && seal.position < position) {
-          broken = { broken_at: seal.position, reason: 'the sealed event at this position is gone: events were deleted' };
-          return false;
+        const seal = seals[next];
+        if (seal && seal.position < position) return walk.fail(seal.position, 'the sealed event at this position is gone: events were deleted');
+        const link = walk.next(content);
+        for (; seals[next]?.position === position; next++) {
+          if (seals[next]!.link !== link) return walk.fail(position, LINK_MISMATCH);
         }
-        walk.link = chainLink(walk.link, content);
-        walk.events++;
-        for (; seals[walk.next]?.position === position; walk.next++) {
-          if (seals[walk.next]!.link !== walk.link) {
-            broken = { broken_at: position, reason: 'this event, or one before it, was changed, inserted or removed' };
-            return false;
-          }
-        }
-        walk.head = { position, link: walk.link };
+        walk.matched(position);
         return true;
       },
     });
-    const { events, head, next } = walk;
     const unmatched = seals[next];
-    if (!broken && unmatched) broken = { broken_at: unmatched.position, reason: 'events at the end of the log were removed' };
-    if (!broken && disorder !== -1) broken = { broken_at: all[disorder]!.position, reason: `a seal out of order: something else wrote to ${this.names.chain(tenant)}` };
-    return broken ? { ok: false, events, head, ...broken } : { ok: true, events, head };
+    if (unmatched) walk.fail(unmatched.position, END_REMOVED);
+    if (disorder !== -1) walk.fail(all[disorder]!.position, `a seal out of order: something else wrote to ${this.names.chain(tenant)}`);
+    return walk.verdict();
   }
 
   private async seal(tenant: Tenant): Promise<void> {

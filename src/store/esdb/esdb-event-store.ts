@@ -11,6 +11,8 @@ import {
 } from '@eventstore/db-client';
 import type { RecordedEvent } from '../../events/envelope.js';
 import type { Tenant } from '../../events/tenant.js';
+import { IDS_USED_ELSEWHERE, matchesExpected, SAME_ID_TWICE } from '../append-checks.js';
+import { conflictError } from '../append-outcome.js';
 import {
   ConcurrencyError,
   PAGE_BYTES,
@@ -32,7 +34,7 @@ import { RecentIds } from './recent-ids.js';
 export interface EsdbEventStoreOptions {
   /** `esdb://host:2113?tls=false` and the like; `kurrentdb://` is read as `esdb://`. */
   readonly connectionString: string;
-  /** Starts every stream name (see `esdb-names.ts`), so that runs sharing a server stay apart. `nexus` by default. */
+  /** Starts every stream name (see `names.ts`), so that runs sharing a server stay apart. `nexus` by default. */
   readonly prefix?: string;
   /** Lifts stored data of older event versions; identity by default. */
   readonly upcast?: (type: string, version: number, data: unknown) => unknown;
@@ -42,10 +44,10 @@ export interface EsdbEventStoreOptions {
 
 /**
  * The event store on EventStoreDB / KurrentDB (23.10 or later). Each port stream is one ESDB
- * stream (`esdb-names.ts`); positions are the events' commit positions in $all (`esdb-codec.ts`);
+ * stream (`names.ts`); positions are the events' commit positions in $all (`codec.ts`);
  * tenant feeds and subscriptions are $all filtered by the server on the tenant's name prefix,
- * subscriptions resubscribe after a drop (`esdb-reads.ts`); the hash chain is sealed per tenant
- * after the fact (`esdb-chain.ts`). The user needs to read $all (`admin` or `$ops`).
+ * subscriptions resubscribe after a drop (`reads.ts`); the hash chain is sealed per tenant
+ * after the fact (`chain.ts`). The user needs to read $all (`admin` or `$ops`).
  *
  * A position handed to `readFeed` or `subscribe` as `after` must be 0 or one this store gave
  * out: ESDB positions are byte offsets, and one that does not start a record is refused.
@@ -112,11 +114,12 @@ class EsdbEventStore implements EventStore {
     const name = this.names.stream(tenant, stream);
     const expectedRevision = toEsdbExpected(expected);
     const ids = events.map((event) => event.event_id);
-    if (new Set(ids).size !== ids.length) throw new ConcurrencyError(stream, expected, 'no_stream', `stream ${stream}: the same event id twice in one append`);
+    // Where the stream stands is not known here: the server checks the expected revision.
+    if (new Set(ids).size !== ids.length) throw conflictError(stream, expected, { actual: -1, detail: SAME_ID_TWICE });
     if (events.length === 0) return this.check(name, stream, expected);
     // 1. the same ids again: the original result
     const known = this.recentIds.match(name, ids);
-    if (known.kind === 'other') throw new ConcurrencyError(stream, expected, 'no_stream', `stream ${stream}: event ids already used by another append`);
+    if (known.kind === 'other') throw conflictError(stream, expected, { actual: -1, detail: IDS_USED_ELSEWHERE });
     if (known.kind === 'same') {
       const again = await this.readBack(name, known.first, ids);
       if (again) return again;
@@ -144,8 +147,7 @@ class EsdbEventStore implements EventStore {
   private async check(name: string, stream: string, expected: ExpectedRevision): Promise<AppendResult> {
     const [last] = await this.readEsdbStream(name, { direction: BACKWARDS, fromRevision: END, maxCount: 1 });
     const actual = last?.revision ?? -1;
-    const matches = expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === 'stream_exists' ? actual >= 0 : expected === actual);
-    if (!matches) throw new ConcurrencyError(stream, expected, actual === -1 ? 'no_stream' : actual);
+    if (!matchesExpected(expected, actual)) throw conflictError(stream, expected, { actual });
     return { revision: actual, events: [] };
   }
 

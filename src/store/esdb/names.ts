@@ -10,7 +10,7 @@ import type { ExpectedRevision } from '../event-store.js';
  * (tenant, stream), and `<prefix>-<e(o)>~<e(p)>~` starts the names of that tenant's streams and
  * of no other tenant's: the server-side filter of its feed. A prefix holds no `-` or `~`, so
  * `<prefix>-` starts every stream of this NEXUS and none of a NEXUS with another prefix. The
- * chain seals (`esdb-chain.ts`) live under `<prefix>~chain~`, out of every feed.
+ * chain seals (`chain.ts`) live under `<prefix>~chain~`, out of every feed.
  */
 export interface EsdbNames {
   readonly prefix: string;
@@ -81,7 +81,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /**
  * The ESDB event id (a UUID) of a port event id. A lowercase UUID is kept as it is (the server
  * hands UUIDs back lowercase); any other id maps to a UUIDv8 made from its SHA-256, and the
- * original travels in the event's metadata (`esdb-codec.ts`).
+ * original travels in the event's metadata (`codec.ts`).
  */
 export function esdbEventId(eventId: string): string {
   if (UUID.test(eventId)) return eventId;

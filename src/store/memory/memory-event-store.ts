@@ -1,9 +1,11 @@
 import type { RecordedEvent } from '../../events/envelope.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
+import { checkAppend } from '../append-checks.js';
+import { conflictError } from '../append-outcome.js';
 import { chainLink, GENESIS } from '../chain.js';
+import { ChainWalk } from '../chain-check.js';
 import { CommitSignal } from '../commit-signal.js';
 import {
-  ConcurrencyError,
   PAGE_BYTES,
   StoreUnavailableError,
   UnstorableEventError,
@@ -23,9 +25,6 @@ interface Stored {
   /** Bytes of its data and metadata as JSON. */
   readonly size: number;
 }
-
-const matches = (expected: ExpectedRevision, actual: number): boolean =>
-  expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === 'stream_exists' ? actual >= 0 : expected === actual);
 
 /**
  * An event store in memory: nothing survives the process. For tests that need thousands of
@@ -51,21 +50,13 @@ class MemoryEventStore implements EventStore {
   async append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     await Promise.resolve();
     if (this.closed) throw new StoreUnavailableError('the event store is closed');
-    const key = `${tenantKey(tenant)}|${stream}`;
-    const existing = this.streams.get(key) ?? [];
-    if (new Set(events.map((e) => e.event_id)).size !== events.length) {
-      throw new ConcurrencyError(stream, expected, existing.length - 1, `stream ${stream}: the same event id twice in one append`);
-    }
-    const known = events.map((e) => this.ids.get(e.event_id));
-    if (known.some((s) => s !== undefined)) {
-      const first = known[0];
-      const same = first !== undefined && known.every((s, i) => s && s.event.stream === stream && tenantKey(s.event.tenant) === tenantKey(tenant) && s.event.revision === first.event.revision + i);
-      if (!same) throw new ConcurrencyError(stream, expected, existing.length - 1, `stream ${stream}: event ids already used by another append`);
-      return { revision: first.event.revision + events.length - 1, events: known.map((s) => s!.event) };
-    }
-    const actual = existing.length - 1;
-    if (!matches(expected, actual)) throw new ConcurrencyError(stream, expected, actual === -1 ? 'no_stream' : actual);
     const tenantId = tenantKey(tenant);
+    const key = `${tenantId}|${stream}`;
+    const existing = this.streams.get(key) ?? [];
+    const actual = existing.length - 1;
+    const refused = checkAppend({ tenant: tenantId, stream, expected, events }, actual, (id) => this.landing(id));
+    if (refused?.kind === 'conflict') throw conflictError(stream, expected, refused);
+    if (refused) return { revision: refused.revision, events: refused.rows.map((row) => row.event) };
     // Serialized first: an append whose data JSON cannot hold is refused whole.
     const texts = events.map((event) => {
       try {
@@ -109,19 +100,18 @@ class MemoryEventStore implements EventStore {
   async verifyChain(tenant: Tenant): Promise<ChainVerification> {
     this.assertOpen();
     const tenantId = tenantKey(tenant);
-    let link = GENESIS;
-    let last: ChainVerification['head'] = null;
-    let events = 0;
+    const walk = new ChainWalk();
     for (const stored of this.log) {
       const { event } = stored;
       if (tenantKey(event.tenant) !== tenantId) continue;
-      const { stream, revision, event_id, type, version } = event;
-      link = chainLink(link, { tenant: tenantId, stream, revision, event_id, type, version, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) });
-      events++;
-      if (stored.link !== link) return { ok: false, events, head: last, broken_at: event.position, reason: 'this event, or one before it, was changed' };
-      last = { position: event.position, link };
+      const { position, stream, revision, event_id, type, version } = event;
+      if (walk.next({ tenant: tenantId, stream, revision, event_id, type, version, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }) !== stored.link) {
+        walk.fail(position, 'this event, or one before it, was changed');
+        break;
+      }
+      walk.matched(position);
     }
-    return { ok: true, events, head: last };
+    return walk.verdict();
   }
 
   async *subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
@@ -156,6 +146,12 @@ class MemoryEventStore implements EventStore {
       }
     }
     return page;
+  }
+
+  /** Where the event stored under `id` is, if one is. */
+  private landing(id: string) {
+    const stored = this.ids.get(id);
+    return stored && { tenant: tenantKey(stored.event.tenant), stream: stored.event.stream, revision: stored.event.revision, event: stored.event };
   }
 
   private assertOpen(): void {

@@ -1,3 +1,4 @@
+import { checkAppend, type Conflict } from '../append-checks.js';
 import { chainLink, GENESIS } from '../chain.js';
 import type { EventToAppend, ExpectedRevision } from '../event-store.js';
 
@@ -49,7 +50,7 @@ export interface LogState {
 export type AppendOutcome =
   | { readonly kind: 'appended'; readonly revision: number; readonly rows: readonly StoredEvent[] }
   | { readonly kind: 'duplicate'; readonly revision: number; readonly rows: readonly StoredEvent[] }
-  | { readonly kind: 'conflict'; readonly actual: number; readonly detail?: string };
+  | Conflict;
 
 export interface BatchPlan {
   /** One per append, in the batch's order. */
@@ -61,9 +62,6 @@ export interface BatchPlan {
 }
 
 export const streamKey = (tenant: string, stream: string): string => `${tenant}\u0000${stream}`;
-
-const matches = (expected: ExpectedRevision, actual: number): boolean =>
-  expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === 'stream_exists' ? actual >= 0 : expected === actual);
 
 /**
  * Decides every append of a batch against `state`, in order, as if each were committed before
@@ -77,21 +75,10 @@ export function planBatch(appends: readonly AppendRequest[], state: LogState): B
 }
 
 function planAppend(append: AppendRequest, state: LogState, plan: BatchPlan): AppendOutcome {
-  const { tenant, stream, events, expected } = append;
+  const { tenant, stream, events } = append;
   const actual = state.revisions.get(streamKey(tenant, stream)) ?? -1;
-  if (new Set(events.map((e) => e.event_id)).size !== events.length) {
-    return { kind: 'conflict', actual, detail: 'the same event id twice in one append' };
-  }
-  const known = events.map((e) => state.known.get(e.event_id));
-  if (known.some((row) => row !== undefined)) {
-    const first = known[0];
-    const sameAppend =
-      first !== undefined && known.every((row, i) => row !== undefined && row.tenant === tenant && row.stream === stream && row.revision === first.revision + i);
-    if (!sameAppend) return { kind: 'conflict', actual, detail: 'event ids already used by another append' };
-    return { kind: 'duplicate', revision: first.revision + events.length - 1, rows: known as StoredEvent[] };
-  }
-  if (!matches(expected, actual)) return { kind: 'conflict', actual };
-
+  const refused = checkAppend(append, actual, (id) => state.known.get(id));
+  if (refused) return refused;
   let link = state.links.get(tenant) ?? GENESIS;
   const rows = events.map((event, i): StoredEvent => {
     const { event_id, type, version, data, metadata } = event;

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import type { EventMetadata, RecordedEvent } from '../../events/envelope.js';
 import { tenantCache, tenantKey, type Tenant } from '../../events/tenant.js';
-import { chainLink, GENESIS } from '../chain.js';
+import { verifyPages, type StoredHead, type StoredLink } from '../chain-check.js';
+import { CommitSignal } from '../commit-signal.js';
 import {
   PAGE_BYTES,
   StoreUnavailableError,
@@ -17,7 +18,7 @@ import {
 import type { StoredEvent } from './append-plan.js';
 import { clientConfig, createPool, inTransaction, unavailable, type ConnectionOptions } from './connections.js';
 import { listen, type Listener } from './listener.js';
-import { logNames, migrate, statements, type LogNames, type Statement, type Statements } from './schema.js';
+import { logNames, migrate, statements, type LogNames, type Statement } from './schema.js';
 import { LogTail, type TailPage } from './tail.js';
 import { BatchWriter } from './writer.js';
 
@@ -44,8 +45,6 @@ export interface PostgresEventStore extends EventStore {
 }
 
 const CHAIN_PAGE = 5000;
-
-type Query = <R extends pg.QueryResultRow>(statement: Statement, values: unknown[]) => Promise<R[]>;
 
 /**
  * The distributed event store: one log in a PostgreSQL schema, shared by every instance opened
@@ -156,9 +155,16 @@ class PgEventStore implements PostgresEventStore {
 
   async verifyChain(tenant: Tenant): Promise<ChainVerification> {
     this.assertOpen();
+    const key = tenantKey(tenant);
+    const verify = (client: pg.PoolClient) => {
+      const read = async <R extends pg.QueryResultRow>(statement: Statement, values: unknown[]) => (await client.query<R>({ ...statement, values })).rows;
+      return verifyPages(
+        (after) => read<StoredLink>(this.sql.chainPage, [key, after, CHAIN_PAGE, PAGE_BYTES]),
+        async () => (await read<StoredHead>(this.sql.chainHead, [key]))[0],
+      );
+    };
     // One snapshot: the rows and the stored head come from the same moment, however many
     // commits land meanwhile.
-    const verify = (client: pg.PoolClient) => verifyChainOf(tenantKey(tenant), this.sql, async (statement, values) => (await client.query({ ...statement, values })).rows);
     return inTransaction(this.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', verify).catch((error: unknown) => {
       throw unavailable(error, 'verify the hash chain');
     });
@@ -179,7 +185,7 @@ class PgEventStore implements PostgresEventStore {
       const { events, scannedTo } = this.tail.page(after, limit, tenant) ?? (await this.readBehindTail(tenant, after, limit));
       if (events.length > 0) yield events;
       if (scannedTo > after) after = scannedTo;
-      else await untilAborted(moved, options.signal);
+      else await CommitSignal.until(moved, options.signal);
     }
   }
 
@@ -239,47 +245,7 @@ class PgEventStore implements PostgresEventStore {
     return typedEvent({ position, tenant: this.tenantOf(row.tenant), stream, revision, event_id, type, version, data, metadata: JSON.parse(row.metadata) as EventMetadata });
   }
 
-
   private assertOpen(): void {
     if (this.state === 'closed') throw new StoreUnavailableError('the event store is closed');
   }
-}
-
-/** Recomputes a tenant's chain over the stored rows, page by page, and compares its stored head. */
-async function verifyChainOf(tenant: string, sql: Statements, query: Query): Promise<ChainVerification> {
-  let link = GENESIS;
-  let last: ChainVerification['head'] = null;
-  let events = 0;
-  for (let after = 0; ; ) {
-    const rows = await query<StoredEvent & { chain: string }>(sql.chainPage, [tenant, after, CHAIN_PAGE, PAGE_BYTES]);
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      link = chainLink(link, row);
-      events++;
-      if (row.chain !== link) {
-        return { ok: false, events, head: last, broken_at: row.position, reason: 'this event, or one before it, was changed, inserted or removed' };
-      }
-      last = { position: row.position, link };
-    }
-    after = rows[rows.length - 1]!.position;
-  }
-  const [stored] = await query<{ position: number; chain: string }>(sql.chainHead, [tenant]);
-  if ((stored?.chain ?? GENESIS) !== (last?.link ?? GENESIS)) {
-    return { ok: false, events, head: last, broken_at: stored?.position ?? 0, reason: 'events at the end of the log were removed' };
-  }
-  return { ok: true, events, head: last };
-}
-
-/** Resolves when `woken` does, or as soon as `signal` aborts. */
-function untilAborted(woken: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return woken;
-  return new Promise((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    if (signal.aborted) done();
-    void woken.then(done);
-  });
 }

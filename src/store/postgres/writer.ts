@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
-import { ConcurrencyError, typedEvent, type AppendResult, type StoreUnavailableError, type EventToAppend, type ExpectedRevision } from '../event-store.js';
+import { conflictError, settleEach, type Settleable } from '../append-outcome.js';
+import { typedEvent, type AppendResult, type StoreUnavailableError, type EventToAppend, type ExpectedRevision } from '../event-store.js';
 import { planBatch, serialize, streamKey, type AppendRequest, type SerializedEvent, type BatchPlan, type LogState, type StoredEvent } from './append-plan.js';
 import { CommitInDoubtError, inTransaction, isRefusedData, unavailable } from './connections.js';
 import { wasRecorded } from './in-doubt.js';
@@ -27,11 +28,9 @@ export interface WriterOptions {
   readonly inDoubtMs?: number;
 }
 
-interface PendingAppend extends AppendRequest {
+interface PendingAppend extends AppendRequest, Settleable {
   /** The events as the caller gave them: what the append resolves to. */
   readonly given: readonly EventToAppend[];
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
 }
 
 /** What a transaction wrote, before it sent COMMIT. */
@@ -208,9 +207,7 @@ export class BatchWriter {
     const outcomes = batch.map((pending, i): AppendResult | Error => {
       const outcome = plan.outcomes[i]!;
       const { stream, expected } = pending;
-      if (outcome.kind === 'conflict') {
-        return new ConcurrencyError(stream, expected, outcome.actual === -1 ? 'no_stream' : outcome.actual, outcome.detail && `stream ${stream}: ${outcome.detail}`);
-      }
+      if (outcome.kind === 'conflict') return conflictError(stream, expected, outcome);
       if (outcome.kind === 'duplicate') return this.original(outcome.revision, outcome.rows);
       if (lost && outcome.rows.length > 0) return lost;
       const events = outcome.rows.map((row, j): RecordedEvent => {
@@ -223,10 +220,6 @@ export class BatchWriter {
       return { revision: outcome.revision, events };
     });
     if (written.length > 0) this.options.onWritten({ events: written, bytes, headBefore });
-    batch.forEach((pending, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome instanceof Error) pending.reject(outcome);
-      else pending.resolve(outcome);
-    });
+    settleEach(batch, outcomes);
   }
 }

@@ -9,7 +9,7 @@ export type WriterAnswer = { ids: number[]; results: WireResult[][] } | { ids: n
 
 /** The writing connection, wherever it runs. */
 export interface WriterChannel {
-  /** `appends`: the batch's appends, each framed by `encodeAppend` (sqlite-wire.js). */
+  /** `appends`: the batch's appends, each framed by `encodeAppend` (wire.js). */
   send(id: number, appends: string): void;
   close(): Promise<void>;
 }

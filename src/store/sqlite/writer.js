@@ -2,23 +2,16 @@
 // synchronous=FULL so a commit returns once it is on disk. Plain JavaScript, because a worker
 // thread loads its files as Node does, without the TypeScript loader of its parent.
 import Database from 'better-sqlite3';
+import { checkAppend } from '../append-checks.js';
 import { chainLink, GENESIS } from '../chain.js';
 
 /**
  * @typedef {import('./wire.js').WireAppend} WireAppend
  * @typedef {{ kind: 'appended', revision: number, positions: number[] }
  *   | { kind: 'duplicate', revision: number, positions: number[] }
- *   | { kind: 'conflict', actual: number, detail?: string }} WireResult
+ *   | import('../append-checks.js').Conflict} WireResult
  * @typedef {{ position: number, tenant: string, stream: string, revision: number }} Row
  */
-
-/** @param {string | number} expected @param {number} actual */
-function matches(expected, actual) {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === -1;
-  if (expected === 'stream_exists') return actual >= 0;
-  return expected === actual;
-}
 
 /**
  * @param {string} path
@@ -53,24 +46,13 @@ export function openWriter(path, schema) {
    * @returns {WireResult}
    */
   function apply(append, recordedAt) {
-    const { tenant, stream, expected, events } = append;
-    if (events.length > 0) {
-      if (new Set(events.map((e) => e.event_id)).size !== events.length) {
-        return { kind: 'conflict', actual: -1, detail: 'the same event id twice in one append' };
-      }
-      const rows = events.map((e) => /** @type {Row | undefined} */ (sql.byEventId.get(e.event_id)));
-      if (rows.some((row) => row !== undefined)) {
-        const first = rows[0];
-        const sameAppend =
-          first !== undefined &&
-          rows.every((row, i) => row !== undefined && row.tenant === tenant && row.stream === stream && row.revision === first.revision + i);
-        if (!sameAppend) return { kind: 'conflict', actual: -1, detail: 'event ids already used by another append' };
-        return { kind: 'duplicate', revision: first.revision + events.length - 1, positions: rows.map((row) => /** @type {Row} */ (row).position) };
-      }
-    }
-    const last = /** @type {number | null} */ (sql.lastRevision.get(tenant, stream));
-    const actual = last ?? -1;
-    if (!matches(expected, actual)) return { kind: 'conflict', actual };
+    const { tenant, stream, events } = append;
+    const actual = /** @type {number | null} */ (sql.lastRevision.get(tenant, stream)) ?? -1;
+    // The main thread encoded an ExpectedRevision; the wire types it loosely.
+    const expected = /** @type {import('../event-store.js').ExpectedRevision} */ (append.expected);
+    const refused = checkAppend({ tenant, stream, expected, events }, actual, (id) => /** @type {Row | undefined} */ (sql.byEventId.get(id)));
+    if (refused?.kind === 'duplicate') return { kind: 'duplicate', revision: refused.revision, positions: refused.rows.map((row) => row.position) };
+    if (refused) return refused;
     let link = heads.get(tenant) ?? /** @type {string | undefined} */ (sql.head.get(tenant)) ?? GENESIS;
     let position = 0;
     const positions = events.map((e, i) => {
