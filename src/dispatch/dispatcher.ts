@@ -23,6 +23,8 @@ export interface DispatcherOptions extends TaskRunnerDeps {
   readonly publisher?: TaskPublisher;
   /** With several replicas, only the one this says leads dispatches (`wake` when it starts to). */
   readonly leads?: () => boolean;
+  /** Each tenant's waiting asks and memory, which the dispatcher keeps following from the log (what the door's caps read). */
+  readonly usage?: TenantUsage;
 }
 
 /** What a dispatch step came to; `published` leaves the task claimed until the log moves on. */
@@ -61,7 +63,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export class Dispatcher {
   /** Each tenant's waiting asks and memory, followed from the same log: what the door's caps read. */
-  readonly usage = new TenantUsage();
+  readonly usage: TenantUsage;
   private readonly queue: TaskQueue;
   private readonly following = new AbortController();
   private readonly shutdown = new AbortController();
@@ -75,6 +77,7 @@ export class Dispatcher {
 
   private constructor(private readonly options: DispatcherOptions) {
     this.queue = new TaskQueue({ republishOnResume: options.publisher !== undefined });
+    this.usage = options.usage ?? new TenantUsage();
     // Every running task listens for the shutdown.
     setMaxListeners(0, this.shutdown.signal);
   }

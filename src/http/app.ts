@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Catalog } from '../catalog/catalog.js';
 import type { RiskPolicy } from '../catalog/risk-policy.js';
 import { tenantCaps, type Config } from '../config/load-config.js';
@@ -6,20 +6,16 @@ import type { Holding } from '../commands/tenant-caps.js';
 import type { Tenant } from '../events/tenant.js';
 import type { FeedHub } from '../fanout/feed-hub.js';
 import type { Logger } from '../observability/logger.js';
-import type { SnapshotProjection, SnapshotState } from '../projections/snapshot.js';
+import type { LiveExecutors, SnapshotProjection, SnapshotState } from '../projections/snapshot.js';
 import type { EventStore } from '../store/event-store.js';
 import type { AppEnv } from './app-env.js';
 import { errorBody, errorHandler } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
-import { apiKeyAuth, tenantScope } from './auth/api-key-auth.js';
 import { correlation } from './middleware/correlation.js';
 import { loopbackHostOnly } from './middleware/loopback-host.js';
-import { rateLimit, type SharedBuckets } from './middleware/rate-limit.js';
 import { ReadBudget } from './middleware/expensive-reads.js';
-import { authAttempts } from './auth/auth-attempts.js';
 import { StreamSlots } from './sse/stream-slots.js';
 import { header } from './header.js';
-import { tenantHeaders } from './middleware/tenant.js';
 import { documentedMethods, openApiDocument } from './openapi.js';
 import { agentDocs, agentRoutes } from './routes/agent.js';
 import { approvalDocs, approvalRoutes } from './routes/approvals.js';
@@ -34,9 +30,11 @@ import { healthDocs, healthRoutes } from './routes/health.js';
 import { adminTaskDocs, adminTaskRoutes } from './routes/admin-tasks.js';
 import { metricsDocs, metricsRoutes } from './routes/metrics.js';
 import { finopsDocs, finopsRoutes } from './routes/finops.js';
-import { requireSession, sessionDocs, sessionRoutes, signOutRoute } from './routes/session.js';
 import { dashboardRoutes } from './routes/dashboard.js';
-import { sessionKey } from './auth/session-token.js';
+import { sessionDocs, sessionRoutes } from './routes/session.js';
+import { beforeARoute } from './before-a-route.js';
+import { createGuards, keyedApi, tenantApi, type Guards } from './guards.js';
+import type { SharedBuckets } from './middleware/rate-limit.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -64,14 +62,13 @@ export interface AppDeps {
   readonly sessionSecret: string;
   /** How share links address NEXUS from outside (NEXUS_PUBLIC_URL, or the listen address). */
   readonly publicUrl: () => string;
+  /** The worker processes as the supervisor knows them now, shown in current snapshots (distributed mode). */
+  readonly liveExecutors?: () => LiveExecutors;
   /** RabbitMQ, Redis: reported by `/health`. */
   readonly dependencies?: () => Record<string, 'ok' | 'down'>;
 }
 
 const docs = [...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs, ...shareLinkDocs, ...sessionDocs];
-
-/** Route prefixes that need a key and a tenant. */
-const TENANT_PREFIXES = ['/sidecar', '/agent', '/approvals', '/audit', '/admin', '/finops'];
 
 /**
  * The HTTP API, with its dependencies passed in.
@@ -98,91 +95,57 @@ export function createApp(deps: AppDeps) {
     version: '0.1.0',
     description: 'A self-hosted, event-sourced supervisor for AI agents and automation work.',
   });
-  app.get('/openapi.json', (c) => c.json(document));
-  app.route('/shares', shareRoutes(deps));
-  app.route('/', dashboardRoutes());
-  app.route('/', signOutRoute());
-
+  const guards = createGuards(config, deps);
   const body = { maxBytes: config.MAX_BODY_BYTES, maxDepth: config.MAX_JSON_DEPTH };
   // One counter for every read of history, whichever route it comes by.
   const reads = new ReadBudget({ perKey: config.EXPENSIVE_READS_PER_KEY, msPerSecond: config.EXPENSIVE_READ_MS_PER_SECOND });
-  const expensive = reads.refusing;
-  const signingKey = sessionKey(deps.sessionSecret);
-  const attempts = authAttempts({ perMinute: config.AUTH_FAILURES_PER_MINUTE });
-  const authenticate = attempts.guard(
-    apiKeyAuth({
-      apiKey: config.NEXUS_API_KEY,
-      adminKey: config.ADMIN_API_KEY,
-      principals: config.principals,
-      developmentMode: config.developmentMode,
-      sessionKey: signingKey,
-      now: () => deps.now().getTime(),
-    }),
-  );
-  app.route(
-    '/',
-    healthRoutes({
-      ...deps,
-      developmentMode: config.developmentMode,
-      // Details for the admin key only: a key that does not authenticate just gets the status.
-      isAdmin: async (c) => {
-        if (!config.developmentMode && header(c, 'x-api-key') === undefined) return false;
-        return authenticate(c, async () => {}).then(
-          () => c.get('principal').roles.includes('admin'),
-          () => false,
-        );
-      },
-    }),
-  );
-  const tenant = tenantHeaders();
-  const inScope = tenantScope();
-  const limited = rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets });
-  for (const prefix of TENANT_PREFIXES) app.use(`${prefix}/*`, authenticate, tenant, inScope, limited);
-  // Not rate-limited per tenant: a page checking its session after a restart must not be told
-  // to sign in. Signing in counts against the address's attempts.
-  app.post('/session', authenticate, attempts.counting, tenant, inScope);
-  app.get('/session', authenticate, requireSession, tenant, inScope);
-  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, authenticate));
+  const expensive = beforeARoute(reads.refusing);
 
-  app.route(
-    '/approvals',
-    approvalRoutes({ ...deps, fourEyes: config.APPROVAL_FOUR_EYES, approvalTtlSeconds: config.ASK_TTL_SECONDS, body, newId: () => deps.newId() }),
-  );
-  app.route('/sidecar', commandRoutes({
-      ...deps,
-      caps: tenantCaps(config),
-      askTtlSeconds: config.ASK_TTL_SECONDS,
-      askWarningSeconds: config.ASK_EXPIRY_WARNING_SECONDS,
-      body,
-    }));
-  app.route(
-    '/agent',
-    reportStreamRoutes({
-      ...deps,
-      sse: {
-        heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
-        retryMs: config.SSE_RETRY_MS,
-        stallTimeoutMs: config.SSE_STALL_TIMEOUT_SECONDS * 1000,
-      },
-      resumes: reads.waiting,
-      slots: new StreamSlots({ total: config.SSE_MAX_CONNECTIONS, perTenant: config.SSE_MAX_CONNECTIONS_PER_TENANT, perKey: config.SSE_MAX_CONNECTIONS_PER_KEY }),
-      snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES,
-    }),
-  );
-  app.route('/agent', agentRoutes({ ...deps, newId: () => deps.newId(), body, expensive, snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES }));
-  app.route('/session', sessionRoutes({ sessionKey: signingKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now, fourEyes: config.APPROVAL_FOUR_EYES }));
-  app.route('/agent', shareLinkRoutes(deps));
-  app.route('/audit', auditRoutes({ ...deps, expensive }));
-  app.route('/finops', finopsRoutes({ hub: deps.hub as FeedHub<unknown>, expensive }));
-  app.route(
-    '/admin',
-    adminTaskRoutes({
-      ...deps,
-      newId: () => deps.newId(),
-      body,
-      fourEyes: config.APPROVAL_FOUR_EYES,
-      askTerms: { ttl_seconds: config.ASK_TTL_SECONDS, warning_seconds: config.ASK_EXPIRY_WARNING_SECONDS },
-    }),
-  );
+  // Public: anyone may reach these (test/unit/route-guards.unit.test.ts lists them).
+  app.get('/openapi.json', (c) => c.json(document));
+  app.route('/', healthRoutes({ ...deps, developmentMode: config.developmentMode, isAdmin: adminCheck(config, guards) }));
+  app.route('/shares', shareRoutes(deps));
+  app.route('/', dashboardRoutes({ logger }));
+  app.route('/session', sessionRoutes({ sessionKey: guards.sessionKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now, fourEyes: config.APPROVAL_FOUR_EYES }, guards));
+
+  // A key, no tenant.
+  if (deps.metrics) app.route('/metrics', keyedApi(guards).route('/', metricsRoutes(deps.metrics)));
+
+  // Everything else needs a key and a tenant: the tenant API, mounted last and at `/`.
+  const askTerms = { ttl_seconds: config.ASK_TTL_SECONDS, warning_seconds: config.ASK_EXPIRY_WARNING_SECONDS };
+  const newId = () => deps.newId();
+  const api = tenantApi(guards)
+    .route(
+      '/sidecar',
+      commandRoutes({ ...deps, caps: tenantCaps(config), askTtlSeconds: askTerms.ttl_seconds, askWarningSeconds: askTerms.warning_seconds, body }),
+    )
+    .route(
+      '/agent',
+      reportStreamRoutes({
+        ...deps,
+        sse: { heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000, retryMs: config.SSE_RETRY_MS, stallTimeoutMs: config.SSE_STALL_TIMEOUT_SECONDS * 1000 },
+        resumes: reads.waiting,
+        slots: new StreamSlots({ total: config.SSE_MAX_CONNECTIONS, perTenant: config.SSE_MAX_CONNECTIONS_PER_TENANT, perKey: config.SSE_MAX_CONNECTIONS_PER_KEY }),
+        snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES,
+      }),
+    )
+    .route('/agent', agentRoutes({ ...deps, newId, body, expensive, snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES }))
+    .route('/agent', shareLinkRoutes(deps))
+    .route('/approvals', approvalRoutes({ ...deps, newId, fourEyes: config.APPROVAL_FOUR_EYES, approvalTtlSeconds: config.ASK_TTL_SECONDS, body }))
+    .route('/audit', auditRoutes({ ...deps, expensive }))
+    .route('/finops', finopsRoutes({ hub: deps.hub as FeedHub<unknown>, expensive }))
+    .route('/admin', adminTaskRoutes({ ...deps, newId, body, fourEyes: config.APPROVAL_FOUR_EYES, askTerms }));
+  app.route('/', api);
   return app;
+}
+
+/** `/health` shows details to the admin key only: a key that does not authenticate just gets the status. */
+function adminCheck(config: Config, guards: Guards) {
+  return async (c: Context<AppEnv>): Promise<boolean> => {
+    if (!config.developmentMode && header(c, 'x-api-key') === undefined) return false;
+    return guards.authenticate(c, async () => {}).then(
+      () => c.get('principal').roles.includes('admin'),
+      () => false,
+    );
+  };
 }

@@ -24,9 +24,10 @@ const outcomes: Record<string, string> = {
 
 /**
  * NEXUS's Prometheus metrics. Counters count what this process saw in the log since it
- * started (every replica follows the whole log, so any one of them gives the totals).
+ * started (every replica follows the whole log, so any one of them gives the totals); the
+ * gauges read their sources, once the parts they read exist (`readGauges`).
  */
-export function createMetrics(sources: MetricSources) {
+export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nexus_process_' });
   const commands = new Counter({
@@ -45,22 +46,25 @@ export function createMetrics(sources: MetricSources) {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
-  new Gauge({
-    name: 'nexus_queue_depth',
-    help: 'Tasks waiting to run',
-    registers: [registry],
-    async collect() {
-      this.set(await sources.queueDepth());
-    },
-  });
-  new Gauge({ name: 'nexus_tasks_in_flight', help: 'Tasks being run or handed to the queue', registers: [registry], collect() { this.set(sources.tasksInFlight()); } });
-  new Gauge({ name: 'nexus_sse_clients', help: 'Open SSE streams', registers: [registry], collect() { this.set(sources.sseClients()); } });
-  const dlqDepth = sources.dlqDepth;
-  if (dlqDepth) {
-    new Gauge({ name: 'nexus_dlq_depth', help: 'Messages in DLQ_QUEUE awaiting triage', registers: [registry], async collect() { this.set(await dlqDepth()); } });
-  }
   return {
     registry,
+    /** Registers the gauges, which read `sources` when Prometheus scrapes. */
+    readGauges(sources: MetricSources): void {
+      new Gauge({
+        name: 'nexus_queue_depth',
+        help: 'Tasks waiting to run',
+        registers: [registry],
+        async collect() {
+          this.set(await sources.queueDepth());
+        },
+      });
+      new Gauge({ name: 'nexus_tasks_in_flight', help: 'Tasks being run or handed to the queue', registers: [registry], collect() { this.set(sources.tasksInFlight()); } });
+      new Gauge({ name: 'nexus_sse_clients', help: 'Open SSE streams', registers: [registry], collect() { this.set(sources.sseClients()); } });
+      const dlqDepth = sources.dlqDepth;
+      if (dlqDepth) {
+        new Gauge({ name: 'nexus_dlq_depth', help: 'Messages in DLQ_QUEUE awaiting triage', registers: [registry], async collect() { this.set(await dlqDepth()); } });
+      }
+    },
     /** The catalog's command types, each counted from 0. */
     knowCommandTypes(types: readonly string[]): void {
       for (const command_type of types) {

@@ -77,8 +77,10 @@ describe('dispatch leadership', () => {
     const key = `nexus:test-leader:${randomBytes(4).toString('hex')}`;
     const logger = createLogger({ level: 'silent' });
     const gained: string[] = [];
-    const first = new Leadership(redis, key, 'replica-1', 600, logger, () => gained.push('replica-1'));
-    const second = new Leadership(redis, key, 'replica-2', 600, logger, () => gained.push('replica-2'));
+    const first = new Leadership(redis, key, 'replica-1', 600, logger);
+    const second = new Leadership(redis, key, 'replica-2', 600, logger);
+    first.onGained(() => gained.push('replica-1'));
+    second.onGained(() => gained.push('replica-2'));
     await first.start();
     await second.start();
     expect([first.isLeader, second.isLeader]).toEqual([true, false]);

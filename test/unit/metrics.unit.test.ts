@@ -4,7 +4,8 @@ import { events, recorded } from '../support/fixtures.js';
 
 describe('metrics', () => {
   it('have every labelled series at 0 before the first event, and count events into them', async () => {
-    const metrics = createMetrics({ queueDepth: () => 0, tasksInFlight: () => 0, sseClients: () => 0 });
+    const metrics = createMetrics();
+    metrics.readGauges({ queueDepth: () => 0, tasksInFlight: () => 0, sseClients: () => 0 });
     metrics.knowCommandTypes(['echo.test', 'email.send']);
     const before = await metrics.registry.metrics();
     for (const action of ['requeue', 'hold', 'alarm', 'keep']) expect(before).toContain(`nexus_dead_letters_triaged_total{action="${action}"} 0`);

@@ -23,6 +23,7 @@ export class Leadership {
   private heldUntil = 0;
   private claiming: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly gainedListeners: Array<() => void> = [];
 
   constructor(
     private readonly redis: Redis,
@@ -30,8 +31,12 @@ export class Leadership {
     private readonly holder: string,
     private readonly ttlMs: number,
     private readonly logger: Logger,
-    private readonly onGained: () => void,
   ) {}
+
+  /** Called each time this holder becomes the leader (after `start`, which may already have made it one). */
+  onGained(listener: () => void): void {
+    this.gainedListeners.push(listener);
+  }
 
   get isLeader(): boolean {
     return Date.now() < this.heldUntil;
@@ -62,7 +67,7 @@ export class Leadership {
     }
     if (!before && this.isLeader) {
       this.logger.info({ holder: this.holder }, 'this replica dispatches now');
-      this.onGained();
+      for (const listener of this.gainedListeners) listener();
     } else if (before && !this.isLeader) this.logger.info({ holder: this.holder }, 'another replica dispatches now');
   }
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { inScope, type ConfiguredPrincipal, type Principal, type Role } from './principals.js';
 import type { AppEnv } from '../app-env.js';
+import { beforeARoute } from '../before-a-route.js';
 import { header } from '../header.js';
 import { RequestError } from '../errors.js';
 import { readSessionCookie } from './session-cookie.js';
@@ -106,9 +107,10 @@ export function tenantScope(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The principal holds the role; for a router's `use('*')` too, where it leaves requests that reach no route alone. */
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
-  return async function requireRoleMiddleware(c, next) {
+  return beforeARoute(async function requireRoleMiddleware(c, next) {
     if (!c.get('principal').roles.includes(role)) throw new RequestError(403, 'forbidden', `this key lacks the ${role} role`);
     return next();
-  };
+  });
 }

@@ -1,12 +1,11 @@
+import { snapshotView, type SnapshotViewDeps } from '../snapshot-view.js';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { Tenant } from '../../events/tenant.js';
-import type { FeedHub } from '../../fanout/feed-hub.js';
 import { toReport } from '../../projections/report-feed.js';
 import { feedPage } from '../../store/feed-pages.js';
 import { jsonStream } from '../json-stream.js';
 import { diffSnapshots } from '../../projections/snapshot-diff.js';
-import type { SnapshotProjection, SnapshotState } from '../../projections/snapshot.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
@@ -41,11 +40,8 @@ export const reportsPage = z.object({
   has_more: z.boolean(),
 });
 
-export interface AgentRoutesDeps {
+export interface AgentRoutesDeps extends SnapshotViewDeps {
   readonly store: EventStore;
-  readonly hub: FeedHub<SnapshotState>;
-  readonly projection: SnapshotProjection;
-  readonly now: () => Date;
   readonly newId: () => string;
   readonly body: BodyLimits;
   /** Guards the reads that fold or scan history (EXPENSIVE_READS_PER_KEY). */
@@ -97,9 +93,9 @@ export const agentDocs: RouteDoc[] = [
 
 export function agentRoutes(deps: AgentRoutesDeps) {
   /** The snapshot view as of `at` (the current one when `at` is absent or not in the past). */
-  async function snapshotView(tenant: Tenant, at?: number) {
+  async function snapshotAt(tenant: Tenant, at?: number) {
     const { state, position: consistentWith } = await deps.hub.stateAt(tenant, at);
-    return deps.projection.view(state, { tenant, position: consistentWith, timestamp: deps.now().toISOString() });
+    return snapshotView(deps, state, { tenant, position: consistentWith });
   }
 
   return new Hono<AppEnv>()
@@ -111,7 +107,7 @@ export function agentRoutes(deps: AgentRoutesDeps) {
     })
     .get('/snapshot', async (c, next) => (c.req.query('at') === undefined ? next() : deps.expensive(c, next)), async (c) => {
       const { at } = readQuery(c, snapshotQuery);
-      const text = JSON.stringify(await snapshotView(c.get('tenant'), at));
+      const text = JSON.stringify(await snapshotAt(c.get('tenant'), at));
       if (text.length > deps.snapshotMaxBytes) throw snapshotTooLarge(text.length, deps.snapshotMaxBytes);
       return c.body(text, 200, { 'content-type': 'application/json' });
     })
@@ -124,6 +120,6 @@ export function agentRoutes(deps: AgentRoutesDeps) {
       const { from, to } = readQuery(c, diffQuery);
       if (to !== undefined && to < from) throw new RequestError(400, 'invalid_query', '`to` must not be before `from`');
       const tenant = c.get('tenant');
-      return c.json(diffSnapshots(await snapshotView(tenant, from), await snapshotView(tenant, to)));
+      return c.json(diffSnapshots(await snapshotAt(tenant, from), await snapshotAt(tenant, to)));
     });
 }

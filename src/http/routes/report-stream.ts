@@ -1,8 +1,7 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { snapshotView, type SnapshotViewDeps } from '../snapshot-view.js';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import type { FeedHub } from '../../fanout/feed-hub.js';
-import type { SnapshotProjection, SnapshotState } from '../../projections/snapshot.js';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
 import { header } from '../header.js';
@@ -26,10 +25,7 @@ export const streamQuery = z.object({
     .meta({ description: 'Resume after this position (for EventSource, which cannot set Last-Event-ID)' }),
 });
 
-export interface ReportStreamDeps {
-  readonly hub: FeedHub<SnapshotState>;
-  readonly projection: SnapshotProjection;
-  readonly now: () => Date;
+export interface ReportStreamDeps extends SnapshotViewDeps {
   readonly shutdown: AbortSignal;
   readonly sse: { heartbeatMs: number; retryMs: number; stallTimeoutMs: number };
   /** The caps on open streams. */
@@ -101,7 +97,7 @@ export function reportStreamRoutes(deps: ReportStreamDeps) {
         return RESPONSE_ALREADY_SENT;
       }
       // The stream goes live right after it: today's workers belong in it, even on a resume.
-      const snapshot = deps.projection.view(state, { tenant, position: after, timestamp: deps.now().toISOString(), current: true });
+      const snapshot = snapshotView(deps, state, { tenant, position: after, current: true });
       const frame = snapshotFrame(snapshot);
       if (frame.length > deps.snapshotMaxBytes) throw snapshotTooLarge(frame.length, deps.snapshotMaxBytes);
       const preamble = [retryFrame(deps.sse.retryMs), frame];

@@ -2,6 +2,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { FourEyesRule } from '../../commands/four-eyes.js';
 import type { AppEnv } from '../app-env.js';
+import type { Guards } from '../guards.js';
 import { RequestError } from '../errors.js';
 import { errorSchema, type RouteDoc } from '../openapi.js';
 import { clearSessionCookie, writeSessionCookie } from '../auth/session-cookie.js';
@@ -62,16 +63,13 @@ export const sessionDocs: RouteDoc[] = [
   },
 ];
 
-/** Sign-out, which needs no valid session: it only clears the cookie. */
-export function signOutRoute() {
-  return new Hono<AppEnv>().delete('/session', (c) => {
-    clearSessionCookie(c);
-    return c.body(null, 204);
-  });
-}
-
-/** Behind the key-or-session and tenant guards (`GET` also behind requireSession). */
-export function sessionRoutes(deps: SessionRoutesDeps) {
+/**
+ * `/session`, with the guards of each method: signing out needs nothing (it only clears the
+ * cookie); signing in needs a key (or the session being renewed) and the tenant headers, and
+ * counts against the address's attempts but not against the tenant's rate (a page checking its
+ * session after a restart must not be told to sign in); reading the session needs one.
+ */
+export function sessionRoutes(deps: SessionRoutesDeps, guards: Guards) {
   const describe = (c: Context<AppEnv>, session: Session) => ({
     principal: { id: c.get('principal').id, roles: [...c.get('principal').roles], shared: c.get('principal').shared === true },
     four_eyes: deps.fourEyes,
@@ -82,21 +80,25 @@ export function sessionRoutes(deps: SessionRoutesDeps) {
   });
 
   return new Hono<AppEnv>()
-    .post('/', (c) => {
+    .delete('/', (c) => {
+      clearSessionCookie(c);
+      return c.body(null, 204);
+    })
+    .post('/', guards.authenticate, guards.countingAttempts, ...guards.tenant, (c) => {
       const now = deps.now().getTime();
       const who = { principal_id: c.get('principal').id, key: c.get('key_fingerprint') };
       const session = newSession(who, c.get('tenant'), now, deps.ttlSeconds * 1000, c.get('session'));
       writeSessionCookie(c, sealSession(deps.sessionKey, session), Math.max(1, Math.floor((session.expires_at - now) / 1000)));
       return c.json(describe(c, session), 201);
     })
-    .get('/', (c) => c.json(describe(c, c.get('session')!)));
+    .get('/', guards.authenticate, requireSession, ...guards.tenant, (c) => c.json(describe(c, c.get('session')!)));
 }
 
 /**
  * Runs before the tenant guards on `GET /session`: a request without a session (a page not
  * signed in, in development mode too) is told so, rather than asked for tenant headers.
  */
-export const requireSession: MiddlewareHandler<AppEnv> = async (c, next) => {
+const requireSession: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.get('session')) throw new RequestError(401, 'no_session', 'no dashboard session: sign in with POST /session');
   return next();
 };
