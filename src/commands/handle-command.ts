@@ -60,11 +60,12 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
   }
 }
 
-export async function load<S, E extends DomainEvent>(
+async function load<S, E extends DomainEvent>(
   store: EventStore,
   decider: Pick<Decider<never, S, E>, 'evolve' | 'initialState'>,
   target: StreamTarget,
 ): Promise<{ state: S; revision: ExpectedRevision }> {
+  // A stream holds the events of one decider: its own, whatever the log's union of types says.
   const history = (await store.readStream(target.tenant, target.stream)) as unknown as RecordedEvent<E>[];
   const state = fold(decider.evolve, decider.initialState(), history);
   return { state, revision: history.length === 0 ? 'no_stream' : history[history.length - 1]!.revision };

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { commandStream } from '../events/command-events.js';
+import { readCommandLife } from '../commands/read-command-life.js';
 import type { Tenant } from '../events/tenant.js';
 import { replayedChange, taskKey, type PendingTask } from '../projections/pending-tasks.js';
 import { loadTask } from '../worker/load-task.js';
@@ -141,9 +141,9 @@ export class Dispatcher {
 
   /** A command the queue had let go of (it had finished) moved again: its stream, read from the log. */
   private async reload(tenant: Tenant, commandId: string): Promise<void> {
-    const events = await this.options.store.readStream(tenant, commandStream(commandId));
-    const change = replayedChange(events);
-    if (change) this.queue.adopt(change, events.at(-1)!.revision, this.options.now().getTime());
+    const life = await readCommandLife(this.options.store, tenant, commandId);
+    const change = replayedChange(life);
+    if (change) this.queue.adopt(change, life.events.at(-1)!.revision, this.options.now().getTime());
   }
 
   private async follow(after: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { isCommandLifeEvent } from '../events/command-events.js';
 import type { RecordedEvent } from '../events/envelope.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 import { taskChange, taskKey, type PendingTask, type TaskChange } from '../projections/pending-tasks.js';
@@ -43,8 +44,8 @@ export class TaskQueue {
    */
   apply(event: RecordedEvent, now: number): { tenant: Tenant; command_id: string } | undefined {
     if (event.type === 'AutopilotPaused' || event.type === 'AutopilotResumed') return this.pause(event, now);
-    const { command_id } = event.data as { command_id?: string };
-    if (command_id === undefined) return undefined;
+    if (!isCommandLifeEvent(event)) return undefined;
+    const { command_id } = event.data;
     const change = taskChange(this.entries.get(taskKey(event.tenant, command_id))?.task, event);
     if (change?.kind === 'unknown') return { tenant: change.tenant, command_id: change.command_id };
     if (change) this.take(change, now);

@@ -75,11 +75,12 @@ export function createMetrics() {
     /** Counts what the events record. */
     observe(events: readonly RecordedEvent[]): void {
       for (const event of events) {
-        const data = event.data as { command_type?: string; action?: string };
-        const outcome = outcomes[event.type];
-        if (outcome && data.command_type) commands.inc({ command_type: data.command_type, outcome });
-        else if (event.type === 'TaskRetryScheduled' && data.command_type) retries.inc({ command_type: data.command_type });
-        else if (event.type === 'DeadLetterTriaged' && data.action) triaged.inc({ action: data.action });
+        if (event.type === 'TaskRetryScheduled') retries.inc({ command_type: event.data.command_type });
+        else if (event.type === 'DeadLetterTriaged') triaged.inc({ action: event.data.action });
+        else {
+          const outcome = outcomes[event.type];
+          if (outcome && 'command_type' in event.data) commands.inc({ command_type: event.data.command_type, outcome });
+        }
       }
     },
     appendObserver: ((_tenant, _result, durationMs) => appendSeconds.observe(durationMs / 1000)) satisfies AppendObserver,

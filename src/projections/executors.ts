@@ -1,5 +1,4 @@
 import type { RecordedEvent } from '../events/envelope.js';
-import type { ExecutorEvent } from '../events/executor-events.js';
 
 /** A worker process as the log knows it. */
 export interface KnownExecutor {
@@ -15,9 +14,8 @@ export interface KnownExecutor {
 export type Executors = ReadonlyMap<string, KnownExecutor>;
 
 /** Folds `WorkerJoined` / `WorkerLeft`; other events change nothing. */
-export function evolveExecutors(executors: Executors, recorded: RecordedEvent): Executors {
-  if (recorded.type !== 'WorkerJoined' && recorded.type !== 'WorkerLeft') return executors;
-  const event = recorded as RecordedEvent<ExecutorEvent>;
+export function evolveExecutors(executors: Executors, event: RecordedEvent): Executors {
+  if (event.type !== 'WorkerJoined' && event.type !== 'WorkerLeft') return executors;
   const next = new Map(executors);
   if (event.type === 'WorkerJoined') {
     const { worker_id, capabilities, host } = event.data;

@@ -1,5 +1,4 @@
 import type { RecordedEvent } from '../events/envelope.js';
-import type { LlmCallRecorded } from '../events/llm-events.js';
 
 export interface Spend {
   readonly calls: number;
@@ -53,7 +52,7 @@ export const spendProjection = {
   initialState: (): SpendState => ({ position: 0, days: {} }),
   evolve(state: SpendState, recorded: RecordedEvent): SpendState {
     if (recorded.type !== 'LlmCallRecorded' || recorded.position <= state.position) return state;
-    const call = recorded.data as LlmCallRecorded['data'];
+    const call = recorded.data;
     const spend: Spend = { calls: 1, failed: call.outcome === 'ok' ? 0 : 1, input_tokens: call.input_tokens, output_tokens: call.output_tokens, cost_usd: call.cost_usd };
     const day = recorded.metadata.occurred_at.slice(0, 10);
     const before = state.days[day] ?? { total: NONE, by_provider: {}, by_model: {}, by_command_type: {} };

@@ -1,5 +1,6 @@
 import { evolve, initialState, type CommandLifeState } from '../commands/command-life.js';
-import { commandLifeEvents, type CommandLifeEvent } from '../events/command-events.js';
+import type { CommandLife } from '../commands/read-command-life.js';
+import { isCommandLifeEvent } from '../events/command-events.js';
 import type { RecordedEvent } from '../events/envelope.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 
@@ -24,7 +25,6 @@ export type TaskChange =
   /** An event of a command the dispatcher no longer holds (it had finished): read it again from the log. */
   | { readonly kind: 'unknown'; readonly key: string; readonly tenant: Tenant; readonly command_id: string };
 
-const commandLifeTypes = new Set<string>(commandLifeEvents.map((definition) => definition.type));
 const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export const taskKey = (tenant: Tenant, commandId: string): string => `${tenantKey(tenant)}|${commandId}`;
@@ -42,10 +42,9 @@ function withoutParams(state: CommandLifeState): CommandLifeState {
  * `expires_at`), started tasks are running; succeeded, dead-lettered, denied and expired ones
  * are finished. Events at or below the revision already seen change nothing.
  */
-export function taskChange(previous: PendingTask | undefined, recorded: RecordedEvent): TaskChange | undefined {
-  if (!commandLifeTypes.has(recorded.type)) return undefined;
-  if (previous && recorded.revision <= previous.revision) return undefined;
-  const event = recorded as RecordedEvent<CommandLifeEvent>;
+export function taskChange(previous: PendingTask | undefined, event: RecordedEvent): TaskChange | undefined {
+  if (!isCommandLifeEvent(event)) return undefined;
+  if (previous && event.revision <= previous.revision) return undefined;
   const key = taskKey(event.tenant, event.data.command_id);
   if (!previous && event.type !== 'CommandAccepted') return { kind: 'unknown', key, tenant: event.tenant, command_id: event.data.command_id };
   const state = withoutParams(evolve(previous?.state ?? initialState(), event));
@@ -53,11 +52,10 @@ export function taskChange(previous: PendingTask | undefined, recorded: Recorded
 }
 
 /** The change a command's whole stream, read again from the log, comes to. */
-export function replayedChange(events: readonly RecordedEvent[]): TaskChange | undefined {
-  const last = events.at(-1) as RecordedEvent<CommandLifeEvent> | undefined;
+export function replayedChange(life: CommandLife): TaskChange | undefined {
+  const last = life.events.at(-1);
   if (!last) return undefined;
-  const state = withoutParams(events.reduce((current, event) => evolve(current, event as RecordedEvent<CommandLifeEvent>), initialState()));
-  return changeOf({ tenant: last.tenant, command_id: last.data.command_id, correlation_id: last.metadata.correlation_id, state, revision: last.revision }, last);
+  return changeOf({ tenant: life.tenant, command_id: life.command_id, correlation_id: last.metadata.correlation_id, state: withoutParams(life.state), revision: last.revision }, last);
 }
 
 function changeOf(task: PendingTask, last: RecordedEvent): TaskChange {

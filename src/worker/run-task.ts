@@ -262,8 +262,9 @@ export function triageTask(deps: TaskRunnerDeps, task: PendingTask): Promise<Tas
   const { metadata, record, logger } = onTask(deps, task);
   return unlessLostRace(async () => {
     const { events } = await record({ type: 'TriageDeadLetter', data: { task_id: state.command.task_id, policy: deps.triage }, metadata: metadata() });
-    const triaged = events.find((event) => event.type === 'DeadLetterTriaged');
-    if (triaged) logger().warn({ action: (triaged.data as { action: string }).action, code: state.error.code }, 'dead-lettered task triaged');
+    for (const event of events) {
+      if (event.type === 'DeadLetterTriaged') logger().warn({ action: event.data.action, code: state.error.code }, 'dead-lettered task triaged');
+    }
     return 'triaged';
   }, logger);
 }

@@ -57,7 +57,7 @@ async function approvals(store: EventStore, tenant: Tenant, after: number, limit
   // One stream at a time: a page of large commands is never all in memory at once, and
   // other requests go in between.
   for (const [i, ask] of page.entries()) {
-    const record = approvalRecord(await store.readStream(tenant, ask.stream), (ask.data as { ask_id: string }).ask_id);
+    const record = ask.type === 'AskCreated' ? approvalRecord(await store.readStream(tenant, ask.stream), ask.data.ask_id) : undefined;
     if (record) records.push(record);
     if (i % STREAMS_PER_TURN === STREAMS_PER_TURN - 1) await betweenPages();
   }
