@@ -28,16 +28,21 @@ export function appendEvents(store: EventStore, target: StreamTarget, decided: r
 }
 
 function envelope(event: DomainEvent, metadata: CommandMetadata, eventId: string): EventToAppend {
+  const { correlation_id, now, actor, causation_id } = metadata;
   return {
     event_id: eventId,
     type: event.type,
     version: currentVersion(event.type),
-    data: validateEvent(event),
-    metadata: {
-      correlation_id: metadata.correlation_id,
-      occurred_at: metadata.now.toISOString(),
-      actor: metadata.actor,
-      ...(metadata.causation_id === undefined ? {} : { causation_id: metadata.causation_id }),
-    },
+    data: definedFields(validateEvent(event)),
+    metadata: definedFields({ correlation_id, occurred_at: now.toISOString(), actor, causation_id }),
   };
+}
+
+/**
+ * Optional fields given as `undefined` are left out, as JSON leaves them out: every engine,
+ * the in-memory one too, holds the same data, and writers may pass an optional field as it is.
+ */
+function definedFields<T>(data: T): T {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== undefined)) as T;
 }

@@ -62,7 +62,7 @@ export function decideAsk({ data, metadata }: DecideAsk, state: CommandLifeState
     ask_id: ask.ask_id,
     decided_by: metadata.actor,
     four_eyes: data.four_eyes.rule,
-    ...(data.reason === undefined ? {} : { reason: data.reason }),
+    reason: data.reason,
   };
   if (data.decision === 'deny') return [{ type: 'AskDenied', data: { ...decision, ...ids } }];
   const validUntil = new Date(metadata.now.getTime() + data.approval_ttl_seconds * 1000).toISOString();

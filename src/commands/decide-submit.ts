@@ -22,7 +22,8 @@ export function submit({ data, metadata }: SubmitCommand, state: CommandLifeStat
       risk_level: data.risk_level,
       description: data.description,
       requested_by: metadata.actor,
-      ...(data.idempotency_key === undefined ? {} : { idempotency_key: data.idempotency_key, request_hash: data.request_hash }),
+      idempotency_key: data.idempotency_key,
+      request_hash: data.idempotency_key === undefined ? undefined : data.request_hash,
     },
   };
   if (data.risk_level === 'RED') {

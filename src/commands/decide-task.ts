@@ -61,7 +61,7 @@ export function fail({ data, metadata }: FailTask, state: CommandLifeState): Com
       attempt: data.attempt,
       error: data.error,
       retryable: data.retryable,
-      ...(data.duration_ms === undefined ? {} : { duration_ms: data.duration_ms }),
+      duration_ms: data.duration_ms,
     },
   };
   if (data.retryable && data.attempt <= data.retry_policy.max_retries) {

@@ -68,16 +68,14 @@ export function triage({ data, metadata }: TriageDeadLetter, state: CommandLifeS
 export function requeueHeld({ data, metadata }: RequeueHeldTask, state: CommandLifeState): CommandLifeEvent[] {
   const held = heldState(state, data.task_id);
   const ids = taskIds(held.command);
-  const reason = data.reason === undefined ? {} : { reason: data.reason };
   const byRequester = barsRequester(data.four_eyes.rule, { id: metadata.actor, shared: data.four_eyes.shared }, held.command.requested_by);
-  return [{ type: 'HeldTaskRequeued', data: { ...ids, by: metadata.actor, ...reason } }, backToWork(held, metadata.now, data.ask_terms, byRequester)];
+  return [{ type: 'HeldTaskRequeued', data: { ...ids, by: metadata.actor, reason: data.reason } }, backToWork(held, metadata.now, data.ask_terms, byRequester)];
 }
 
 /** An admin gives up on a held (or kept) dead letter for good. */
 export function discardHeld({ data, metadata }: DiscardHeldTask, state: CommandLifeState): CommandLifeEvent[] {
   const held = heldState(state, data.task_id);
-  const reason = data.reason === undefined ? {} : { reason: data.reason };
-  return [{ type: 'HeldTaskDiscarded', data: { ...taskIds(held.command), by: metadata.actor, ...reason } }];
+  return [{ type: 'HeldTaskDiscarded', data: { ...taskIds(held.command), by: metadata.actor, reason: data.reason } }];
 }
 
 function heldState(state: CommandLifeState, taskId: string): DeadLettered {

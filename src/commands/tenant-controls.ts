@@ -6,8 +6,6 @@ export type ResumeAutopilot = Command<'ResumeAutopilot', { reason?: string }>;
 export type AutopilotCommand = PauseAutopilot | ResumeAutopilot;
 export type AutopilotState = { readonly paused: boolean };
 
-const because = (reason: string | undefined) => (reason === undefined ? {} : { reason });
-
 /** The tenant's autopilot: pausing a paused one, or resuming a running one, changes nothing. */
 export const autopilotDecider: Decider<AutopilotCommand, AutopilotState, AutopilotEvent> = {
   initialState: () => ({ paused: false }),
@@ -15,9 +13,9 @@ export const autopilotDecider: Decider<AutopilotCommand, AutopilotState, Autopil
     const { actor } = command.metadata;
     switch (command.type) {
       case 'PauseAutopilot':
-        return state.paused ? [] : [{ type: 'AutopilotPaused', data: { by: actor, ...because(command.data.reason) } }];
+        return state.paused ? [] : [{ type: 'AutopilotPaused', data: { by: actor, reason: command.data.reason } }];
       case 'ResumeAutopilot':
-        return state.paused ? [{ type: 'AutopilotResumed', data: { by: actor, ...because(command.data.reason) } }] : [];
+        return state.paused ? [{ type: 'AutopilotResumed', data: { by: actor, reason: command.data.reason } }] : [];
       default: {
         const unknown: never = command;
         throw new Error(`unknown command ${(unknown as Command).type}`);

@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { readCommandLife } from '../commands/read-command-life.js';
+import { sleep } from '../shared/sleep.js';
+import { feedPages } from '../store/feed-pages.js';
 import type { Tenant } from '../events/tenant.js';
 import { replayedChange, taskKey, type PendingTask } from '../projections/pending-tasks.js';
 import { loadTask } from '../worker/load-task.js';
@@ -111,10 +113,9 @@ export class Dispatcher {
     this.following.abort();
     await this.loop;
     const finished = Promise.allSettled([...this.active]);
-    const waited = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
-    await Promise.race([finished, waited(graceMs)]);
+    await Promise.race([finished, sleep(graceMs)]);
     this.shutdown.abort();
-    await Promise.race([finished, waited(Math.max(graceMs, 1000))]);
+    await Promise.race([finished, sleep(Math.max(graceMs, 1000))]);
     if (this.active.size > 0) this.options.logger.warn({ handlers: this.active.size }, 'stopping with handlers that ignored their abort');
   }
 
@@ -124,15 +125,12 @@ export class Dispatcher {
     const head = await store.headPosition();
     const now = this.options.now().getTime();
     const revived: Array<{ tenant: Tenant; command_id: string }> = [];
-    for (let after = 0; after < head; ) {
-      const page = await store.readFeed({ after, upTo: head, limit: REBUILD_PAGE, withoutPayloads: true });
-      if (page.length === 0) break;
+    for await (const page of feedPages(store, { upTo: head, withoutPayloads: true }, REBUILD_PAGE)) {
       for (const event of page) {
         this.usage.apply(event);
         const unknown = this.queue.apply(event, now);
         if (unknown) revived.push(unknown);
       }
-      after = page[page.length - 1]!.position;
     }
     for (const { tenant, command_id } of revived) await this.reload(tenant, command_id);
     if (!this.options.publisher) for (const orphan of this.queue.running()) this.queue.release(orphan, now, now, { running: true });
@@ -168,7 +166,7 @@ export class Dispatcher {
       } catch (error) {
         if (signal.aborted) return;
         logger.error({ err: error }, 'dispatcher lost its subscription; resubscribing');
-        await new Promise((resolve) => setTimeout(resolve, RECLAIM_DELAY_MS).unref());
+        await sleep(RECLAIM_DELAY_MS, signal);
       }
     }
   }
@@ -181,7 +179,7 @@ export class Dispatcher {
         (error: unknown) => {
           if (this.stopping) return;
           this.options.logger.warn({ err: error, command_id: commandId }, 'a requeued command could not be read again; retrying');
-          return new Promise((resolve) => setTimeout(resolve, RECLAIM_DELAY_MS).unref()).then(attempt);
+          return sleep(RECLAIM_DELAY_MS).then(attempt);
         },
       );
     void attempt();

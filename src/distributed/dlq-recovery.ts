@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
 import { loadTask } from '../worker/load-task.js';
-import { NotNowError } from '../worker/handle-task-message.js';
 import { abandonTask, triageTask, type TaskRunnerDeps } from '../worker/run-task.js';
 import type { Delivery } from './rabbitmq/queue-consumer.js';
-import type { TaskMessage } from './task-message.js';
+import { NotNowError, type TaskMessage } from './task-message.js';
 import { presumedDead } from './redis/worker-presence.js';
 
 export interface DeadLetterDeps extends TaskRunnerDeps {

@@ -24,3 +24,11 @@ export function decodeTaskMessage(content: Buffer): TaskMessage | undefined {
     return undefined;
   }
 }
+
+/** Thrown by a message's handler: the message goes back to the queue (nacked), for this worker or another to try later. */
+export class NotNowError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotNowError';
+  }
+}

@@ -31,7 +31,6 @@ export function tenantMatches(patterns: readonly string[], tenant: Tenant): bool
  * `_nexus`, which no client can create: tenant ids start with a letter or digit.
  */
 export const SYSTEM_ORG = '_nexus';
-export const isSystemTenant = (tenant: Tenant): boolean => tenant.org_id === SYSTEM_ORG;
 
 /** `tenantFromKey`, one shared object per key: stores hand out the same tenant for every event of it. */
 export function tenantCache(): (key: string) => Tenant {

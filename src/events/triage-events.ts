@@ -35,4 +35,3 @@ export type HeldTaskRequeued = EventOf<typeof heldTaskRequeued>;
 export type HeldTaskDiscarded = EventOf<typeof heldTaskDiscarded>;
 export type TriageEvent = DeadLetterTriaged | AlarmRaised | HeldTaskRequeued | HeldTaskDiscarded;
 
-export const triageEvents = [deadLetterTriaged, alarmRaised, heldTaskRequeued, heldTaskDiscarded] as const;

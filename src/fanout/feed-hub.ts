@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
+import { sleep } from '../shared/sleep.js';
 import type { FeedProjection } from '../projections/fold-feed.js';
 import { TenantFeed } from './tenant-feed.js';
 
@@ -155,7 +156,7 @@ export class FeedHub<S> {
       } catch (error) {
         if (signal.aborted) return;
         this.options.onError?.(error);
-        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+        await sleep(1000, signal);
       }
     }
   }

@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { Tenant } from '../events/tenant.js';
 import type { EventStore } from '../store/event-store.js';
 import { FOLD_PAGE, feedQueryOf, foldAtMost, foldFeed, type FeedProjection } from '../projections/fold-feed.js';
-import { betweenPages } from '../store/event-store.js';
+import { feedPages } from '../store/feed-pages.js';
 import { indexAfter } from '../store/positions.js';
 
 export interface StateHistoryDeps<S> {
@@ -87,12 +87,8 @@ export class StateHistory<S> {
       const { store, tenant, projection } = this.deps;
       const upTo = this.deps.hubPosition();
       let state = projection.initialState();
-      for (let after = 0; ; ) {
-        const page = await store.readFeed(feedQueryOf(projection, { tenant, after, upTo, limit: FOLD_PAGE }));
-        if (page.length === 0) break;
+      for await (const page of feedPages(store, feedQueryOf(projection, { tenant, upTo }), FOLD_PAGE)) {
         for (const event of page) state = this.fold(state, event);
-        after = page[page.length - 1]!.position;
-        await betweenPages();
       }
       for (const event of this.pendingLive) state = this.fold(state, event);
       this.pendingLive = [];

@@ -52,7 +52,7 @@ export async function foldAtMost<S>(
 }
 
 /** A query of the feed, narrowed to what `projection` reads. */
-export function feedQueryOf<Q extends FeedQuery>(projection: FeedProjection<unknown>, query: Q): Q {
+export function feedQueryOf<Q extends Omit<FeedQuery, 'after' | 'limit'>>(projection: FeedProjection<unknown>, query: Q): Q {
   if (projection.types) return { ...query, types: projection.types };
   return projection.withoutPayloads ? { ...query, withoutPayloads: true } : query;
 }

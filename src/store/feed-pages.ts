@@ -1,9 +1,13 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import { betweenPages, type EventStore, type FeedQuery } from './event-store.js';
 
-/** The whole feed a query selects, page after page, in position order. */
-export async function* feedPages(store: EventStore, query: Omit<FeedQuery, 'after' | 'limit'>, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
-  for (let after = 0; ; ) {
+/**
+ * The whole feed a query selects (after `after`, 0 by default), page after page, in position
+ * order, the event loop turning between pages. Pages are cut by bytes too: only an empty one
+ * ends the feed.
+ */
+export async function* feedPages(store: EventStore, query: Omit<FeedQuery, 'after' | 'limit'> & { readonly after?: number }, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
+  for (let after = query.after ?? 0; ; ) {
     const page = await store.readFeed({ ...query, after, limit: pageSize });
     if (page.length === 0) return;
     yield page;

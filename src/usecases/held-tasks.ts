@@ -62,7 +62,7 @@ async function decideHeldTask(
   if (life.state.status === 'absent' || life.correlation_id === undefined) throw new CommandNotFoundError(`no command ${command_id} in this tenant`);
   // 2. decide and 3. append. Every event of a command carries its own correlation id; the caller's request is the cause.
   const metadata = { now: deps.now(), correlation_id: life.correlation_id, actor: caller.id, causation_id: caller.correlation_id };
-  const why = request.reason === undefined ? {} : { reason: request.reason };
+  const why = { reason: request.reason };
   const { events } = await handleCommand(
     deps.store,
     commandLifeDecider,

@@ -29,7 +29,7 @@ export async function setAutopilot(deps: AutopilotDeps, request: AutopilotReques
   const { caller } = request;
   const command = {
     type: request.action === 'pause' ? ('PauseAutopilot' as const) : ('ResumeAutopilot' as const),
-    data: request.reason === undefined ? {} : { reason: request.reason },
+    data: { reason: request.reason },
     metadata: { now: deps.now(), correlation_id: caller.correlation_id, actor: caller.id },
   };
   const { state } = await handleCommand(deps.store, autopilotDecider, { tenant: request.tenant, stream: AUTOPILOT_STREAM }, command, { newEventId: deps.newId });

@@ -1,4 +1,4 @@
-import type { Catalog } from '../catalog/catalog.js';
+import { UnknownCommandTypeError, type Catalog } from '../catalog/catalog.js';
 import { TaskFailure, type CommandHandler, type HandlerContext } from '../catalog/define-command.js';
 import type { Failure } from '../events/command-events.js';
 import { nestsDeeperThan } from '../shared/json-limits.js';
@@ -48,7 +48,7 @@ export function prepareRun(catalog: Catalog, command: { command_type: string; pa
     return { ok: true, handler, params: params.data };
   } catch (error) {
     if (error instanceof TaskFailure) return { ok: false, failure: error };
-    if (error instanceof Error && error.name === 'UnknownCommandTypeError') return { ok: false, failure: new TaskFailure('UNKNOWN_COMMAND_TYPE', error.message) };
+    if (error instanceof UnknownCommandTypeError) return { ok: false, failure: new TaskFailure('UNKNOWN_COMMAND_TYPE', error.message) };
     throw error;
   }
 }

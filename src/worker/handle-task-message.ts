@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { TaskMessage } from '../distributed/task-message.js';
+import { NotNowError, type TaskMessage } from '../distributed/task-message.js';
 import type { TaskLeases } from '../distributed/redis/task-leases.js';
 import { presumedDead } from '../distributed/redis/worker-presence.js';
 import { AUTOPILOT_STREAM } from '../events/tenant-events.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
-import type { PendingTask } from '../projections/pending-tasks.js';
-import { taskKey } from '../projections/pending-tasks.js';
+import { taskKey, type PendingTask } from '../projections/pending-tasks.js';
 import { loadTask } from './load-task.js';
 import { abandonTask, runTask, type TaskOutcome, type TaskRunnerDeps } from './run-task.js';
 import { sleep } from '../shared/sleep.js';
@@ -31,14 +30,6 @@ const isOver = (task: PendingTask, attempt: number): boolean => {
   if (state.status === 'queued' || state.status === 'retry_scheduled' || state.status === 'running') return state.attempt > attempt;
   return state.status !== 'absent';
 };
-
-/** The message goes back to the queue (nacked), for this worker or another to try later. */
-export class NotNowError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotNowError';
-  }
-}
 
 /**
  * A worker's handling of task messages. Messages for one command are handled one at a time in

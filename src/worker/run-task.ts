@@ -114,7 +114,7 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
     const payload_hash = state.command.approved_hash === undefined || runs === undefined ? undefined : payloadHash(state.command.command_type, runs);
     const claim: CommandLifeCommand = {
       type: 'StartTask',
-      data: { task_id, attempt, executor_id: deps.executorId, ...(payload_hash === undefined ? {} : { payload_hash }) },
+      data: { task_id, attempt, executor_id: deps.executorId, payload_hash },
       metadata: metadata(),
     };
     const claimed = commandLifeDecider.decide(claim, state);

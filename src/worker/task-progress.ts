@@ -30,7 +30,7 @@ export function taskProgress(deps: ProgressDeps): HandlerContext['progress'] {
     last = at.getTime();
     const progressed = {
       type: 'TaskProgressed',
-      data: { ...deps.ids, attempt: deps.attempt, ...(percent === undefined ? {} : { percent }), ...(message === undefined ? {} : { message }) },
+      data: { ...deps.ids, attempt: deps.attempt, percent, message },
     } as const;
     // Refused before the claim is waited for: a bad report never shows as a started task.
     validateEvent(progressed);

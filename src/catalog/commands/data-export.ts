@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { RecordedEvent } from '../../events/envelope.js';
 import type { Tenant } from '../../events/tenant.js';
 import type { EventStore } from '../../store/event-store.js';
+import { feedPages } from '../../store/feed-pages.js';
 import { toReport } from '../../projections/report-feed.js';
 import { Outbox, OutboxFullError, type OutboxLimits } from '../../shares/outbox.js';
 import { defineCommand, TaskFailure } from '../define-command.js';
@@ -40,16 +41,13 @@ interface ExportRange {
 /** The export's text, a page of the feed at a time. */
 async function* exportChunks(store: EventStore, { tenant, source, format, after, upTo, signal }: ExportRange): AsyncGenerator<{ text: string; rows: number }> {
   if (format === 'csv') yield { text: `${columns[source].join(',')}\n`, rows: 0 };
-  for (let cursor = after; ; ) {
+  for await (const page of feedPages(store, { tenant, after, upTo }, 1000)) {
     signal.throwIfAborted();
-    const page = await store.readFeed({ tenant, after: cursor, upTo, limit: 1000 });
-    if (page.length === 0) return;
     const lines = page.map((event) => {
       const row = toRow(source, event);
       return format === 'ndjson' ? JSON.stringify(row) : columns[source].map((c) => csvField(row[c])).join(',');
     });
     yield { text: `${lines.join('\n')}\n`, rows: page.length };
-    cursor = page[page.length - 1]!.position;
   }
 }
 

@@ -3,7 +3,7 @@ import type { Logger } from '../../observability/logger.js';
 import { sleep } from '../../shared/sleep.js';
 import { AmqpLink } from './amqp-link.js';
 import { declareQueues, type QueueRole, type QueueTopology } from './queue-topology.js';
-import { decodeTaskMessage, type TaskMessage } from '../task-message.js';
+import { decodeTaskMessage, NotNowError, type TaskMessage } from '../task-message.js';
 
 /** How long a message whose handler failed waits before it goes back to the queue. */
 const REQUEUE_DELAY_MS = 1000;
@@ -121,7 +121,7 @@ export class QueueConsumer {
     const work = this.options.handle(task, deliveryOf(message)).then(
       () => settle('ack'),
       async (error: unknown) => {
-        const notNow = error instanceof Error && error.name === 'NotNowError';
+        const notNow = error instanceof NotNowError;
         const log = { err: error, command_id: task.command_id, correlation_id: task.correlation_id };
         if (notNow) this.options.logger.debug(log, 'task not for now; it goes back to the queue');
         else this.options.logger.error(log, 'task not handled; it goes back to the queue');

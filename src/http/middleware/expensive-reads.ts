@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.js';
 import { RequestError } from '../errors.js';
+import { sleep } from '../../shared/sleep.js';
 import { TokenBuckets, type Bucket } from './token-buckets.js';
 
 export interface ExpensiveReadsOptions {
@@ -65,7 +66,7 @@ export class ReadBudget {
     const key = c.get('key_fingerprint');
     for (let use = this.useOf(key, this.now()); use.running >= this.options.perKey || use.time.tokens <= 0; use = this.useOf(key, this.now())) {
       const waitMs = use.time.tokens <= 0 ? (-use.time.tokens / this.options.msPerSecond) * 1000 : 50;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(10, waitMs))));
+      await sleep(Math.min(1000, Math.max(10, waitMs)));
     }
     const startedAt = this.now();
     await this.run(key, this.useOf(key, startedAt), startedAt, next);
