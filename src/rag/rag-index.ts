@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Tenant } from '../events/tenant.js';
+import { chunkText } from './chunk-text.js';
+import { startFolder, walk } from './rag-folder.js';
 
 /** What one `ingest` did. Files of other types are not counted at all. */
 export interface IngestCounts {
@@ -38,19 +40,6 @@ export interface IngestOptions {
   readonly signal?: AbortSignal;
   readonly maxFileBytes?: number;
 }
-
-/** A path given to `ingest` that is not a folder inside the root. */
-export class RagPathError extends Error {
-  constructor(
-    readonly path: string,
-    readonly reason: 'outside' | 'missing',
-  ) {
-    super(reason === 'outside' ? `${path} is not inside the RAG folder` : `${path} is not a folder in the RAG folder`);
-    this.name = 'RagPathError';
-  }
-}
-
-const TEXT_EXTENSIONS = new Set(['.md', '.txt']);
 
 /** Where a tenant's index lives: `<indexDir>/<org>/<project>.db` (tenant ids cannot hold `/` or start with `.`). */
 export const ragIndexFile = (indexDir: string, tenant: Tenant): string => join(indexDir, tenant.org_id, `${tenant.project_id}.db`);
@@ -118,7 +107,7 @@ export class RagIndex {
     const start = await startFolder(realRoot, options.under);
     const prefix = relative(realRoot, start).split(sep).join('/');
     const seen = new Set<string>();
-    for await (const file of walk(realRoot, start, counts)) {
+    for await (const file of walk(realRoot, start, () => counts.files_skipped++)) {
       options.signal?.throwIfAborted();
       counts.files_seen++;
       // A file that vanished or cannot be read since the folder was listed is skipped (and so forgotten).
@@ -208,115 +197,3 @@ export function matchExpression(text: string): string | undefined {
   return terms.length === 0 ? undefined : terms.map((term) => `"${term}"`).join(' OR ');
 }
 
-/**
- * Splits text into passages of about `size` characters on paragraph boundaries (a paragraph
- * longer than that is split at sentences, then words); each passage after the first starts with
- * the last ~`overlap` characters of the one before, so a thought cut at the border is found.
- */
-export function chunkText(text: string, size = 800, overlap = 120): string[] {
-  const paragraphs = text
-    .replace(/\r\n?/g, '\n')
-    .split(/\n[ \t]*\n/)
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
-  const pieces = paragraphs.flatMap((p) => (p.length <= size ? [p] : splitLong(p, size)));
-  const chunks: string[] = [];
-  let current = '';
-  for (const piece of pieces) {
-    if (current !== '' && current.length + 2 + piece.length > size) {
-      chunks.push(current);
-      current = tail(current, overlap);
-    }
-    current = current === '' ? piece : `${current}\n\n${piece}`;
-  }
-  if (current !== '') chunks.push(current);
-  return chunks;
-}
-
-function splitLong(paragraph: string, size: number): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (const sentence of paragraph.split(/(?<=[.!?。！？])\s+/)) {
-    for (const word of sentence.length <= size ? [sentence] : hardSplit(sentence, size)) {
-      if (current !== '' && current.length + 1 + word.length > size) {
-        parts.push(current);
-        current = '';
-      }
-      current = current === '' ? word : `${current} ${word}`;
-    }
-  }
-  if (current !== '') parts.push(current);
-  return parts;
-}
-
-/** A sentence longer than `size`: its words, and any word longer than `size` cut into pieces. */
-function hardSplit(sentence: string, size: number): string[] {
-  return sentence.split(/\s+/).flatMap((word) => (word.length <= size ? [word] : (word.match(new RegExp(`[^]{1,${size}}`, 'gu')) ?? [])));
-}
-
-/** The last ~`length` characters of a passage, from a word start; nothing for a short passage. */
-function tail(text: string, length: number): string {
-  if (text.length <= length * 2) return '';
-  const cut = text.slice(-length);
-  const space = cut.search(/\s/);
-  return space === -1 ? '' : cut.slice(space).trim();
-}
-
-const isInside = (root: string, path: string): boolean => {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-};
-
-async function startFolder(realRoot: string, under: string | undefined): Promise<string> {
-  if (under === undefined || under === '' || under === '.') return realRoot;
-  if (isAbsolute(under) || !isInside(realRoot, resolve(realRoot, under))) throw new RagPathError(under, 'outside');
-  const real = await realpath(resolve(realRoot, under)).catch(() => undefined);
-  if (real === undefined || !(await stat(real)).isDirectory()) throw new RagPathError(under, 'missing');
-  if (!isInside(realRoot, real)) throw new RagPathError(under, 'outside');
-  return real;
-}
-
-interface FoundFile {
-  /** Relative to the root, `/`-separated: the document's name in the index. */
-  readonly path: string;
-  readonly real: string;
-}
-
-/**
- * The `.md`/`.txt` files under `start`, in name order. Links are followed only when they lead
- * to a place inside the root (others, whatever they point to, count as skipped); each real file and folder is visited
- * once; names starting with `.` (`.git`, `.obsidian`) are left out.
- */
-async function* walk(realRoot: string, start: string, counts: IngestCounts): AsyncGenerator<FoundFile> {
-  const visited = new Set<string>([start]);
-  const files = new Set<string>();
-  async function* folder(real: string, path: string): AsyncGenerator<FoundFile> {
-    const entries = (await readdir(real, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
-      const name = path === '' ? entry.name : `${path}/${entry.name}`;
-      let target = join(real, entry.name);
-      let isDirectory = entry.isDirectory();
-      let isFile = entry.isFile();
-      if (entry.isSymbolicLink()) {
-        const resolved = await realpath(target).catch(() => undefined);
-        if (resolved === undefined || !isInside(realRoot, resolved)) {
-          counts.files_skipped++;
-          continue;
-        }
-        const info = await stat(resolved);
-        target = resolved;
-        isDirectory = info.isDirectory();
-        isFile = info.isFile();
-      }
-      if (isDirectory && !visited.has(target)) {
-        visited.add(target);
-        yield* folder(target, name);
-      } else if (isFile && TEXT_EXTENSIONS.has(extname(entry.name).toLowerCase()) && !files.has(target)) {
-        files.add(target);
-        yield { path: name, real: target };
-      }
-    }
-  }
-  yield* folder(start, relative(realRoot, start).split(sep).join('/'));
-}

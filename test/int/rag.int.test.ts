@@ -9,7 +9,8 @@ import type { HandlerContext } from '../../src/catalog/define-command.js';
 import { handlerContext } from '../support/handler-context.js';
 import type { Tenant } from '../../src/events/tenant.js';
 import { nextRunAt } from '../../src/rag/daily-schedule.js';
-import { chunkText, matchExpression, RagIndex, ragIndexFile, type Passage } from '../../src/rag/rag-index.js';
+import { chunkText } from '../../src/rag/chunk-text.js';
+import { matchExpression, RagIndex, ragIndexFile, type Passage } from '../../src/rag/rag-index.js';
 import { startTestNexus } from '../support/nexus.js';
 
 const tenant: Tenant = { org_id: 'rag', project_id: 'p' };

@@ -2,7 +2,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { tenantKey, tenantMatches, type Tenant } from '../../events/tenant.js';
-import { RagIndex, RagPathError, ragIndexFile } from '../../rag/rag-index.js';
+import { RagPathError } from '../../rag/rag-folder.js';
+import { RagIndex, ragIndexFile } from '../../rag/rag-index.js';
 import { defineCommand, TaskFailure } from '../define-command.js';
 
 /** Where RAG reads from and keeps its indexes. */
