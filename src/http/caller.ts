@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { Caller } from '../usecases/caller.js';
+import type { Caller } from '../usecases/use-case.js';
 import type { AppEnv } from './app-env.js';
 
 /** The authenticated caller of a request, as use cases take it. */

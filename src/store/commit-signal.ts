@@ -1,3 +1,6 @@
+import type { RecordedEvent } from '../events/envelope.js';
+import type { SubscribeOptions } from './event-store.js';
+
 /**
  * Wakes everyone waiting for "something was committed". Waiters share one promise per
  * generation, so a commit costs one resolution however many subscriptions wait.
@@ -42,5 +45,29 @@ export class CommitSignal {
     return new Promise<void>((resolve) => {
       this.resolveCurrent = resolve;
     });
+  }
+}
+
+/**
+ * `subscribe` for a store that reads its log synchronously: batches read now, and when caught
+ * up a wait for the next commit. Reading and taking the wait happen in one synchronous step, so
+ * no commit is announced between the two and nothing is missed.
+ */
+export async function* followCommits(
+  commits: CommitSignal,
+  readNow: (query: { tenant: SubscribeOptions['tenant']; after: number; limit: number }) => readonly RecordedEvent[],
+  isOpen: () => boolean,
+  options: SubscribeOptions,
+): AsyncIterable<readonly RecordedEvent[]> {
+  const limit = options.batchSize ?? 500;
+  let after = options.after;
+  while (isOpen() && !options.signal?.aborted) {
+    const batch = readNow({ tenant: options.tenant, after, limit });
+    if (batch.length > 0) {
+      after = batch[batch.length - 1]!.position;
+      yield batch;
+      continue;
+    }
+    await commits.next(options.signal);
   }
 }

@@ -6,17 +6,13 @@ import { handleCommand } from '../commands/handle-command.js';
 import { readCommandLife } from '../commands/read-command-life.js';
 import { commandStream } from '../events/command-events.js';
 import type { Tenant } from '../events/tenant.js';
-import type { EventStore } from '../store/event-store.js';
-import type { Caller } from './caller.js';
+import type { Caller, UseCaseDeps } from './use-case.js';
 
-export interface AnswerAskDeps {
-  readonly store: EventStore;
+export interface AnswerAskDeps extends UseCaseDeps {
   /** APPROVAL_FOUR_EYES: who may not approve their own command. */
   readonly fourEyes: FourEyesRule;
   /** An approval lets a later requeue run without asking again for this long (ASK_TTL_SECONDS). */
   readonly approvalTtlSeconds: number;
-  readonly now: () => Date;
-  readonly newId: () => string;
 }
 
 export interface AnswerAskRequest {

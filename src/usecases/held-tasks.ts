@@ -6,17 +6,13 @@ import { handleCommand } from '../commands/handle-command.js';
 import { readCommandLife } from '../commands/read-command-life.js';
 import { commandStream } from '../events/command-events.js';
 import type { Tenant } from '../events/tenant.js';
-import type { EventStore } from '../store/event-store.js';
-import type { Caller } from './caller.js';
+import type { Caller, UseCaseDeps } from './use-case.js';
 
-export interface HeldTaskDeps {
-  readonly store: EventStore;
+export interface HeldTaskDeps extends UseCaseDeps {
   /** APPROVAL_FOUR_EYES: a RED command requeued by its requester asks again. */
   readonly fourEyes: FourEyesRule;
   /** The ask a RED command gets when requeued past its approval. */
   readonly askTerms: AskTerms;
-  readonly now: () => Date;
-  readonly newId: () => string;
 }
 
 export interface HeldTaskRequest {

@@ -2,14 +2,7 @@ import { handleCommand } from '../commands/handle-command.js';
 import { autopilotDecider } from '../commands/tenant-controls.js';
 import { AUTOPILOT_STREAM } from '../events/tenant-events.js';
 import type { Tenant } from '../events/tenant.js';
-import type { EventStore } from '../store/event-store.js';
-import type { Caller } from './caller.js';
-
-export interface AutopilotDeps {
-  readonly store: EventStore;
-  readonly now: () => Date;
-  readonly newId: () => string;
-}
+import type { Caller, UseCaseDeps } from './use-case.js';
 
 export interface AutopilotRequest {
   readonly tenant: Tenant;
@@ -25,7 +18,7 @@ export interface AutopilotRequest {
  * @example
  *   const { autopilot } = await setAutopilot(deps, { tenant, action: 'pause', caller });
  */
-export async function setAutopilot(deps: AutopilotDeps, request: AutopilotRequest): Promise<{ autopilot: 'paused' | 'running' }> {
+export async function setAutopilot(deps: UseCaseDeps, request: AutopilotRequest): Promise<{ autopilot: 'paused' | 'running' }> {
   const { caller } = request;
   const command = {
     type: request.action === 'pause' ? ('PauseAutopilot' as const) : ('ResumeAutopilot' as const),

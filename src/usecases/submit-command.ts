@@ -9,9 +9,9 @@ import { commandStream, type RiskLevel } from '../events/command-events.js';
 import { tenantKey, type Tenant } from '../events/tenant.js';
 import { derivedId, payloadHash } from '../shared/ids.js';
 import type { EventStore } from '../store/event-store.js';
+import type { UseCaseDeps } from './use-case.js';
 
-export interface SubmitDeps {
-  readonly store: EventStore;
+export interface SubmitDeps extends UseCaseDeps {
   readonly catalog: Catalog;
   /** The command type's risk level in a tenant (the catalog's, raised by overrides). */
   readonly riskOf: RiskPolicy;
@@ -20,8 +20,6 @@ export interface SubmitDeps {
   readonly caps: TenantCaps;
   readonly askTtlSeconds: number;
   readonly askWarningSeconds: number;
-  readonly now: () => Date;
-  readonly newId: (prefix?: string) => string;
 }
 
 export interface SubmitRequest {

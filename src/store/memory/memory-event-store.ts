@@ -4,7 +4,7 @@ import { checkAppend } from '../append-checks.js';
 import { conflictError } from '../append-outcome.js';
 import { chainLink, GENESIS } from '../chain.js';
 import { ChainWalk } from '../chain-check.js';
-import { CommitSignal } from '../commit-signal.js';
+import { CommitSignal, followCommits } from '../commit-signal.js';
 import {
   PAGE_BYTES,
   StoreUnavailableError,
@@ -114,17 +114,8 @@ class MemoryEventStore implements EventStore {
     return walk.verdict();
   }
 
-  async *subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
-    let after = options.after;
-    while (!this.closed && !options.signal?.aborted) {
-      const batch = this.readNow({ tenant: options.tenant, after, limit: options.batchSize ?? 500 });
-      if (batch.length > 0) {
-        after = batch[batch.length - 1]!.position;
-        yield batch;
-        continue;
-      }
-      await this.commits.next(options.signal);
-    }
+  subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
+    return followCommits(this.commits, (query) => this.readNow(query), () => !this.closed, options);
   }
 
   async close(): Promise<void> {

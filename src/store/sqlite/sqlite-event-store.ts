@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
-import { CommitSignal } from '../commit-signal.js';
+import { CommitSignal, followCommits } from '../commit-signal.js';
 import {
   PAGE_BYTES,
   StoreUnavailableError,
@@ -123,20 +123,8 @@ class SqliteEventStore implements EventStore {
     throw new StoreUnavailableError(`the hash chain could not be verified: ${answer.failure ?? 'no answer'}`);
   }
 
-  async *subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
-    const limit = options.batchSize ?? 500;
-    let after = options.after;
-    while (this.state === 'open' && !options.signal?.aborted) {
-      // Read and, when caught up, wait for the next commit in one synchronous step: no commit
-      // can be announced between the two, so nothing is missed.
-      const batch = this.readFeedNow({ tenant: options.tenant, after, limit });
-      if (batch.length > 0) {
-        after = batch[batch.length - 1]!.position;
-        yield batch;
-        continue;
-      }
-      await this.commits.next(options.signal);
-    }
+  subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
+    return followCommits(this.commits, (query) => this.readFeedNow(query), () => this.state === 'open', options);
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,12 @@
+import type { EventStore } from '../store/event-store.js';
+
+/** What every use case needs: the log, the time and new ids, all from the edge. */
+export interface UseCaseDeps {
+  readonly store: EventStore;
+  readonly now: () => Date;
+  readonly newId: (prefix?: string) => string;
+}
+
 /** Who runs a use case, as the edge (a route, the MCP gateway) authenticated them. */
 export interface Caller {
   /** The principal's id: what the audit names. */
