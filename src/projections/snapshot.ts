@@ -2,16 +2,14 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { RiskLevel } from '../events/command-events.js';
 import type { NexusEvent } from '../events/registry.js';
 import type { Tenant } from '../events/tenant.js';
+import { countCommands, countsOf, fromCounts, noCommands, type CommandCounts, type Counts } from './command-counts.js';
 import type { Executors } from './executors.js';
 import { DEAD_LETTERS_KEEP, evolveDeadLetters, type DeadLetter } from './held-tasks.js';
 import { addToWorklog, emptyWorklog, worklogEntries, worklogEntry, type Worklog, type WorklogEntry } from './worklog.js';
 
-export interface Autopilot {
+/** The autopilot's status and its counts (queued counts retry-scheduled tasks too). */
+export interface Autopilot extends Counts {
   readonly status: 'idle' | 'running' | 'paused';
-  readonly queued: number;
-  readonly running: number;
-  readonly awaiting_approval: number;
-  readonly dead_lettered: number;
 }
 
 export interface PendingAsk {
@@ -56,7 +54,8 @@ export interface SnapshotState {
   /** Position of the last event folded in. */
   readonly position: number;
   readonly paused: boolean;
-  readonly counts: Omit<Autopilot, 'status'>;
+  /** Each counted command's status, as the command-life `evolve` folds it: what the autopilot's counts are derived from. */
+  readonly commands: CommandCounts;
   readonly worklog: Worklog;
   readonly asks: readonly PendingAsk[];
   readonly memory: Readonly<Record<string, unknown>>;
@@ -92,39 +91,13 @@ export interface SnapshotOptions {
 export const initialSnapshot = (): SnapshotState => ({
   position: 0,
   paused: false,
-  counts: { queued: 0, running: 0, awaiting_approval: 0, dead_lettered: 0 },
+  commands: noCommands,
   worklog: emptyWorklog,
   asks: [],
   memory: {},
   sidecar: {},
   dead_letters: [],
 });
-
-type Counts = SnapshotState['counts'];
-const countChanges: Partial<Record<NexusEvent['type'], Partial<Counts>>> = {
-  TaskQueued: { queued: 1 },
-  AskCreated: { awaiting_approval: 1 },
-  AskApproved: { awaiting_approval: -1 },
-  AskDenied: { awaiting_approval: -1 },
-  AskExpired: { awaiting_approval: -1 },
-  TaskStarted: { queued: -1, running: 1 },
-  TaskSucceeded: { running: -1 },
-  TaskFailed: { running: -1 },
-  TaskRetryScheduled: { queued: 1 },
-  TaskDeadLettered: { dead_lettered: 1 },
-  HeldTaskRequeued: { dead_lettered: -1 },
-};
-
-function count(counts: Counts, event: NexusEvent): Counts {
-  const change = event.type === 'DeadLetterTriaged' && event.data.action === 'requeue' ? { dead_lettered: -1 } : countChanges[event.type];
-  if (!change) return counts;
-  return {
-    queued: counts.queued + (change.queued ?? 0),
-    running: counts.running + (change.running ?? 0),
-    awaiting_approval: counts.awaiting_approval + (change.awaiting_approval ?? 0),
-    dead_lettered: counts.dead_lettered + (change.dead_lettered ?? 0),
-  };
-}
 
 /** A tenant's memory after one more event (only MemorySet and MemoryDeleted change it). */
 export function remember(memory: SnapshotState['memory'], event: NexusEvent): SnapshotState['memory'] {
@@ -190,7 +163,7 @@ export function snapshotProjection(options: SnapshotOptions) {
     return {
       position: event.position,
       paused: event.type === 'AutopilotPaused' ? true : event.type === 'AutopilotResumed' ? false : state.paused,
-      counts: count(state.counts, event),
+      commands: countCommands(state.commands, event),
       worklog: entry ? addToWorklog(state.worklog, entry, options.worklogKeep) : state.worklog,
       asks: ask ? [...state.asks, ask] : resolvesAsk(event) ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
       memory: remember(state.memory, event),
@@ -209,14 +182,16 @@ export type SnapshotProjection = ReturnType<typeof snapshotProjection>;
 
 /**
  * The state a snapshot was viewed from, so a client that received one (the dashboard) can fold
- * the reports after it with `evolve`. Live worker details ride along in `sidecar`.
+ * the reports after it with `evolve`. Live worker details ride along in `sidecar`; of the
+ * commands it knows the counts, and which tasks are in flight (see `fromCounts`).
  */
 export function stateOf(snapshot: Snapshot, worklogKeep: number): SnapshotState {
   const { status: _status, ...counts } = snapshot.autopilot;
+  const inFlight = Object.values(snapshot.sidecar).flatMap((executor) => executor.in_flight);
   return {
     position: snapshot.position,
     paused: snapshot.autopilot.status === 'paused',
-    counts,
+    commands: fromCounts(counts, inFlight),
     worklog: snapshot.worklog.reduce((log, entry) => addToWorklog(log, entry, worklogKeep), emptyWorklog),
     asks: snapshot.asks,
     memory: snapshot.memory,
@@ -231,7 +206,7 @@ function snapshotView(
   at: { tenant: Tenant; position: number; timestamp: string; worklogKeep: number },
   live?: LiveExecutors,
 ): Snapshot {
-  const { counts } = state;
+  const counts = countsOf(state.commands);
   const busy = counts.queued + counts.running > 0;
   return {
     autopilot: { status: state.paused ? 'paused' : busy ? 'running' : 'idle', ...counts },

@@ -20,7 +20,13 @@ const ask = (type: 'AskCreated' | 'AskApproved' | 'AskDenied', ask_id: string) =
       }
     : { type, data: { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test', ask_id, payload_hash: 'p', decided_by: 'bob' } };
 
-// Every kind of change the snapshot shows: work, asks decided both ways, memory, autopilot, dead letters.
+/** Events of another command, `cmd-<n>`, for the cases where the counts once drifted. */
+const of = (n: number, type: string, data: object = {}) => ({ type, data: { command_id: `cmd-${n}`, task_id: `task-${n}`, command_type: 'echo.test', ...data } });
+const mismatch = { code: 'PAYLOAD_HASH_MISMATCH', message: 'not the approved payload' };
+const boom = { code: 'BOOM', message: 'boom' };
+
+// Every kind of change the snapshot shows: work, asks decided both ways, memory, autopilot, dead
+// letters; a payload mismatch straight from queued, a held task discarded, a kept one requeued.
 const log = recorded([
   events.accepted('RED'),
   ask('AskCreated', 'ask-1'),
@@ -36,14 +42,30 @@ const log = recorded([
   { type: 'MemoryDeleted', data: { key: 'topic' } },
   ask('AskDenied', 'ask-2'),
   { type: 'AutopilotResumed', data: { by: 'bob', reason: 'done' } },
+  of(1, 'HeldTaskRequeued', { by: 'bob' }),
   events.queued(2),
+  of(2, 'CommandAccepted', { params: {}, risk_level: 'GREEN', description: 'd', requested_by: 'alice' }),
+  of(2, 'TaskQueued', { attempt: 1 }),
+  of(3, 'CommandAccepted', { params: {}, risk_level: 'GREEN', description: 'd', requested_by: 'alice' }),
+  of(3, 'TaskQueued', { attempt: 1 }),
   events.started(2),
+  of(2, 'TaskFailed', { attempt: 1, error: mismatch, retryable: false }),
+  of(2, 'TaskDeadLettered', { attempts: 1, error: mismatch }),
+  of(3, 'TaskStarted', { attempt: 1, executor_id: 'worker-b' }),
+  of(2, 'DeadLetterTriaged', { action: 'hold', code: 'PAYLOAD_HASH_MISMATCH', requeues: 0 }),
+  of(3, 'TaskFailed', { attempt: 1, error: boom, retryable: false, duration_ms: 1 }),
+  of(3, 'TaskDeadLettered', { attempts: 1, error: boom }),
+  of(3, 'DeadLetterTriaged', { action: 'keep', code: 'BOOM', requeues: 0 }),
   events.succeeded(2),
+  of(2, 'HeldTaskDiscarded', { by: 'admin' }),
+  of(3, 'HeldTaskRequeued', { by: 'admin' }),
+  of(3, 'TaskQueued', { attempt: 2 }),
 ] as never);
 
 describe('a snapshot folded forward from reports (what the dashboard does)', () => {
   it('equals the snapshot the server folds from events, from any starting position', () => {
     const serverEnd = view(fold(projection.initialState(), log));
+    expect(serverEnd.autopilot).toEqual({ status: 'running', queued: 1, running: 0, awaiting_approval: 0, dead_lettered: 0 });
     for (let start = 0; start <= log.length; start += 1) {
       const received = view(fold(projection.initialState(), log.slice(0, start)));
       const reports = log.slice(start).map((event) => fromReport(toReport(event), tenant));
