@@ -17,7 +17,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
-      'no-restricted-syntax': ['error', { selector: 'ThrowStatement > Literal', message: 'Throw an Error subclass, never a string.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ThrowStatement > Literal', message: 'Throw an Error subclass, never a string.' },
+      ],
     },
   },
   {
@@ -29,7 +32,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: `^(?!(${pureCoreImports})$)`,
-              message: 'src/events, src/commands and src/projections import only each other, the store port (store/event-store.js) and zod; pass anything else in.',
+              message:
+                'src/events, src/commands and src/projections import only each other, the store port (store/event-store.js) and zod; pass anything else in.',
             },
           ],
         },

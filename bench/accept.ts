@@ -4,7 +4,9 @@ import { commandClient } from './support.js';
 export async function benchAccept(url: string, options: { total: number; connections: number }) {
   const client = commandClient(url, 'accept', options.connections);
   // warm up: JIT, connections, SQLite pages
-  await Promise.all(Array.from({ length: options.connections }, () => client.send({ command_type: 'echo.test', params: {} })));
+  await Promise.all(
+    Array.from({ length: options.connections }, () => client.send({ command_type: 'echo.test', params: {} })),
+  );
   let next = 0;
   let accepted = 0;
   let refused = 0;

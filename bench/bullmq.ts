@@ -12,10 +12,14 @@ const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs'
 const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
 
 async function spawnBullWorker(queue: string, concurrency: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', tsx, join(root, 'bench', 'bullmq-worker.ts'), queue, String(concurrency)], {
-    env: { PATH: process.env.PATH },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', tsx, join(root, 'bench', 'bullmq-worker.ts'), queue, String(concurrency)],
+    {
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let ready = false;
   child.stdout!.on('data', (chunk: Buffer) => (ready ||= chunk.toString().includes('ready')));
   await waitUntil(
@@ -46,7 +50,9 @@ export async function startBullmq(options: { workers: number; concurrency: numbe
     (stopping ??= (async () => {
       await Promise.all(workers.map((worker) => stopChild(worker)));
       await events.close().catch((error: unknown) => console.error(`QueueEvents did not close: ${String(error)}`));
-      await queue.obliterate({ force: true }).catch((error: unknown) => console.error(`the BullMQ queue was not obliterated: ${String(error)}`));
+      await queue
+        .obliterate({ force: true })
+        .catch((error: unknown) => console.error(`the BullMQ queue was not obliterated: ${String(error)}`));
       await queue.close().catch(() => undefined);
     })());
   try {

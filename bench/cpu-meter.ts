@@ -43,7 +43,10 @@ function machineTicks(): { busy: number; total: number } {
 
 /** Cores each role used between `start()` and `stop()`. */
 export function cpuMeter(system: Pick<SystemUnderTest, 'processes'>) {
-  const pids = new Map<number, string>([...servicePids(), ...system.processes.map(({ pid, role }) => [pid, role] as const)]);
+  const pids = new Map<number, string>([
+    ...servicePids(),
+    ...system.processes.map(({ pid, role }) => [pid, role] as const),
+  ]);
   const before = new Map([...pids.keys()].map((pid) => [pid, cpuTicks(pid)]));
   const machine = machineTicks();
   const self = process.cpuUsage();
@@ -52,7 +55,8 @@ export function cpuMeter(system: Pick<SystemUnderTest, 'processes'>) {
     const wall = (performance.now() - started) / 1000;
     const cores = new Map<string, number>();
     // A process that left meanwhile (a service restarted by someone else) counts as idle.
-    for (const [pid, role] of pids) cores.set(role, (cores.get(role) ?? 0) + Math.max(0, cpuTicks(pid) - before.get(pid)!) / CLOCK_TICKS / wall);
+    for (const [pid, role] of pids)
+      cores.set(role, (cores.get(role) ?? 0) + Math.max(0, cpuTicks(pid) - before.get(pid)!) / CLOCK_TICKS / wall);
     const used = process.cpuUsage(self);
     cores.set('load generator', (used.user + used.system) / 1e6 / wall);
     const now = machineTicks();

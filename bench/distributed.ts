@@ -29,7 +29,9 @@ export interface SystemUnderTest {
    * recorded them, to split the end-to-end latency into stages; and notes on the work done
    * since `since` (epoch ms).
    */
-  milestones?(since: number): Promise<{ names: readonly string[]; byTask: Map<number, number[]>; notes: readonly string[] }>;
+  milestones?(
+    since: number,
+  ): Promise<{ names: readonly string[]; byTask: Map<number, number[]>; notes: readonly string[] }>;
   /** Stops its processes and deletes what it made (database, queues); never throws. */
   stop(): Promise<void>;
 }
@@ -70,7 +72,10 @@ const MAX_TASKS = 200_000;
 /** A phase gives up waiting for completions after this long without one. */
 const STALL_MS = 30_000;
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : 'n/a';
 
 /** The tasks of one phase: when each was sent, accepted and seen completed. */
 class Phase {
@@ -152,7 +157,10 @@ async function runPhase(system: SystemUnderTest, phase: Phase, options: PhaseOpt
     if (done > lastDone) lastDone = done;
   });
   latencies.sort((a, b) => a - b);
-  const submits = phase.answeredAt.map((answered, i) => answered - phase.sentAt[i]!).filter(Number.isFinite).sort((a, b) => a - b);
+  const submits = phase.answeredAt
+    .map((answered, i) => answered - phase.sentAt[i]!)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   return {
     submitP50: percentile(submits, 50),
     submitP99: percentile(submits, 99),
@@ -187,7 +195,9 @@ async function printStages(system: SystemUnderTest, phase: Phase): Promise<void>
   console.log(`  stages (${gaps[0]!.length} tasks), p50 / p99 ms:`);
   gaps.forEach((values, k) => {
     values.sort((a, b) => a - b);
-    console.log(`    ${labels[k]} -> ${labels[k + 1]}: ${fmt(percentile(values, 50), 1)} / ${fmt(percentile(values, 99), 1)}`);
+    console.log(
+      `    ${labels[k]} -> ${labels[k + 1]}: ${fmt(percentile(values, 50), 1)} / ${fmt(percentile(values, 99), 1)}`,
+    );
   });
   for (const note of notes) console.log(`  ${note}`);
 }
@@ -220,7 +230,10 @@ async function bench(system: SystemUnderTest): Promise<Result[]> {
     await printStages(system, phase);
   }
   const problems = system.problems();
-  if (problems.length > 0) console.log(`${system.name} reported ${problems.length} warnings or errors, the first:\n  ${problems.slice(0, 5).join('\n  ')}`);
+  if (problems.length > 0)
+    console.log(
+      `${system.name} reported ${problems.length} warnings or errors, the first:\n  ${problems.slice(0, 5).join('\n  ')}`,
+    );
   return results;
 }
 
@@ -253,8 +266,18 @@ async function durabilitySettings() {
 
 const settings = await durabilitySettings();
 const results: Result[] = [];
-if (!only || only === 'nexus') results.push(...(await withSystem(() => startNexusDistributed({ workers, connections: inFlight, workerEnv: flags.prefetch ? { RABBITMQ_PREFETCH: flags.prefetch } : {} }))));
-if (!only || only === 'bullmq') results.push(...(await withSystem(() => startBullmq({ workers, concurrency: Number(flags['bullmq-concurrency']) }))));
+if (!only || only === 'nexus')
+  results.push(
+    ...(await withSystem(() =>
+      startNexusDistributed({
+        workers,
+        connections: inFlight,
+        workerEnv: flags.prefetch ? { RABBITMQ_PREFETCH: flags.prefetch } : {},
+      }),
+    )),
+  );
+if (!only || only === 'bullmq')
+  results.push(...(await withSystem(() => startBullmq({ workers, concurrency: Number(flags['bullmq-concurrency']) }))));
 
 const redisDurable = settings.redis.save !== '' || settings.redis.appendonly === 'yes';
 const durability: Record<string, string> = {
@@ -270,10 +293,15 @@ const loopName: Record<Loop, string> = {
   tasks: `${inFlight} tasks in flight`,
 };
 
-console.log(`\n| System (${CORES} cores shared with every service and the load generator) | Load | Tasks | Throughput (tasks/s) | Accepted/s | p50 ms | p99 ms | Durability |`);
+console.log(
+  `\n| System (${CORES} cores shared with every service and the load generator) | Load | Tasks | Throughput (tasks/s) | Accepted/s | p50 ms | p99 ms | Durability |`,
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const workersNote = r.system === 'BullMQ' ? `${workers} workers × concurrency ${flags['bullmq-concurrency']}` : `1 supervisor + ${workers} workers`;
+  const workersNote =
+    r.system === 'BullMQ'
+      ? `${workers} workers × concurrency ${flags['bullmq-concurrency']}`
+      : `1 supervisor + ${workers} workers`;
   console.log(
     `| ${r.system} (${workersNote}) | ${loopName[r.loop]} | ${fmt(r.completed)}${r.lost > 0 ? ` (${r.lost} not seen)` : ''} | ${fmt(r.throughput)} | ${fmt(r.acceptedPerSecond)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${durability[r.system]} |`,
   );
@@ -283,16 +311,23 @@ for (const loop of loops) {
   const bull = results.find((r) => r.loop === loop && r.system === 'BullMQ');
   if (!nexus || !bull) continue;
   const ratio = nexus.throughput / bull.throughput;
-  console.log(`\nNEXUS/BullMQ throughput, ${loopName[loop]}: ${fmt(ratio, 2)} — NEXUS ${ratio >= 1 ? 'matches' : 'does not match'} BullMQ's throughput.`);
+  console.log(
+    `\nNEXUS/BullMQ throughput, ${loopName[loop]}: ${fmt(ratio, 2)} — NEXUS ${ratio >= 1 ? 'matches' : 'does not match'} BullMQ's throughput.`,
+  );
 }
 console.log(`\nCPU, cores of ${CORES} (over each measured phase):`);
 const roles = [...new Set(results.flatMap((r) => [...r.cores.keys()]))];
 console.log(`| Role | ${results.map((r) => `${r.system}, ${loopName[r.loop]}`).join(' | ')} |`);
 console.log(`|---|${results.map(() => '---|').join('')}`);
-for (const role of roles) console.log(`| ${role} | ${results.map((r) => fmt(r.cores.get(role) ?? Number.NaN, 2)).join(' | ')} |`);
+for (const role of roles)
+  console.log(`| ${role} | ${results.map((r) => fmt(r.cores.get(role) ?? Number.NaN, 2)).join(' | ')} |`);
 /** CPU time of the system, its services and the load generator, per completed task. */
 const perTask = (r: Result) => {
-  const cores = [...r.cores].filter(([role]) => role !== 'other processes' && role !== 'machine (all processes)').reduce((sum, [, used]) => sum + used, 0);
+  const cores = [...r.cores]
+    .filter(([role]) => role !== 'other processes' && role !== 'machine (all processes)')
+    .reduce((sum, [, used]) => sum + used, 0);
   return (cores / r.throughput) * 1000;
 };
-console.log(`| **CPU ms per task** (all but other processes) | ${results.map((r) => fmt(perTask(r), 2)).join(' | ')} |`);
+console.log(
+  `| **CPU ms per task** (all but other processes) | ${results.map((r) => fmt(perTask(r), 2)).join(' | ')} |`,
+);

@@ -27,7 +27,12 @@ export async function benchFanout(url: string, options: { subscribers: number; r
               seenMarker = marker;
               if (++received === options.subscribers) onAll();
             }
-            if (marker !== '' && seenCompleted !== marker && text.includes(`"report_type":"task_completed","position"`) && text.includes(marker)) {
+            if (
+              marker !== '' &&
+              seenCompleted !== marker &&
+              text.includes(`"report_type":"task_completed","position"`) &&
+              text.includes(marker)
+            ) {
               seenCompleted = marker;
               if (++settledCount === options.subscribers) onSettled();
             }
@@ -37,7 +42,8 @@ export async function benchFanout(url: string, options: { subscribers: number; r
     );
   }
   const start = Date.now();
-  while (ready < options.subscribers && Date.now() - start < 60_000) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (ready < options.subscribers && Date.now() - start < 60_000)
+    await new Promise((resolve) => setTimeout(resolve, 50));
   const client = commandClient(url, org, 1);
   const rounds: number[] = [];
   for (let round = 0; round < options.rounds; round++) {
@@ -56,5 +62,11 @@ export async function benchFanout(url: string, options: { subscribers: number; r
   for (const socket of sockets) socket.destroy();
   client.close();
   const sorted = rounds.filter((r) => !Number.isNaN(r)).sort((a, b) => a - b);
-  return { subscribers: ready, rounds: rounds.length, complete: sorted.length, median: sorted[Math.floor(sorted.length / 2)] ?? NaN, worst: sorted.at(-1) ?? NaN };
+  return {
+    subscribers: ready,
+    rounds: rounds.length,
+    complete: sorted.length,
+    median: sorted[Math.floor(sorted.length / 2)] ?? NaN,
+    worst: sorted.at(-1) ?? NaN,
+  };
 }

@@ -90,7 +90,9 @@ function read(kind: ReadKind): Promise<number | 'error'> {
 
 // BENCH_HOSTILE_KINDS=verify,diff: only those reads (to see what each costs the victim).
 const kinds = process.env.BENCH_HOSTILE_KINDS ? (process.env.BENCH_HOSTILE_KINDS.split(',') as ReadKind[]) : readKinds;
-const statuses = Object.fromEntries(readKinds.map((kind) => [kind, {} as Record<string, number>])) as AttackResult['statuses'];
+const statuses = Object.fromEntries(
+  readKinds.map((kind) => [kind, {} as Record<string, number>]),
+) as AttackResult['statuses'];
 const durations = Object.fromEntries(readKinds.map((kind) => [kind, [] as number[]])) as AttackResult['durations'];
 let stopping = false;
 // The pacer: request n may leave at `started + n / rate`, whichever client sends it.

@@ -29,14 +29,23 @@ export function hostileEnv(ratePerSecond = 200): Record<string, string> {
     roles: ['requester'],
     tenants: [`${hostileTenant.org_id}/${hostileTenant.project_id}`],
   };
-  return { NEXUS_PRINCIPALS: JSON.stringify([principal]), RATE_LIMIT_PER_SECOND: String(ratePerSecond), ...(process.env.BENCH_EXTRA_ENV ? (JSON.parse(process.env.BENCH_EXTRA_ENV) as Record<string, string>) : {}) };
+  return {
+    NEXUS_PRINCIPALS: JSON.stringify([principal]),
+    RATE_LIMIT_PER_SECOND: String(ratePerSecond),
+    ...(process.env.BENCH_EXTRA_ENV ? (JSON.parse(process.env.BENCH_EXTRA_ENV) as Record<string, string>) : {}),
+  };
 }
 
 /** The events of one finished command: echo.test mostly, every 25th a memory.set, every 50th a RED ask approved then run. */
 function commandLife(n: number, at: string) {
   const type = n % 50 === 49 ? 'external_share.prepare' : n % 25 === 0 ? 'memory.set' : 'echo.test';
   const ids = { command_id: `cmd-${n}`, task_id: `task-${n}`, command_type: type };
-  const params = type === 'external_share.prepare' ? { recipient: `r${n}@example.com` } : type === 'memory.set' ? { key: `key-${n % 200}`, value: { n } } : { n };
+  const params =
+    type === 'external_share.prepare'
+      ? { recipient: `r${n}@example.com` }
+      : type === 'memory.set'
+        ? { key: `key-${n % 200}`, value: { n } }
+        : { n };
   const result = type === 'memory.set' ? { key: params.key } : { echo: params };
   const risk = type === 'external_share.prepare' ? 'RED' : 'GREEN';
   const events: Array<{ type: string; data: Record<string, unknown> }> = [
@@ -45,7 +54,18 @@ function commandLife(n: number, at: string) {
   if (risk === 'RED') {
     const ask = { ...ids, ask_id: `ask-${n}`, payload_hash: 'h'.repeat(64) };
     events.push(
-      { type: 'AskCreated', data: { ...ask, risk_level: 'RED', description: 'share', params, requested_by: 'bench', expires_at: at, options: ['approve', 'deny'] } },
+      {
+        type: 'AskCreated',
+        data: {
+          ...ask,
+          risk_level: 'RED',
+          description: 'share',
+          params,
+          requested_by: 'bench',
+          expires_at: at,
+          options: ['approve', 'deny'],
+        },
+      },
       { type: 'AskApproved', data: { ...ask, decided_by: 'reviewer' } },
     );
   }
@@ -66,12 +86,21 @@ export async function seedHostileLog(dataDir: string, commands: number): Promise
   const store = await openSqliteEventStore({ path: join(dataDir, 'nexus.db') });
   const at = new Date().toISOString();
   const metadata = { correlation_id: 'seed', occurred_at: at, actor: 'bench' };
-  const stamp = (event: { type: string; data: Record<string, unknown> }) => ({ ...event, event_id: newId(), version: 1, metadata });
+  const stamp = (event: { type: string; data: Record<string, unknown> }) => ({
+    ...event,
+    event_id: newId(),
+    version: 1,
+    metadata,
+  });
   for (let batch = 0; batch < commands; batch += 2000) {
     const numbers = Array.from({ length: Math.min(2000, commands - batch) }, (_, i) => batch + i);
-    await Promise.all(numbers.map((n) => store.append(hostileTenant, `command-cmd-${n}`, commandLife(n, at).map(stamp), 'no_stream')));
+    await Promise.all(
+      numbers.map((n) => store.append(hostileTenant, `command-cmd-${n}`, commandLife(n, at).map(stamp), 'no_stream')),
+    );
     const sets = numbers.filter((n) => n % 25 === 0 && n % 50 !== 49);
-    const memory = sets.map((n) => stamp({ type: 'MemorySet', data: { key: `key-${n % 200}`, value: { n }, by: 'bench' } }));
+    const memory = sets.map((n) =>
+      stamp({ type: 'MemorySet', data: { key: `key-${n % 200}`, value: { n }, by: 'bench' } }),
+    );
     if (memory.length > 0) await store.append(hostileTenant, 'memory', memory, 'any');
   }
   const head = await store.headPosition();
@@ -86,21 +115,36 @@ export interface VictimRun {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
-  readonly health: { readonly samples: number; readonly failed: number; readonly p50: number; readonly p99: number; readonly max: number };
+  readonly health: {
+    readonly samples: number;
+    readonly failed: number;
+    readonly p50: number;
+    readonly p99: number;
+    readonly max: number;
+  };
   /** How late the load generator sent, at worst (its own event loop): latencies below this are not trustworthy. */
   readonly maxSendLagMs: number;
 }
 
 /** A keep-alive GET or POST timed from the moment it is sent to the end of its answer. */
-function timedRequest(agent: Agent, url: URL, headers: Record<string, string | number>, body?: string): Promise<{ status: number | 'error'; ms: number }> {
+function timedRequest(
+  agent: Agent,
+  url: URL,
+  headers: Record<string, string | number>,
+  body?: string,
+): Promise<{ status: number | 'error'; ms: number }> {
   const sent = performance.now();
   return new Promise((done) => {
     const finish = (status: number | 'error') => done({ status, ms: performance.now() - sent });
-    const req = request(url, { method: body === undefined ? 'GET' : 'POST', agent, headers, timeout: 60_000 }, (res) => {
-      res.resume();
-      res.on('end', () => finish(res.statusCode ?? 0));
-      res.on('close', () => finish('error'));
-    });
+    const req = request(
+      url,
+      { method: body === undefined ? 'GET' : 'POST', agent, headers, timeout: 60_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => finish(res.statusCode ?? 0));
+        res.on('close', () => finish('error'));
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => finish('error'));
     req.end(body);
@@ -136,7 +180,9 @@ async function victimRun(url: string, rate: number, seconds: number, tag: string
       for (let n = accepts.length; n < due; n++) {
         maxSendLagMs = Math.max(maxSendLagMs, now - (started + (n * 1000) / rate));
         const body = JSON.stringify({ command_type: 'echo.test', params: { n }, correlation_id: `${tag}-${n}` });
-        accepts.push(timedRequest(commands, commandUrl, { ...headers, 'content-length': Buffer.byteLength(body) }, body));
+        accepts.push(
+          timedRequest(commands, commandUrl, { ...headers, 'content-length': Buffer.byteLength(body) }, body),
+        );
       }
       const probesDue = Math.min(probeTotal, Math.floor((now - started) / 50));
       while (probesSent.length < probesDue) probesSent.push(timedRequest(probes, healthUrl, {}));

@@ -47,5 +47,11 @@ export async function benchLatency(url: string, options: { rate: number; seconds
   socket.destroy();
   client.close();
   const sorted = latencies.sort((a, b) => a - b);
-  return { samples: sorted.length, expected: total - warmup, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN };
+  return {
+    samples: sorted.length,
+    expected: total - warmup,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? NaN,
+  };
 }

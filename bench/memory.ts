@@ -33,7 +33,11 @@ function nexusChildren(): number[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('dist/src/main/supervisor-main.js')) pids.push(Number(entry));
+      if (
+        ppid === process.pid &&
+        readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('dist/src/main/supervisor-main.js')
+      )
+        pids.push(Number(entry));
     } catch {
       // gone meanwhile
     }
@@ -59,9 +63,13 @@ function rssSampler(everyMs = 50) {
   }, everyMs);
   return {
     phase: (name: string) => (phase = name),
-    peakMb: (...phases: string[]) => megabytes(samples.reduce((peak, s) => (phases.includes(s.phase) ? Math.max(peak, s.kb) : peak), 0)),
+    peakMb: (...phases: string[]) =>
+      megabytes(samples.reduce((peak, s) => (phases.includes(s.phase) ? Math.max(peak, s.kb) : peak), 0)),
     medianMb: (name: string) => {
-      const values = samples.filter((s) => s.phase === name).map((s) => s.kb).sort((a, b) => a - b);
+      const values = samples
+        .filter((s) => s.phase === name)
+        .map((s) => s.kb)
+        .sort((a, b) => a - b);
       return megabytes(values[Math.floor(values.length / 2)] ?? NaN);
     },
     stop: () => clearInterval(timer),
@@ -89,10 +97,14 @@ async function sendBig(url: string, count: number, bytes: number, concurrency: n
   const send = (n: number) =>
     new Promise<string>((done) => {
       const body = `{"command_type":"echo.test","correlation_id":"mem-${n}","params":{"n":${n},"blob":"${blobOf(n)}"}}`;
-      const req = request(target, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => done(String(res.statusCode)));
-      });
+      const req = request(
+        target,
+        { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => done(String(res.statusCode)));
+        },
+      );
       req.on('error', () => done('error'));
       req.end(body);
     });
@@ -120,7 +132,8 @@ async function drained(url: string, timeoutMs: number): Promise<Snapshot['autopi
     const { autopilot } = await snapshot(url);
     idle = autopilot.queued + autopilot.running === 0 ? idle + 1 : 0;
     if (idle === 2) return autopilot;
-    if (Date.now() > deadline) throw new Error(`still ${autopilot.queued} queued and ${autopilot.running} running after ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`still ${autopilot.queued} queued and ${autopilot.running} running after ${timeoutMs / 1000} s`);
     await pause(250);
   }
 }
@@ -158,11 +171,16 @@ async function servesAgain(url: string): Promise<{ ok: boolean; detail: string }
   const response = await fetch(`${url}/sidecar/command`, {
     method: 'POST',
     headers: { ...tenantHeaders(org), 'content-type': 'application/json' },
-    body: JSON.stringify({ command_type: 'echo.test', params: { after: 'restart' }, correlation_id: 'mem-after-restart' }),
+    body: JSON.stringify({
+      command_type: 'echo.test',
+      params: { after: 'restart' },
+      correlation_id: 'mem-after-restart',
+    }),
   });
   if (response.status !== 202) return { ok: false, detail: `a new command got ${response.status}` };
   const deadline = Date.now() + 60_000;
-  const completed = (s: Snapshot) => s.worklog.some((line) => line.correlation_id === 'mem-after-restart' && line.text.includes('completed'));
+  const completed = (s: Snapshot) =>
+    s.worklog.some((line) => line.correlation_id === 'mem-after-restart' && line.text.includes('completed'));
   while (!completed(await snapshot(url))) {
     if (Date.now() > deadline) return { ok: false, detail: 'a new command did not complete within 60 s' };
     await pause(100);
@@ -176,7 +194,10 @@ async function servesAgain(url: string): Promise<{ ok: boolean; detail: string }
 function folderBytes(dir: string): number {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile())
-    .reduce((sum, entry) => sum + (statSync(join(entry.parentPath, entry.name), { throwIfNoEntry: false })?.size ?? 0), 0);
+    .reduce(
+      (sum, entry) => sum + (statSync(join(entry.parentPath, entry.name), { throwIfNoEntry: false })?.size ?? 0),
+      0,
+    );
 }
 
 export interface MemoryOptions {
@@ -271,7 +292,9 @@ export async function benchMemory(options: MemoryOptions): Promise<MemoryResult>
   const { bavail, bsize } = statfsSync(dataDir);
   if (bavail * bsize < needed) {
     rmSync(dataDir, { recursive: true, force: true });
-    return { skipped: `${(needed / 1e9).toFixed(1)} GB free needed in ${tmpdir()}, ${((bavail * bsize) / 1e9).toFixed(1)} GB there` };
+    return {
+      skipped: `${(needed / 1e9).toFixed(1)} GB free needed in ${tmpdir()}, ${((bavail * bsize) / 1e9).toFixed(1)} GB there`,
+    };
   }
   const env = { NEXUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAX_BODY_BYTES: String(Math.ceil(options.bytes * 1.1)) };
   const rss = rssSampler();

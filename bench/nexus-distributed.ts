@@ -65,7 +65,8 @@ async function spawnCompiledWorker(env: Record<string, string>, problems: string
   child.once('exit', () => rmSync(cwd, { recursive: true, force: true }));
   await waitUntil(
     () => {
-      if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode} before taking tasks: ${stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`worker exited with ${child.exitCode} before taking tasks: ${stderr}`);
       return ready;
     },
     { timeoutMs: 30_000, what: 'a NEXUS worker to take tasks' },
@@ -82,9 +83,15 @@ async function spawnCompiledWorker(env: Record<string, string>, problems: string
 async function milestones(databaseUrl: string, tenant: string, since: number) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
-  const epoch = (expression: string, type: string) => `extract(epoch FROM min(${expression}) FILTER (WHERE type = '${type}')) * 1000`;
+  const epoch = (expression: string, type: string) =>
+    `extract(epoch FROM min(${expression}) FILTER (WHERE type = '${type}')) * 1000`;
   try {
-    const { rows } = await client.query<{ correlation: string; accepted: string | null; claimed: string | null; outcome: string | null }>(
+    const { rows } = await client.query<{
+      correlation: string;
+      accepted: string | null;
+      claimed: string | null;
+      outcome: string | null;
+    }>(
       `SELECT metadata::json->>'correlation_id' AS correlation,
               ${epoch('recorded_at', 'CommandAccepted')} AS accepted,
               ${epoch("(metadata::json->>'occurred_at')::timestamptz", 'TaskStarted')} AS claimed,
@@ -95,7 +102,10 @@ async function milestones(databaseUrl: string, tenant: string, since: number) {
     const byTask = new Map<number, number[]>();
     for (const row of rows) {
       if (!row.correlation.startsWith('bench-')) continue;
-      byTask.set(Number(row.correlation.slice(6)), [row.accepted, row.claimed, row.outcome].map((ms) => (ms === null ? Number.NaN : Number(ms))));
+      byTask.set(
+        Number(row.correlation.slice(6)),
+        [row.accepted, row.claimed, row.outcome].map((ms) => (ms === null ? Number.NaN : Number(ms))),
+      );
     }
     const batches = await client.query<{ writer: string; transactions: string; events: string; seconds: string }>(
       `SELECT CASE WHEN type IN ('CommandAccepted', 'TaskQueued') THEN 'supervisor (accepts)' ELSE 'workers (claims + outcomes)' END AS writer,
@@ -109,7 +119,11 @@ async function milestones(databaseUrl: string, tenant: string, since: number) {
         `appends by the ${row.writer}: ${row.transactions} transactions (${(Number(row.transactions) / Number(row.seconds)).toFixed(0)}/s), ` +
         `${(Number(row.events) / Number(row.transactions)).toFixed(1)} events each`,
     );
-    return { names: ['accept transaction began', 'worker decided the claim', 'outcome transaction began'], byTask, notes };
+    return {
+      names: ['accept transaction began', 'worker decided the claim', 'outcome transaction began'],
+      byTask,
+      notes,
+    };
   } finally {
     await client.end();
   }
@@ -122,7 +136,11 @@ async function milestones(databaseUrl: string, tenant: string, since: number) {
  * `task_completed` report reaches an SSE subscriber of `/agent/reports/stream`. `workerEnv`
  * adds to the workers' settings (RABBITMQ_PREFETCH, say).
  */
-export async function startNexusDistributed(options: { workers: number; connections: number; workerEnv?: Record<string, string> }): Promise<SystemUnderTest> {
+export async function startNexusDistributed(options: {
+  workers: number;
+  connections: number;
+  workerEnv?: Record<string, string>;
+}): Promise<SystemUnderTest> {
   const undo: Undo[] = [];
   const problems: string[] = [];
   let stopping: Promise<void> | undefined;
@@ -168,10 +186,14 @@ export async function startNexusDistributed(options: { workers: number; connecti
         { role: 'supervisor', pid: supervisor.child.pid! },
         ...workers.map((worker, i) => ({ role: `worker ${i + 1}`, pid: worker.pid! })),
       ],
-      submit: async (n) => (await client.send({ command_type: 'echo.test', params: { n }, correlation_id: `bench-${n}` })) === 202,
+      submit: async (n) =>
+        (await client.send({ command_type: 'echo.test', params: { n }, correlation_id: `bench-${n}` })) === 202,
       onCompleted: (listener) => void listeners.push(listener),
       milestones: (since) => milestones(database.url, `${org}/bench`, since),
-      problems: () => [...supervisor.logs.map((line) => `supervisor: ${JSON.stringify(line).slice(0, 300)}`), ...problems],
+      problems: () => [
+        ...supervisor.logs.map((line) => `supervisor: ${JSON.stringify(line).slice(0, 300)}`),
+        ...problems,
+      ],
       stop: cleanUp,
     };
   } catch (error) {

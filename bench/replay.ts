@@ -9,19 +9,37 @@ export const replayTenant: Tenant = { org_id: 'replay', project_id: 'bench' };
 /** The events of one finished command: mostly echo.test; every 50th a RED ask approved and run. */
 function commandEvents(n: number, at: string) {
   const red = n % 50 === 49;
-  const ids = { command_id: `cmd-${n}`, task_id: `task-${n}`, command_type: red ? 'external_share.prepare' : 'echo.test' };
+  const ids = {
+    command_id: `cmd-${n}`,
+    task_id: `task-${n}`,
+    command_type: red ? 'external_share.prepare' : 'echo.test',
+  };
   const params = red ? { recipient: `r${n}@example.com` } : { n };
   const run = [
     { type: 'TaskQueued', data: { ...ids, attempt: 1 } },
     { type: 'TaskStarted', data: { ...ids, attempt: 1, executor_id: 'bench' } },
     { type: 'TaskSucceeded', data: { ...ids, attempt: 1, result: { echo: params }, duration_ms: 0.1 } },
   ];
-  const accepted = { type: 'CommandAccepted', data: { ...ids, params, risk_level: red ? 'RED' : 'GREEN', description: ids.command_type, requested_by: 'bench' } };
+  const accepted = {
+    type: 'CommandAccepted',
+    data: { ...ids, params, risk_level: red ? 'RED' : 'GREEN', description: ids.command_type, requested_by: 'bench' },
+  };
   if (!red) return [accepted, ...run];
   const ask = { ...ids, ask_id: `ask-${n}`, payload_hash: 'h'.repeat(64) };
   return [
     accepted,
-    { type: 'AskCreated', data: { ...ask, risk_level: 'RED', description: 'share', params, requested_by: 'bench', expires_at: at, options: ['approve', 'deny'] } },
+    {
+      type: 'AskCreated',
+      data: {
+        ...ask,
+        risk_level: 'RED',
+        description: 'share',
+        params,
+        requested_by: 'bench',
+        expires_at: at,
+        options: ['approve', 'deny'],
+      },
+    },
     { type: 'AskApproved', data: { ...ask, decided_by: 'reviewer' } },
     ...run,
   ];
@@ -35,7 +53,12 @@ export async function seedLog(dataDir: string, commands: number, tenant: Tenant 
   for (let batch = 0; batch < commands; batch += 2000) {
     await Promise.all(
       Array.from({ length: Math.min(2000, commands - batch) }, (_, i) => {
-        const events = commandEvents(batch + i, at).map((event) => ({ ...event, event_id: newId(), version: 1, metadata }));
+        const events = commandEvents(batch + i, at).map((event) => ({
+          ...event,
+          event_id: newId(),
+          version: 1,
+          metadata,
+        }));
         return store.append(tenant, `command-cmd-${batch + i}`, events, 'no_stream');
       }),
     );

@@ -36,8 +36,15 @@ const record = (name: string, value: string, target: string, met: boolean) => {
 };
 
 /** A fresh NEXUS for one benchmark: its own data folder unless given one; `env` adds settings. */
-async function withNexus<T>(run: (url: string) => Promise<T>, dataDir = mkdtempSync(join(tmpdir(), 'nexus-bench-')), env: Record<string, string> = {}): Promise<T> {
-  const nexus = await spawnNexus({ NEXUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '16', ...env }, { compiled: true });
+async function withNexus<T>(
+  run: (url: string) => Promise<T>,
+  dataDir = mkdtempSync(join(tmpdir(), 'nexus-bench-')),
+  env: Record<string, string> = {},
+): Promise<T> {
+  const nexus = await spawnNexus(
+    { NEXUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '16', ...env },
+    { compiled: true },
+  );
   try {
     return await run(nexus.url);
   } finally {
@@ -47,7 +54,8 @@ async function withNexus<T>(run: (url: string) => Promise<T>, dataDir = mkdtempS
 
 if (!only || only === 'accept') {
   const rounds: Array<Awaited<ReturnType<typeof benchAccept>>> = [];
-  for (let i = 0; i < 3; i++) rounds.push(await withNexus((url) => benchAccept(url, { total: 30_000, connections: 128 })));
+  for (let i = 0; i < 3; i++)
+    rounds.push(await withNexus((url) => benchAccept(url, { total: 30_000, connections: 128 })));
   const rates = rounds.map((r) => r.perSecond);
   record(
     'commands accepted/s, durable (128 connections, median of 3 runs)',
@@ -59,13 +67,24 @@ if (!only || only === 'accept') {
 
 if (!only || only === 'latency') {
   const rounds: Array<Awaited<ReturnType<typeof benchLatency>>> = [];
-  for (let i = 0; i < 3; i++) rounds.push(await withNexus((url) => benchLatency(url, { rate: 1000, seconds: 10, warmupSeconds: 3 })));
+  for (let i = 0; i < 3; i++)
+    rounds.push(await withNexus((url) => benchLatency(url, { rate: 1000, seconds: 10, warmupSeconds: 3 })));
   const complete = rounds.every((r) => r.samples === r.expected);
   const p50 = median(rounds.map((r) => r.p50));
   const p99 = median(rounds.map((r) => r.p99));
   const runs = (key: 'p50' | 'p99') => rounds.map((r) => fmt(r[key], key === 'p50' ? 2 : 1)).join(', ');
-  record('command -> task_completed on SSE @ 1000/s, p50 (median of 3 runs)', `${fmt(p50, 2)} ms (runs: ${runs('p50')})`, '<= 3 ms', complete && p50 <= 3);
-  record('command -> task_completed on SSE @ 1000/s, p99 (median of 3 runs)', `${fmt(p99)} ms (runs: ${runs('p99')})`, '<= 20 ms', complete && p99 <= 20);
+  record(
+    'command -> task_completed on SSE @ 1000/s, p50 (median of 3 runs)',
+    `${fmt(p50, 2)} ms (runs: ${runs('p50')})`,
+    '<= 3 ms',
+    complete && p50 <= 3,
+  );
+  record(
+    'command -> task_completed on SSE @ 1000/s, p99 (median of 3 runs)',
+    `${fmt(p99)} ms (runs: ${runs('p99')})`,
+    '<= 20 ms',
+    complete && p99 <= 20,
+  );
 }
 
 if (!only || only === 'fanout') {
@@ -105,7 +124,10 @@ if (!only || only === 'timetravel') {
   const head = await seedLog(dataDir, TRAVEL_COMMANDS);
   console.log(`seeded ${head} events in ${fmt((performance.now() - seeding) / 1000)} s`);
   // A speed benchmark, not one of limits: the one key asking may read history without a budget.
-  const travel = await withNexus((url) => benchTimeTravel(url, head, 500), dataDir, { EXPENSIVE_READ_MS_PER_SECOND: '3600000', EXPENSIVE_READS_PER_KEY: '1000' });
+  const travel = await withNexus((url) => benchTimeTravel(url, head, 500), dataDir, {
+    EXPENSIVE_READ_MS_PER_SECOND: '3600000',
+    EXPENSIVE_READS_PER_KEY: '1000',
+  });
   record(
     `time travel: snapshot at a random position of a ${head}-event log, p50 (500 samples)`,
     `${fmt(travel.p50, 2)} ms`,
@@ -124,18 +146,37 @@ if (!only || only === 'hostile') {
   const dataDir = mkdtempSync(join(tmpdir(), 'nexus-bench-hostile-'));
   console.log(`seeding ${HOSTILE_COMMANDS} commands of the hostile tenant...`);
   const head = await seedHostileLog(dataDir, HOSTILE_COMMANDS);
-  const options = { head, rate: 200, seconds: HOSTILE_SECONDS, warmupSeconds: small ? 1 : 3, clients: 8, hostileRate: 200 };
-  const { firstLoadMs, quiet, hostile, attack } = await withNexus((url) => benchHostileReads(url, options), dataDir, hostileEnv(200)).finally(() =>
-    rmSync(dataDir, { recursive: true, force: true }),
-  );
+  const options = {
+    head,
+    rate: 200,
+    seconds: HOSTILE_SECONDS,
+    warmupSeconds: small ? 1 : 3,
+    clients: 8,
+    hostileRate: 200,
+  };
+  const { firstLoadMs, quiet, hostile, attack } = await withNexus(
+    (url) => benchHostileReads(url, options),
+    dataDir,
+    hostileEnv(200),
+  ).finally(() => rmSync(dataDir, { recursive: true, force: true }));
   const ratio = hostile.p99 / quiet.p99;
   const healthRatio = hostile.health.p99 / quiet.health.p99;
   const under = `while another tenant loops expensive reads of its ${head}-event history (${options.clients} clients, at most ${options.hostileRate}/s)`;
   for (const [kind, { statuses, p50, max }] of Object.entries(attack.byKind)) {
-    console.log(`  attacker ${kind}: ${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ') || 'none'}; 200s p50 ${fmt(p50)} ms, max ${fmt(max)} ms`);
+    console.log(
+      `  attacker ${kind}: ${
+        Object.entries(statuses)
+          .map(([s, n]) => `${s}: ${n}`)
+          .join(', ') || 'none'
+      }; 200s p50 ${fmt(p50)} ms, max ${fmt(max)} ms`,
+    );
   }
-  console.log(`  attacker process: ${fmt(attack.cores, 2)} cores; victim load generator sent at most ${fmt(Math.max(quiet.maxSendLagMs, hostile.maxSendLagMs))} ms late`);
-  console.log(`  the hostile tenant's first past snapshot (its ${head} events folded once, before the quiet run): ${fmt(firstLoadMs, 0)} ms`);
+  console.log(
+    `  attacker process: ${fmt(attack.cores, 2)} cores; victim load generator sent at most ${fmt(Math.max(quiet.maxSendLagMs, hostile.maxSendLagMs))} ms late`,
+  );
+  console.log(
+    `  the hostile tenant's first past snapshot (its ${head} events folded once, before the quiet run): ${fmt(firstLoadMs, 0)} ms`,
+  );
   record(
     `hostile reads: command -> 202 @ ${options.rate}/s, p99 ${under}`,
     `${fmt(hostile.p99, 2)} ms vs ${fmt(quiet.p99, 2)} ms quiet (${fmt(ratio, 2)}x; p50 ${fmt(hostile.p50, 2)} vs ${fmt(quiet.p50, 2)} ms, max ${fmt(hostile.max)} vs ${fmt(quiet.max)} ms; not 202: ${hostile.refused} vs ${quiet.refused})`,
@@ -152,7 +193,14 @@ if (!only || only === 'hostile') {
   const others = answered - (attack.byStatus['200'] ?? 0) - (attack.byStatus['429'] ?? 0);
   record(
     `hostile reads: the attacker's answers (${fmt(answered / attack.seconds, 0)} requests/s over ${fmt(attack.seconds)} s)`,
-    `200: ${attack.byStatus['200'] ?? 0}, 429: ${attack.byStatus['429'] ?? 0}, other: ${others}${others > 0 ? ` (${Object.entries(attack.byStatus).filter(([s]) => s !== '200' && s !== '429').map(([s, n]) => `${s}: ${n}`).join(', ')})` : ''}`,
+    `200: ${attack.byStatus['200'] ?? 0}, 429: ${attack.byStatus['429'] ?? 0}, other: ${others}${
+      others > 0
+        ? ` (${Object.entries(attack.byStatus)
+            .filter(([s]) => s !== '200' && s !== '429')
+            .map(([s, n]) => `${s}: ${n}`)
+            .join(', ')})`
+        : ''
+    }`,
     '—',
     true,
   );
@@ -160,9 +208,16 @@ if (!only || only === 'hostile') {
 
 if (!only || only === 'memory') {
   // A NEXUS that dies under the load (out of memory) is a result, not a crash of the benchmark.
-  const memory = await benchMemory({ commands: MEMORY_COMMANDS, bytes: 1_000_000, concurrency: 4 }).catch((error: Error) => ({ failed: error.message }));
+  const memory = await benchMemory({ commands: MEMORY_COMMANDS, bytes: 1_000_000, concurrency: 4 }).catch(
+    (error: Error) => ({ failed: error.message }),
+  );
   if ('failed' in memory) {
-    record(`memory: ${MEMORY_COMMANDS} commands of 1 MB, then a restart`, `failed: ${memory.failed}`, '< 300 MB, serves again', false);
+    record(
+      `memory: ${MEMORY_COMMANDS} commands of 1 MB, then a restart`,
+      `failed: ${memory.failed}`,
+      '< 300 MB, serves again',
+      false,
+    );
   } else if ('skipped' in memory) {
     console.log(`SKIP  memory: ${memory.skipped}`);
   } else {
@@ -180,10 +235,16 @@ if (!only || only === 'memory') {
       '< 300 MB',
       memory.restartPeak < 300 && memory.served.ok,
     );
-    record(`memory: serves again after the restart`, memory.served.ok ? `yes (${memory.served.detail})` : `no: ${memory.served.detail}`, 'yes', memory.served.ok);
+    record(
+      `memory: serves again after the restart`,
+      memory.served.ok ? `yes (${memory.served.detail})` : `no: ${memory.served.detail}`,
+      'yes',
+      memory.served.ok,
+    );
   }
 }
 
 console.log('\n| Benchmark (embedded, 2 cores, load generator on the same machine) | Measured | Target | |');
 console.log('|---|---|---|---|');
-for (const [name, value, target, met] of rows) console.log(`| ${name} | ${value} | ${target} | ${met ? 'met' : '**missed**'} |`);
+for (const [name, value, target, met] of rows)
+  console.log(`| ${name} | ${value} | ${target} | ${met ? 'met' : '**missed**'} |`);

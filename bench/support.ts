@@ -25,10 +25,14 @@ export function commandClient(baseUrl: string, org: string, connections: number)
     send(body: unknown): Promise<number> {
       const payload = JSON.stringify(body);
       return new Promise((resolve, reject) => {
-        const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(payload) } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = request(
+          url,
+          { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(payload) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end(payload);
       });
@@ -41,11 +45,18 @@ export function commandClient(baseUrl: string, org: string, connections: number)
  * A raw SSE subscriber: no parsing beyond looking for markers, so thousands fit in one
  * process. `onText` sees every chunk (with the tail of the previous one).
  */
-export function rawSubscriber(baseUrl: string, org: string, path: string, onText: (text: string) => void): Promise<Socket> {
+export function rawSubscriber(
+  baseUrl: string,
+  org: string,
+  path: string,
+  onText: (text: string) => void,
+): Promise<Socket> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => {
-      const head = Object.entries(tenantHeaders(org)).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      const head = Object.entries(tenantHeaders(org))
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
       socket.write(`GET ${path} HTTP/1.1\r\nhost: ${hostname}\r\naccept: text/event-stream\r\n${head}\r\n`);
       resolve(socket);
     });

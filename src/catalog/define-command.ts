@@ -39,7 +39,9 @@ export interface LlmRequest {
 export interface LlmAccess {
   complete(request: LlmRequest & { readonly stream?: boolean }): Promise<LlmAnswer & { readonly text: string }>;
   /** An object valid against `schema` (a JSON Schema). */
-  extract(request: LlmRequest & { readonly schema: Record<string, unknown> }): Promise<LlmAnswer & { readonly object: unknown }>;
+  extract(
+    request: LlmRequest & { readonly schema: Record<string, unknown> },
+  ): Promise<LlmAnswer & { readonly object: unknown }>;
 }
 
 /** What a handler gets besides its params. */

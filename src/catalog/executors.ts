@@ -10,7 +10,13 @@ import type { OutboxLimits } from '../shares/share-store.js';
 const YOUTUBE_TIMEOUT_MS = 15_000;
 
 /** The outside systems the RED commands act on, as configured (absent when not). */
-export function executorSettings(config: Config): { smtp?: SmtpSettings; payment?: PaymentWebhook; youtube: YoutubeSettings; rag: RagSettings; outbox: OutboxLimits } {
+export function executorSettings(config: Config): {
+  smtp?: SmtpSettings;
+  payment?: PaymentWebhook;
+  youtube: YoutubeSettings;
+  rag: RagSettings;
+  outbox: OutboxLimits;
+} {
   return {
     outbox: outboxLimits(config),
     youtube: {
@@ -51,5 +57,8 @@ export function executorSettings(config: Config): { smtp?: SmtpSettings; payment
 
 /** How much of the outbox a tenant may use, and for how long exports stay. */
 export function outboxLimits(config: Config): OutboxLimits {
-  return { maxBytesPerTenant: config.OUTBOX_MAX_BYTES_PER_TENANT, retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000 };
+  return {
+    maxBytesPerTenant: config.OUTBOX_MAX_BYTES_PER_TENANT,
+    retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
+  };
 }

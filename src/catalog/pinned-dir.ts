@@ -22,9 +22,14 @@ const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O
  * @example
  *   await withPinnedDir('/ws/acme/web/reports', '/ws/acme/web', (child) => rm(child('old.txt')));
  */
-export async function withPinnedDir<T>(dir: string, root: string, act: (child: (name: string) => string) => Promise<T>): Promise<T> {
+export async function withPinnedDir<T>(
+  dir: string,
+  root: string,
+  act: (child: (name: string) => string) => Promise<T>,
+): Promise<T> {
   const handle = await open(dir, DIRECTORY_FLAGS).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ELOOP' || error.code === 'ENOTDIR') throw new TaskFailure('SYMLINK_ESCAPE', `${dir} changed into a link`);
+    if (error.code === 'ELOOP' || error.code === 'ENOTDIR')
+      throw new TaskFailure('SYMLINK_ESCAPE', `${dir} changed into a link`);
     throw error;
   });
   try {

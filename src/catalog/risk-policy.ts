@@ -11,7 +11,8 @@ export interface RiskOverride {
 }
 
 const rank: Record<RiskLevel, number> = { GREEN: 0, YELLOW: 1, RED: 2 };
-const ENTRY = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63})\/(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63}):([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+)=(GREEN|YELLOW|RED)$/;
+const ENTRY =
+  /^(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63})\/(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63}):([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+)=(GREEN|YELLOW|RED)$/;
 
 /** Parses `RISK_OVERRIDES`; throws with the entry that does not parse. */
 export function parseRiskOverrides(text: string): RiskOverride[] {
@@ -43,13 +44,18 @@ export function riskPolicy(catalog: Catalog, overrides: readonly RiskOverride[],
   for (const override of overrides) {
     const base = catalog.get(override.command_type).risk;
     if (!allowLowering && rank[override.level] < rank[base]) {
-      throw new Error(`RISK_OVERRIDES: ${override.command_type} would go from ${base} down to ${override.level}; set RISK_ALLOW_LOWERING=true to allow it`);
+      throw new Error(
+        `RISK_OVERRIDES: ${override.command_type} would go from ${base} down to ${override.level}; set RISK_ALLOW_LOWERING=true to allow it`,
+      );
     }
   }
   return (tenant: Tenant, commandType: string): RiskLevel => {
     const base = catalog.get(commandType).risk;
     const matching = overrides.filter(
-      (o) => o.command_type === commandType && (o.org === '*' || o.org === tenant.org_id) && (o.project === '*' || o.project === tenant.project_id),
+      (o) =>
+        o.command_type === commandType &&
+        (o.org === '*' || o.org === tenant.org_id) &&
+        (o.project === '*' || o.project === tenant.project_id),
     );
     if (matching.length === 0) return base;
     if (!allowLowering) return highest([base, ...matching.map((o) => o.level)]);

@@ -22,7 +22,10 @@ export const workspacePath = z
   .refine((p) => !p.includes('\0'), 'must not contain NUL')
   .refine((p) => !p.includes('\\'), 'must separate folders with "/": backslashes are refused')
   .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p), 'must be relative to the workspace, not absolute')
-  .refine((p) => normalized(p) !== '..' && !normalized(p).startsWith('../'), 'must stay inside the workspace: ".." may not climb out')
+  .refine(
+    (p) => normalized(p) !== '..' && !normalized(p).startsWith('../'),
+    'must stay inside the workspace: ".." may not climb out',
+  )
   .refine((p) => normalized(p) !== '.', 'must name something inside the workspace, not the workspace itself')
   .describe("Relative to the tenant's workspace, NEXUS_WORKSPACE_DIR/<org>/<project>");
 
@@ -57,14 +60,17 @@ export async function inWorkspace(workspaceDir: string, tenant: Tenant, path: st
   const stat = await lstat(target).catch(() => undefined);
   if (stat?.isSymbolicLink()) {
     const pointsTo = await realpath(target).catch(async () => resolve(parent, await readlink(target)));
-    if (!isInside(root, pointsTo)) throw new TaskFailure('SYMLINK_ESCAPE', `${path} is a link to outside the workspace`);
+    if (!isInside(root, pointsTo))
+      throw new TaskFailure('SYMLINK_ESCAPE', `${path} is a link to outside the workspace`);
   }
   return stat ? { root, target, stat } : { root, target };
 }
 
 /** Deletes a resolved entry through its pinned folder (a link is deleted, never followed). */
 export async function removeEntry(entry: WorkspaceEntry, options: { recursive: boolean }): Promise<void> {
-  await withPinnedDir(dirname(entry.target), entry.root, (child) => rm(child(basename(entry.target)), { recursive: options.recursive, force: false }));
+  await withPinnedDir(dirname(entry.target), entry.root, (child) =>
+    rm(child(basename(entry.target)), { recursive: options.recursive, force: false }),
+  );
 }
 
 /** A regular file of the workspace, open for reading; close `handle` when done. */

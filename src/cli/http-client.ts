@@ -28,7 +28,13 @@ export function headers(connection: Connection, extra: Record<string, string> = 
 }
 
 /** A request to NEXUS; throws `NexusError` for an answer that is not 2xx. */
-export async function call(connection: Connection, method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Response> {
+export async function call(
+  connection: Connection,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+): Promise<Response> {
   const response = await fetch(new URL(path, connection.url), {
     method,
     headers: headers(connection, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extra }),

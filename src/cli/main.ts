@@ -22,7 +22,8 @@ Options (or environment):
   --project PROJECT  NEXUS_PROJECT  default "nexus"
 `;
 
-const print = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+const print = (value: unknown) =>
+  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`nexus: ${message}\n`);
@@ -53,7 +54,7 @@ const { values: flags, positionals } = parseArgs({
 
 const connection: Connection = {
   url: flags.url ?? process.env.NEXUS_URL ?? 'http://127.0.0.1:8000',
-  ...(flags.key ?? process.env.NEXUS_API_KEY ? { key: flags.key ?? process.env.NEXUS_API_KEY } : {}),
+  ...((flags.key ?? process.env.NEXUS_API_KEY) ? { key: flags.key ?? process.env.NEXUS_API_KEY } : {}),
   org: flags.org ?? process.env.NEXUS_ORG ?? 'default',
   project: flags.project ?? process.env.NEXUS_PROJECT ?? 'nexus',
 };
@@ -77,9 +78,15 @@ async function run(command: string | undefined, args: string[]): Promise<number>
           fail('--params must be JSON');
         }
       }
-      const body = { command_type: commandType, params, ...(flags['correlation-id'] ? { correlation_id: flags['correlation-id'] } : {}) };
+      const body = {
+        command_type: commandType,
+        params,
+        ...(flags['correlation-id'] ? { correlation_id: flags['correlation-id'] } : {}),
+      };
       const key = flags['idempotency-key'];
-      print(await json(await call(connection, 'POST', '/sidecar/command', body, key ? { 'idempotency-key': key } : {})));
+      print(
+        await json(await call(connection, 'POST', '/sidecar/command', body, key ? { 'idempotency-key': key } : {})),
+      );
       return 0;
     }
     case 'tail': {

@@ -33,7 +33,10 @@ export async function tailReports(connection: Connection, options: TailOptions):
   while (!options.signal?.aborted) {
     try {
       const response = await fetch(new URL('/agent/reports/stream', connection.url), {
-        headers: headers(connection, { accept: 'text/event-stream', ...(after === undefined ? {} : { 'last-event-id': String(after) }) }),
+        headers: headers(connection, {
+          accept: 'text/event-stream',
+          ...(after === undefined ? {} : { 'last-event-id': String(after) }),
+        }),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       if (!response.ok || !response.body) {
@@ -64,7 +67,11 @@ export async function tailReports(connection: Connection, options: TailOptions):
             const report = JSON.parse(event.data.join('\n')) as Record<string, unknown>;
             options.onReport(report, after ?? 0);
             seen++;
-            if ((options.count !== undefined && seen >= options.count) || (options.until !== undefined && report.report_type === options.until)) return;
+            if (
+              (options.count !== undefined && seen >= options.count) ||
+              (options.until !== undefined && report.report_type === options.until)
+            )
+              return;
           }
           event = { data: [] };
         }

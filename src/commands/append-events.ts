@@ -22,8 +22,16 @@ export interface Decided {
  * @example
  *   await appendEvents(store, { tenant, stream }, [{ events: [joined], metadata }], 'no_stream', newId);
  */
-export function appendEvents(store: EventStore, target: StreamTarget, decided: readonly Decided[], expected: ExpectedRevision, newEventId: () => string): Promise<AppendResult> {
-  const envelopes = decided.flatMap(({ events, metadata }) => events.map((event) => envelope(event, metadata, newEventId())));
+export function appendEvents(
+  store: EventStore,
+  target: StreamTarget,
+  decided: readonly Decided[],
+  expected: ExpectedRevision,
+  newEventId: () => string,
+): Promise<AppendResult> {
+  const envelopes = decided.flatMap(({ events, metadata }) =>
+    events.map((event) => envelope(event, metadata, newEventId())),
+  );
   return store.append(target.tenant, target.stream, envelopes, expected);
 }
 

@@ -36,7 +36,10 @@ export type StartTask = Command<
     payload_hash?: string;
   }
 >;
-export type CompleteTask = Command<'CompleteTask', { task_id: string; attempt: number; result: unknown; duration_ms: number }>;
+export type CompleteTask = Command<
+  'CompleteTask',
+  { task_id: string; attempt: number; result: unknown; duration_ms: number }
+>;
 export type FailTask = Command<
   'FailTask',
   {
@@ -87,7 +90,10 @@ export type TriageDeadLetter = Command<'TriageDeadLetter', { task_id: string; po
  * An admin's decision on a held task; `metadata.actor` is the admin. A RED command asks again
  * when its approval lapsed or four eyes bar the admin, who requested it.
  */
-export type RequeueHeldTask = Command<'RequeueHeldTask', { task_id: string; reason?: string; four_eyes: FourEyes; ask_terms: AskTerms }>;
+export type RequeueHeldTask = Command<
+  'RequeueHeldTask',
+  { task_id: string; reason?: string; four_eyes: FourEyes; ask_terms: AskTerms }
+>;
 export type DiscardHeldTask = Command<'DiscardHeldTask', { task_id: string; reason?: string }>;
 
 export type CommandLifeCommand =
@@ -140,8 +146,18 @@ export type CommandLifeState =
   | { readonly status: 'awaiting_approval'; readonly command: AcceptedCommand; readonly ask: PendingAskState }
   | { readonly status: 'denied' | 'expired'; readonly command: AcceptedCommand; readonly ask_id: string }
   | { readonly status: 'queued'; readonly command: AcceptedCommand; readonly attempt: number }
-  | { readonly status: 'retry_scheduled'; readonly command: AcceptedCommand; readonly attempt: number; readonly retry_at: string }
-  | { readonly status: 'running'; readonly command: AcceptedCommand; readonly attempt: number; readonly executor_id: string }
+  | {
+      readonly status: 'retry_scheduled';
+      readonly command: AcceptedCommand;
+      readonly attempt: number;
+      readonly retry_at: string;
+    }
+  | {
+      readonly status: 'running';
+      readonly command: AcceptedCommand;
+      readonly attempt: number;
+      readonly executor_id: string;
+    }
   | { readonly status: 'succeeded'; readonly command: AcceptedCommand; readonly attempt: number }
   | {
       readonly status: 'dead_lettered';
@@ -153,7 +169,11 @@ export type CommandLifeState =
 
 export const initialState = (): CommandLifeState => ({ status: 'absent' });
 
-export const taskIds = ({ command_id, task_id, command_type }: Pick<AcceptedCommand, 'command_id' | 'task_id' | 'command_type'>) => ({ command_id, task_id, command_type });
+export const taskIds = ({
+  command_id,
+  task_id,
+  command_type,
+}: Pick<AcceptedCommand, 'command_id' | 'task_id' | 'command_type'>) => ({ command_id, task_id, command_type });
 
 export function decide(command: CommandLifeCommand, state: CommandLifeState): CommandLifeEvent[] {
   switch (command.type) {
@@ -191,15 +211,31 @@ function withCommand(state: CommandLifeState, next: (command: AcceptedCommand) =
 export function evolve(state: CommandLifeState, event: CommandLifeEvent): CommandLifeState {
   switch (event.type) {
     case 'CommandAccepted': {
-      const { command_id, task_id, command_type, params, risk_level, description, requested_by, request_hash } = event.data;
+      const { command_id, task_id, command_type, params, risk_level, description, requested_by, request_hash } =
+        event.data;
       return {
         status: 'accepted',
-        command: { command_id, task_id, command_type, params, risk_level, description, requested_by, ...(request_hash === undefined ? {} : { request_hash }) },
+        command: {
+          command_id,
+          task_id,
+          command_type,
+          params,
+          risk_level,
+          description,
+          requested_by,
+          ...(request_hash === undefined ? {} : { request_hash }),
+        },
       };
     }
     case 'AskCreated': {
       const { ask_id, payload_hash, expires_at, warn_at } = event.data;
-      const ask: PendingAskState = { ask_id, payload_hash, expires_at, warned: false, ...(warn_at === undefined ? {} : { warn_at }) };
+      const ask: PendingAskState = {
+        ask_id,
+        payload_hash,
+        expires_at,
+        warned: false,
+        ...(warn_at === undefined ? {} : { warn_at }),
+      };
       // A new ask supersedes any earlier approval; asked again after a dead letter, the command
       // goes on from its last attempt once approved.
       const attemptsBefore = state.status === 'dead_lettered' ? { attempts_before: state.attempts } : {};
@@ -210,13 +246,19 @@ export function evolve(state: CommandLifeState, event: CommandLifeEvent): Comman
       }));
     }
     case 'AskExpiring':
-      return state.status === 'awaiting_approval' ? { status: state.status, command: state.command, ask: { ...state.ask, warned: true } } : state;
+      return state.status === 'awaiting_approval'
+        ? { status: state.status, command: state.command, ask: { ...state.ask, warned: true } }
+        : state;
     case 'AskApproved': {
       // the TaskQueued recorded with it moves the command on; the approval binds the payload
       const { payload_hash, valid_until } = event.data;
       return withCommand(state, (command) => ({
         status: 'accepted',
-        command: { ...command, approved_hash: payload_hash, ...(valid_until === undefined ? {} : { approval_valid_until: valid_until }) },
+        command: {
+          ...command,
+          approved_hash: payload_hash,
+          ...(valid_until === undefined ? {} : { approval_valid_until: valid_until }),
+        },
       }));
     }
     case 'AskDenied':
@@ -226,11 +268,21 @@ export function evolve(state: CommandLifeState, event: CommandLifeEvent): Comman
     case 'TaskQueued':
       return withCommand(state, (command) => ({ status: 'queued', command, attempt: event.data.attempt }));
     case 'TaskStarted':
-      return withCommand(state, (command) => ({ status: 'running', command, attempt: event.data.attempt, executor_id: event.data.executor_id }));
+      return withCommand(state, (command) => ({
+        status: 'running',
+        command,
+        attempt: event.data.attempt,
+        executor_id: event.data.executor_id,
+      }));
     case 'TaskSucceeded':
       return withCommand(state, (command) => ({ status: 'succeeded', command, attempt: event.data.attempt }));
     case 'TaskRetryScheduled':
-      return withCommand(state, (command) => ({ status: 'retry_scheduled', command, attempt: event.data.attempt, retry_at: event.data.retry_at }));
+      return withCommand(state, (command) => ({
+        status: 'retry_scheduled',
+        command,
+        attempt: event.data.attempt,
+        retry_at: event.data.retry_at,
+      }));
     case 'TaskDeadLettered':
       return withCommand(state, (command) => ({
         status: 'dead_lettered',
@@ -241,7 +293,9 @@ export function evolve(state: CommandLifeState, event: CommandLifeEvent): Comman
       }));
     case 'DeadLetterTriaged': {
       if (state.status !== 'dead_lettered') return state;
-      const triage: TriageStatus = { requeue: 'requeued', hold: 'held', alarm: 'held', keep: 'kept' }[event.data.action] as TriageStatus;
+      const triage: TriageStatus = { requeue: 'requeued', hold: 'held', alarm: 'held', keep: 'kept' }[
+        event.data.action
+      ] as TriageStatus;
       return { ...state, command: { ...state.command, requeues: event.data.requeues }, triage };
     }
     case 'HeldTaskRequeued':

@@ -1,7 +1,21 @@
 import type { AskCreated, CommandLifeEvent } from '../events/command-events.js';
 import { askIdFor } from './ask-ids.js';
-import { taskIds, type AcceptedCommand, type AskTerms, type CommandLifeState, type DecideAsk, type ExpireAsk, type WarnAskExpiry } from './command-life.js';
-import { AskAlreadyDecidedError, AskNotFoundError, AskNotPendingError, PayloadMismatchError, SelfApprovalError } from './errors.js';
+import {
+  taskIds,
+  type AcceptedCommand,
+  type AskTerms,
+  type CommandLifeState,
+  type DecideAsk,
+  type ExpireAsk,
+  type WarnAskExpiry,
+} from './command-life.js';
+import {
+  AskAlreadyDecidedError,
+  AskNotFoundError,
+  AskNotPendingError,
+  PayloadMismatchError,
+  SelfApprovalError,
+} from './errors.js';
 import { barsRequester } from './four-eyes.js';
 
 /**
@@ -9,7 +23,13 @@ import { barsRequester } from './four-eyes.js';
  * warned about `terms.warning_seconds` before it expires (never in the first half of its life).
  * Its id follows the command's asks so far.
  */
-export function newAsk(command: Omit<AcceptedCommand, 'params'>, params: Record<string, unknown>, payloadHash: string, now: Date, terms: AskTerms): AskCreated {
+export function newAsk(
+  command: Omit<AcceptedCommand, 'params'>,
+  params: Record<string, unknown>,
+  payloadHash: string,
+  now: Date,
+  terms: AskTerms,
+): AskCreated {
   const at = now.getTime();
   const ttlMs = terms.ttl_seconds * 1000;
   const warnAt = at + Math.max(ttlMs - terms.warning_seconds * 1000, ttlMs / 2);
@@ -55,7 +75,9 @@ export function decideAsk({ data, metadata }: DecideAsk, state: CommandLifeState
     throw new PayloadMismatchError(`ask ${data.ask_id} holds another payload than the one decided on`);
   }
   if (barsRequester(data.four_eyes.rule, { id: metadata.actor, shared: data.four_eyes.shared }, command.requested_by)) {
-    throw new SelfApprovalError(`${metadata.actor} requested this command and may not decide its ask (APPROVAL_FOUR_EYES=${data.four_eyes.rule})`);
+    throw new SelfApprovalError(
+      `${metadata.actor} requested this command and may not decide its ask (APPROVAL_FOUR_EYES=${data.four_eyes.rule})`,
+    );
   }
   const ids = taskIds(command);
   const decision = {
@@ -93,5 +115,7 @@ export function expireAsk({ data, metadata }: ExpireAsk, state: CommandLifeState
   if (metadata.now.getTime() < Date.parse(state.ask.expires_at)) {
     throw new AskNotPendingError(`ask ${data.ask_id} does not expire before ${state.ask.expires_at}`);
   }
-  return [{ type: 'AskExpired', data: { ask_id: data.ask_id, expires_at: state.ask.expires_at, ...taskIds(state.command) } }];
+  return [
+    { type: 'AskExpired', data: { ask_id: data.ask_id, expires_at: state.ask.expires_at, ...taskIds(state.command) } },
+  ];
 }

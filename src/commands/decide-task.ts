@@ -10,10 +10,12 @@ import { retryDelayMs } from './retry-policy.js';
 export function start({ data, metadata }: StartTask, state: CommandLifeState): CommandLifeEvent[] {
   if (state.status === 'absent') throw new CommandNotFoundError(`no command for task ${data.task_id}`);
   const { command } = state;
-  if (command.task_id !== data.task_id) throw new TaskNotRunnableError(`task ${data.task_id} is not this command's task`);
+  if (command.task_id !== data.task_id)
+    throw new TaskNotRunnableError(`task ${data.task_id} is not this command's task`);
   if (state.status === 'running' && state.attempt === data.attempt && state.executor_id === data.executor_id) return [];
   const runnable = (state.status === 'queued' || state.status === 'retry_scheduled') && state.attempt === data.attempt;
-  if (!runnable) throw new TaskNotRunnableError(`task ${data.task_id} attempt ${data.attempt} cannot start (${state.status})`);
+  if (!runnable)
+    throw new TaskNotRunnableError(`task ${data.task_id} attempt ${data.attempt} cannot start (${state.status})`);
   if (state.status === 'retry_scheduled' && metadata.now.getTime() < Date.parse(state.retry_at)) {
     throw new TaskNotRunnableError(`task ${data.task_id} is not due before ${state.retry_at}`);
   }
@@ -38,7 +40,10 @@ export function complete({ data }: CompleteTask, state: CommandLifeState): Comma
     throw new StaleAttemptError(`task ${data.task_id} attempt ${data.attempt} is not running (${state.status})`);
   }
   return [
-    { type: 'TaskSucceeded', data: { attempt: data.attempt, result: data.result, duration_ms: data.duration_ms, ...taskIds(state.command) } },
+    {
+      type: 'TaskSucceeded',
+      data: { attempt: data.attempt, result: data.result, duration_ms: data.duration_ms, ...taskIds(state.command) },
+    },
   ];
 }
 
@@ -67,7 +72,10 @@ export function fail({ data, metadata }: FailTask, state: CommandLifeState): Com
   if (data.retryable && data.attempt <= data.retry_policy.max_retries) {
     const delay = retryDelayMs(data.attempt, data.retry_policy, data.jitter);
     const retryAt = new Date(metadata.now.getTime() + delay).toISOString();
-    return [failed, { type: 'TaskRetryScheduled', data: { attempt: data.attempt + 1, retry_at: retryAt, delay_ms: delay, ...ids } }];
+    return [
+      failed,
+      { type: 'TaskRetryScheduled', data: { attempt: data.attempt + 1, retry_at: retryAt, delay_ms: delay, ...ids } },
+    ];
   }
   return [failed, { type: 'TaskDeadLettered', data: { attempts: data.attempt, error: data.error, ...ids } }];
 }

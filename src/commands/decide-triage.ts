@@ -1,5 +1,13 @@
 import type { CommandLifeEvent, TriageAction } from '../events/command-events.js';
-import { taskIds, type AcceptedCommand, type AskTerms, type CommandLifeState, type DiscardHeldTask, type RequeueHeldTask, type TriageDeadLetter } from './command-life.js';
+import {
+  taskIds,
+  type AcceptedCommand,
+  type AskTerms,
+  type CommandLifeState,
+  type DiscardHeldTask,
+  type RequeueHeldTask,
+  type TriageDeadLetter,
+} from './command-life.js';
 import { newAsk } from './decide-ask.js';
 import { CommandNotFoundError, TaskNotHeldError } from './errors.js';
 import { barsRequester } from './four-eyes.js';
@@ -68,8 +76,15 @@ export function triage({ data, metadata }: TriageDeadLetter, state: CommandLifeS
 export function requeueHeld({ data, metadata }: RequeueHeldTask, state: CommandLifeState): CommandLifeEvent[] {
   const held = heldState(state, data.task_id);
   const ids = taskIds(held.command);
-  const byRequester = barsRequester(data.four_eyes.rule, { id: metadata.actor, shared: data.four_eyes.shared }, held.command.requested_by);
-  return [{ type: 'HeldTaskRequeued', data: { ...ids, by: metadata.actor, reason: data.reason } }, backToWork(held, metadata.now, data.ask_terms, byRequester)];
+  const byRequester = barsRequester(
+    data.four_eyes.rule,
+    { id: metadata.actor, shared: data.four_eyes.shared },
+    held.command.requested_by,
+  );
+  return [
+    { type: 'HeldTaskRequeued', data: { ...ids, by: metadata.actor, reason: data.reason } },
+    backToWork(held, metadata.now, data.ask_terms, byRequester),
+  ];
 }
 
 /** An admin gives up on a held (or kept) dead letter for good. */

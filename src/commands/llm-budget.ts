@@ -4,7 +4,10 @@ import { DomainError } from './errors.js';
 
 type Ids = { command_id: string; task_id: string; command_type: string };
 
-export type ReserveBudget = Command<'ReserveBudget', Ids & { reservation_id: string; amount_usd: number; budget_usd: number }>;
+export type ReserveBudget = Command<
+  'ReserveBudget',
+  Ids & { reservation_id: string; amount_usd: number; budget_usd: number }
+>;
 export type SettleCall = Command<'SettleCall', Omit<LlmCallRecorded['data'], 'reserved_usd'>>;
 export type LlmBudgetCommand = ReserveBudget | SettleCall;
 
@@ -17,7 +20,8 @@ export interface LlmBudgetState {
 /** The reservation would take the day past its budget. */
 export class BudgetExceededError extends DomainError {}
 
-const committed = (state: LlmBudgetState): number => state.spent_usd + [...state.open.values()].reduce((sum, amount) => sum + amount, 0);
+const committed = (state: LlmBudgetState): number =>
+  state.spent_usd + [...state.open.values()].reduce((sum, amount) => sum + amount, 0);
 
 /**
  * The daily LLM budget of a tenant. A reservation is granted only if what is spent plus what

@@ -17,16 +17,25 @@ export interface Holding {
 
 /** Why another ask of `paramsBytes` would take the tenant past its caps, or undefined. */
 export function askCapProblem(holding: Holding, paramsBytes: number, caps: TenantCaps): string | undefined {
-  if (holding.pendingAsks >= caps.pendingAsks) return `this tenant has ${holding.pendingAsks} asks waiting for a decision, its most (TENANT_MAX_PENDING_ASKS)`;
-  if (holding.askBytes + paramsBytes > caps.askBytes) return `this tenant's waiting asks would hold more than ${caps.askBytes} bytes of params (TENANT_MAX_ASK_BYTES)`;
+  if (holding.pendingAsks >= caps.pendingAsks)
+    return `this tenant has ${holding.pendingAsks} asks waiting for a decision, its most (TENANT_MAX_PENDING_ASKS)`;
+  if (holding.askBytes + paramsBytes > caps.askBytes)
+    return `this tenant's waiting asks would hold more than ${caps.askBytes} bytes of params (TENANT_MAX_ASK_BYTES)`;
   return undefined;
 }
 
 /** Why setting `key` to a value of `valueBytes` would take the tenant's memory past its caps, or undefined. */
-export function memoryCapProblem(holding: Holding, key: string, valueBytes: number, caps: TenantCaps): string | undefined {
+export function memoryCapProblem(
+  holding: Holding,
+  key: string,
+  valueBytes: number,
+  caps: TenantCaps,
+): string | undefined {
   const before = holding.memoryBytesOf(key);
-  if (before === 0 && holding.memoryKeys >= caps.memoryKeys) return `this tenant's memory holds ${holding.memoryKeys} keys, its most (TENANT_MAX_MEMORY_KEYS)`;
-  if (holding.memoryBytes - before + valueBytes > caps.memoryBytes) return `this tenant's memory would take more than ${caps.memoryBytes} bytes (TENANT_MAX_MEMORY_BYTES)`;
+  if (before === 0 && holding.memoryKeys >= caps.memoryKeys)
+    return `this tenant's memory holds ${holding.memoryKeys} keys, its most (TENANT_MAX_MEMORY_KEYS)`;
+  if (holding.memoryBytes - before + valueBytes > caps.memoryBytes)
+    return `this tenant's memory would take more than ${caps.memoryBytes} bytes (TENANT_MAX_MEMORY_BYTES)`;
   return undefined;
 }
 

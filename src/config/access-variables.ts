@@ -11,7 +11,13 @@ export const accessVariables = {
     'dev-key-change-in-production',
     'secret',
   ),
-  ADMIN_API_KEY: variable('REQUIRED', secret, 'Key for admin routes (x-api-key). Unset: admin routes only in development mode.', 'admin-key-change-in-production', 'secret'),
+  ADMIN_API_KEY: variable(
+    'REQUIRED',
+    secret,
+    'Key for admin routes (x-api-key). Unset: admin routes only in development mode.',
+    'admin-key-change-in-production',
+    'secret',
+  ),
   NEXUS_PRINCIPALS: variable(
     'OPTIONAL',
     z.string().min(1).optional(),
@@ -30,7 +36,11 @@ export const accessVariables = {
     '',
     'secret',
   ),
-  NEXUS_PRINCIPALS_FILE: variable('OPTIONAL', z.string().min(1).optional(), 'A JSON file with the same list as NEXUS_PRINCIPALS.'),
+  NEXUS_PRINCIPALS_FILE: variable(
+    'OPTIONAL',
+    z.string().min(1).optional(),
+    'A JSON file with the same list as NEXUS_PRINCIPALS.',
+  ),
   RISK_OVERRIDES: variable(
     'OPTIONAL',
     z

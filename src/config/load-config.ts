@@ -10,7 +10,10 @@ import { variables } from './variables.js';
 type Variables = typeof variables;
 type Parsed = { readonly [K in keyof Variables]: z.output<Variables[K]['schema']> };
 
-export interface Config extends Omit<Parsed, 'HOST' | 'NEXUS_WORKSPACE_DIR' | 'NEXUS_OUTBOX_DIR' | 'RAG_WHOLE_FOLDER_TENANTS'> {
+export interface Config extends Omit<
+  Parsed,
+  'HOST' | 'NEXUS_WORKSPACE_DIR' | 'NEXUS_OUTBOX_DIR' | 'RAG_WHOLE_FOLDER_TENANTS'
+> {
   readonly HOST: string;
   /** `org/project` patterns; RAG_AUTO_INGEST_TENANT when unset. */
   readonly RAG_WHOLE_FOLDER_TENANTS: readonly string[];
@@ -70,27 +73,43 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     const raw = env[name]?.trim();
     const result = spec.schema.safeParse(raw === '' ? undefined : raw);
     if (result.success) parsed[name] = result.data;
-    else problems.push(`${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got ${shownValue(raw, (spec as Variable).shown)})`);
+    else
+      problems.push(
+        `${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got ${shownValue(raw, (spec as Variable).shown)})`,
+      );
   }
   const values = parsed as Parsed;
   const principals = [
     ...readPrincipals('NEXUS_PRINCIPALS', values.NEXUS_PRINCIPALS, problems),
-    ...readPrincipals('NEXUS_PRINCIPALS_FILE', values.NEXUS_PRINCIPALS_FILE && readFile(values.NEXUS_PRINCIPALS_FILE, problems), problems),
+    ...readPrincipals(
+      'NEXUS_PRINCIPALS_FILE',
+      values.NEXUS_PRINCIPALS_FILE && readFile(values.NEXUS_PRINCIPALS_FILE, problems),
+      problems,
+    ),
   ];
   // Any configured key turns authentication on: a key that is set is never silently ignored.
-  const developmentMode = values.NEXUS_API_KEY === undefined && values.ADMIN_API_KEY === undefined && principals.length === 0;
+  const developmentMode =
+    values.NEXUS_API_KEY === undefined && values.ADMIN_API_KEY === undefined && principals.length === 0;
   // The keys printed in .env.example are public: with them, NEXUS stays on this machine.
-  const exampleKey = [values.NEXUS_API_KEY, values.ADMIN_API_KEY].find((key) => key !== undefined && EXAMPLE_KEYS.has(key));
+  const exampleKey = [values.NEXUS_API_KEY, values.ADMIN_API_KEY].find(
+    (key) => key !== undefined && EXAMPLE_KEYS.has(key),
+  );
   const host = values.HOST ?? (developmentMode || exampleKey ? '127.0.0.1' : '0.0.0.0');
   if (problems.length === 0 && developmentMode && !isLoopback(host)) {
-    problems.push(`HOST: ${host} is not a loopback address; set NEXUS_API_KEY (or ADMIN_API_KEY, or principals) to serve beyond this machine`);
+    problems.push(
+      `HOST: ${host} is not a loopback address; set NEXUS_API_KEY (or ADMIN_API_KEY, or principals) to serve beyond this machine`,
+    );
   }
   if (problems.length === 0 && exampleKey && !isLoopback(host)) {
-    problems.push(`HOST: ${host} is not a loopback address, and ${exampleKey === values.NEXUS_API_KEY ? 'NEXUS_API_KEY' : 'ADMIN_API_KEY'} is the example key of .env.example; choose your own keys`);
+    problems.push(
+      `HOST: ${host} is not a loopback address, and ${exampleKey === values.NEXUS_API_KEY ? 'NEXUS_API_KEY' : 'ADMIN_API_KEY'} is the example key of .env.example; choose your own keys`,
+    );
   }
   const providerKeys = [values.ANTHROPIC_API_KEY, values.OPENAI_API_KEY, values.GEMINI_API_KEY, values.ZAI_API_KEY];
   if (problems.length === 0 && values.LLM_REQUIRED && providerKeys.every((key) => key === undefined)) {
-    problems.push('LLM_REQUIRED: true, but no LLM provider is configured; set LLM_PRIMARY_PROVIDER and its API key (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY or ZAI_API_KEY), or LLM_REQUIRED=false');
+    problems.push(
+      'LLM_REQUIRED: true, but no LLM provider is configured; set LLM_PRIMARY_PROVIDER and its API key (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY or ZAI_API_KEY), or LLM_REQUIRED=false',
+    );
   }
   if (problems.length === 0 && values.NEXUS_API_KEY !== undefined && values.NEXUS_API_KEY === values.ADMIN_API_KEY) {
     problems.push('ADMIN_API_KEY: must differ from NEXUS_API_KEY');

@@ -14,7 +14,13 @@ export interface Variable<T extends z.ZodType = z.ZodType> {
   readonly shown?: 'secret' | 'url';
 }
 
-export const variable = <T extends z.ZodType>(section: Section, schema: T, help: string, example = '', shown?: Variable['shown']): Variable<T> => ({
+export const variable = <T extends z.ZodType>(
+  section: Section,
+  schema: T,
+  help: string,
+  example = '',
+  shown?: Variable['shown'],
+): Variable<T> => ({
   section,
   schema,
   help,
@@ -28,10 +34,15 @@ export const flag = (fallback: 'true' | 'false') =>
     .enum(['true', 'false'])
     .default(fallback)
     .transform((value) => value === 'true');
-export const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+export const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** A comma-separated list, blanks dropped. */
-export const codeList = (text: string): string[] => text.split(',').map((code) => code.trim()).filter((code) => code !== '');
+export const codeList = (text: string): string[] =>
+  text
+    .split(',')
+    .map((code) => code.trim())
+    .filter((code) => code !== '');
 export const secret = z.string().min(8, 'must be at least 8 characters').optional();
 
 /** A bad value as an error message may show it: secrets by their length only, URLs without their password. */

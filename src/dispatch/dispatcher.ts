@@ -116,7 +116,8 @@ export class Dispatcher {
     await Promise.race([finished, sleep(graceMs)]);
     this.shutdown.abort();
     await Promise.race([finished, sleep(Math.max(graceMs, 1000))]);
-    if (this.active.size > 0) this.options.logger.warn({ handlers: this.active.size }, 'stopping with handlers that ignored their abort');
+    if (this.active.size > 0)
+      this.options.logger.warn({ handlers: this.active.size }, 'stopping with handlers that ignored their abort');
   }
 
   /** Folds the whole log; attempts it shows running belong to no live executor: they are due now. */
@@ -133,7 +134,8 @@ export class Dispatcher {
       }
     }
     for (const { tenant, command_id } of revived) await this.reload(tenant, command_id);
-    if (!this.options.publisher) for (const orphan of this.queue.running()) this.queue.release(orphan, now, now, { running: true });
+    if (!this.options.publisher)
+      for (const orphan of this.queue.running()) this.queue.release(orphan, now, now, { running: true });
     return head;
   }
 
@@ -178,7 +180,10 @@ export class Dispatcher {
         () => this.pump(),
         (error: unknown) => {
           if (this.stopping) return;
-          this.options.logger.warn({ err: error, command_id: commandId }, 'a requeued command could not be read again; retrying');
+          this.options.logger.warn(
+            { err: error, command_id: commandId },
+            'a requeued command could not be read again; retrying',
+          );
           return sleep(RECLAIM_DELAY_MS).then(attempt);
         },
       );
@@ -216,7 +221,10 @@ export class Dispatcher {
         }
       },
       (error: unknown) => {
-        this.options.logger.error({ err: error, correlation_id: task.correlation_id, command_id: task.command_id }, 'task could not be run');
+        this.options.logger.error(
+          { err: error, correlation_id: task.correlation_id, command_id: task.command_id },
+          'task could not be run',
+        );
         this.release(task, { running: true });
       },
     );
@@ -236,7 +244,8 @@ export class Dispatcher {
     const { publisher } = this.options;
     if (publisher) {
       const { status } = claimed.state;
-      if (status === 'queued' || status === 'retry_scheduled') return publisher.publishTask(claimed).then(() => 'published');
+      if (status === 'queued' || status === 'retry_scheduled')
+        return publisher.publishTask(claimed).then(() => 'published');
       if (status === 'dead_lettered') return publisher.publishDeadLetter(claimed).then(() => 'published');
       if (status === 'running') return 'skipped';
     }
@@ -254,9 +263,12 @@ export class Dispatcher {
     if (next === undefined || next >= this.wakeAt) return;
     clearTimeout(this.wakeTimer);
     this.wakeAt = next;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeAt = Infinity;
-      this.pump();
-    }, Math.min(Math.max(0, next - now), MAX_TIMER_MS));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeAt = Infinity;
+        this.pump();
+      },
+      Math.min(Math.max(0, next - now), MAX_TIMER_MS),
+    );
   }
 }

@@ -1,12 +1,20 @@
 import type { CommandLifeState } from '../commands/command-life.js';
 import type { PendingTask } from '../projections/pending-tasks.js';
-import { abandonTask, runTask, timeOutAsk, triageTask, type TaskOutcome, type TaskRunnerDeps } from '../worker/run-task.js';
+import {
+  abandonTask,
+  runTask,
+  timeOutAsk,
+  triageTask,
+  type TaskOutcome,
+  type TaskRunnerDeps,
+} from '../worker/run-task.js';
 
 /** One step of a command's life, taken in this process on the command as its stream tells it. */
 export type DueStep = (deps: TaskRunnerDeps, task: PendingTask, shutdown: AbortSignal) => Promise<TaskOutcome>;
 
 const warnOrExpireAsk: DueStep = (deps, task) => timeOutAsk(deps, task);
-const abandonLostAttempt: DueStep = (deps, task) => abandonTask(deps, task, 'the executor running this attempt stopped before it recorded an outcome');
+const abandonLostAttempt: DueStep = (deps, task) =>
+  abandonTask(deps, task, 'the executor running this attempt stopped before it recorded an outcome');
 const triage: DueStep = (deps, task) => triageTask(deps, task);
 
 /**

@@ -66,7 +66,8 @@ export class TaskQueue {
       return;
     }
     this.entries.set(change.key, { task: change.task, status: change.kind });
-    if (change.kind === 'ready') this.schedule({ due_at: change.due_at, key: change.key, attempt: attemptOf(change.task) }, now);
+    if (change.kind === 'ready')
+      this.schedule({ due_at: change.due_at, key: change.key, attempt: attemptOf(change.task) }, now);
   }
 
   /** The next task due at `now`, now claimed, or undefined. */

@@ -43,19 +43,32 @@ const neverAborted = new AbortController().signal;
  * @example
  *   handle: (message, delivery) => recoverDeadLetter({ ...runnerDeps, redis, heartbeatMs }, message, delivery)
  */
-export async function recoverDeadLetter(deps: DeadLetterDeps, message: TaskMessage, delivery: Delivery = {}): Promise<DeadLetterOutcome> {
+export async function recoverDeadLetter(
+  deps: DeadLetterDeps,
+  message: TaskMessage,
+  delivery: Delivery = {},
+): Promise<DeadLetterOutcome> {
   const task = await loadTask(deps.store, message.tenant, message.command_id, message.correlation_id);
   const { state } = task;
   const logger = deps.logger.child({ correlation_id: task.correlation_id, command_id: task.command_id });
-  const why = delivery.deadLettered ? { dead_lettered_by: 'rabbitmq', reason: delivery.deadLettered.reason, from: delivery.deadLettered.queue } : {};
+  const why = delivery.deadLettered
+    ? { dead_lettered_by: 'rabbitmq', reason: delivery.deadLettered.reason, from: delivery.deadLettered.queue }
+    : {};
   switch (state.status) {
     case 'dead_lettered':
       return (await triageTask(deps, task)) === 'triaged' ? 'triaged' : 'finished';
     case 'running': {
       const gone = await presumedDead(deps.redis, state.executor_id, deps.heartbeatMs, deps.shutdown ?? neverAborted);
       if (!gone) throw new NotNowError(`task ${task.command_id} is running on ${state.executor_id}, which is alive`);
-      logger.warn({ ...why, attempt: state.attempt, executor_id: state.executor_id }, 'dead letter of a task running on a lost worker: recording the attempt as lost');
-      const outcome = await abandonTask(deps, task, `worker ${state.executor_id} stopped before it recorded an outcome`);
+      logger.warn(
+        { ...why, attempt: state.attempt, executor_id: state.executor_id },
+        'dead letter of a task running on a lost worker: recording the attempt as lost',
+      );
+      const outcome = await abandonTask(
+        deps,
+        task,
+        `worker ${state.executor_id} stopped before it recorded an outcome`,
+      );
       return outcome === 'failed' ? 'abandoned' : 'finished';
     }
     case 'queued':

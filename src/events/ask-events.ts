@@ -24,7 +24,11 @@ export const askCreated = defineEvent(
   }),
 );
 
-export const askExpiring = defineEvent('AskExpiring', 1, z.object({ ...ids, ask_id: z.string(), expires_at: z.string() }));
+export const askExpiring = defineEvent(
+  'AskExpiring',
+  1,
+  z.object({ ...ids, ask_id: z.string(), expires_at: z.string() }),
+);
 
 const decision = {
   ask_id: z.string(),
@@ -50,7 +54,11 @@ export const askApproved = defineEvent(
 
 export const askDenied = defineEvent('AskDenied', 1, z.object({ ...ids, ...decision }));
 
-export const askExpired = defineEvent('AskExpired', 1, z.object({ ...ids, ask_id: z.string(), expires_at: z.string() }));
+export const askExpired = defineEvent(
+  'AskExpired',
+  1,
+  z.object({ ...ids, ask_id: z.string(), expires_at: z.string() }),
+);
 
 export type AskCreated = EventOf<typeof askCreated>;
 export type AskExpiring = EventOf<typeof askExpiring>;

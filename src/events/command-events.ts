@@ -1,12 +1,24 @@
 import { z } from 'zod';
 import { askCreated, askDenied, askApproved, askExpired, askExpiring, type AskEvent } from './ask-events.js';
-import { alarmRaised, deadLetterTriaged, heldTaskDiscarded, heldTaskRequeued, type TriageEvent } from './triage-events.js';
+import {
+  alarmRaised,
+  deadLetterTriaged,
+  heldTaskDiscarded,
+  heldTaskRequeued,
+  type TriageEvent,
+} from './triage-events.js';
 import { defineEvent, type EventOf } from './define-event.js';
 import { failureSchema, ids, paramsSchema, riskLevelSchema } from './shared-schemas.js';
 
 export { failureSchema, riskLevelSchema, type Failure, type RiskLevel } from './shared-schemas.js';
 export type { AskApproved, AskCreated, AskDenied, AskExpired, AskExpiring } from './ask-events.js';
-export type { AlarmRaised, DeadLetterTriaged, HeldTaskDiscarded, HeldTaskRequeued, TriageAction } from './triage-events.js';
+export type {
+  AlarmRaised,
+  DeadLetterTriaged,
+  HeldTaskDiscarded,
+  HeldTaskRequeued,
+  TriageAction,
+} from './triage-events.js';
 
 export const commandAccepted = defineEvent(
   'CommandAccepted',
@@ -29,11 +41,7 @@ export const riskWarningRaised = defineEvent(
   z.object({ ...ids, risk_level: riskLevelSchema, message: z.string() }),
 );
 
-export const taskQueued = defineEvent(
-  'TaskQueued',
-  1,
-  z.object({ ...ids, attempt: z.number().int().positive() }),
-);
+export const taskQueued = defineEvent('TaskQueued', 1, z.object({ ...ids, attempt: z.number().int().positive() }));
 
 export const taskStarted = defineEvent(
   'TaskStarted',
@@ -129,4 +137,6 @@ export const commandStream = (commandId: string): string => `command-${commandId
 const commandLifeTypes = new Set<string>(commandLifeEvents.map((definition) => definition.type));
 
 /** Whether an event belongs to a command's life (the events of its stream). */
-export const isCommandLifeEvent = <E extends { readonly type: string }>(event: E): event is Extract<E, CommandLifeEvent> => commandLifeTypes.has(event.type);
+export const isCommandLifeEvent = <E extends { readonly type: string }>(
+  event: E,
+): event is Extract<E, CommandLifeEvent> => commandLifeTypes.has(event.type);

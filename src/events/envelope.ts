@@ -42,4 +42,5 @@ export type RecordedEvent<E extends DomainEvent = NexusEvent> = E & EventEnvelop
  * rows become `RecordedEvent`s. Sound because events reach the store through the write path
  * (`commands/append-events.ts`), which validates them, and reads upcast them to their current version.
  */
-export const typedEvent = (event: EventEnvelope & { readonly type: string; readonly data: unknown }): RecordedEvent => event as RecordedEvent;
+export const typedEvent = (event: EventEnvelope & { readonly type: string; readonly data: unknown }): RecordedEvent =>
+  event as RecordedEvent;

@@ -15,7 +15,11 @@ export const workerJoined = defineEvent(
 );
 
 /** `shutdown`: it said goodbye; `lost`: its heartbeats stopped. */
-export const workerLeft = defineEvent('WorkerLeft', 1, z.object({ worker_id: z.string(), reason: z.enum(['shutdown', 'lost']) }));
+export const workerLeft = defineEvent(
+  'WorkerLeft',
+  1,
+  z.object({ worker_id: z.string(), reason: z.enum(['shutdown', 'lost']) }),
+);
 
 export type WorkerJoined = EventOf<typeof workerJoined>;
 export type WorkerLeft = EventOf<typeof workerLeft>;

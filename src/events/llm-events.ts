@@ -36,7 +36,11 @@ export const llmCallRecorded = defineEvent(
 );
 
 /** A provider's circuit breaker opened or closed; in NEXUS's own log (`LLM_TENANT`), one stream per provider. */
-export const llmBreakerChanged = defineEvent('LlmBreakerChanged', 1, z.object({ provider: z.string(), change: z.enum(['opened', 'closed']) }));
+export const llmBreakerChanged = defineEvent(
+  'LlmBreakerChanged',
+  1,
+  z.object({ provider: z.string(), change: z.enum(['opened', 'closed']) }),
+);
 
 export const LLM_TENANT = { org_id: '_nexus', project_id: '_llm' } as const;
 export const breakerStream = (provider: string): string => `breaker-${provider}`;

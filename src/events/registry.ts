@@ -10,7 +10,10 @@ import { llmEvents, type LlmEvent } from './llm-events.js';
 export type NexusEvent = CommandLifeEvent | TenantEvent | ExecutorEvent | TaskProgressed | LlmEvent;
 
 const definitions = new Map<string, EventDefinition>(
-  [...commandLifeEvents, ...tenantEvents, ...executorEvents, ...progressEvents, ...llmEvents].map((definition) => [definition.type, definition]),
+  [...commandLifeEvents, ...tenantEvents, ...executorEvents, ...progressEvents, ...llmEvents].map((definition) => [
+    definition.type,
+    definition,
+  ]),
 );
 
 export class UnknownEventTypeError extends Error {
@@ -43,7 +46,10 @@ export const currentVersion = (type: string): number => definitionOf(type).versi
 export function validateEvent(event: DomainEvent): unknown {
   const result = definitionOf(event.type).schema.safeParse(event.data);
   if (!result.success) {
-    throw new InvalidEventError(event.type, result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    throw new InvalidEventError(
+      event.type,
+      result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    );
   }
   return result.data;
 }

@@ -13,4 +13,3 @@ export type Failure = z.infer<typeof failureSchema>;
 /** Every event of a command's life names it, so reports and views need no lookup. */
 export const ids = { command_id: z.string(), task_id: z.string(), command_type: z.string() };
 export const paramsSchema = z.record(z.string(), z.unknown());
-

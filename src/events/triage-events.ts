@@ -34,4 +34,3 @@ export type AlarmRaised = EventOf<typeof alarmRaised>;
 export type HeldTaskRequeued = EventOf<typeof heldTaskRequeued>;
 export type HeldTaskDiscarded = EventOf<typeof heldTaskDiscarded>;
 export type TriageEvent = DeadLetterTriaged | AlarmRaised | HeldTaskRequeued | HeldTaskDiscarded;
-

@@ -58,7 +58,14 @@ export class StateHistory<S> {
     if (this.state === undefined) {
       // Near the tenant's start, a fold from nothing is cheaper than the whole history.
       const { store, tenant, projection, checkpointEvery } = this.deps;
-      const early = await foldAtMost(store, tenant, projection, position, { state: projection.initialState(), position: 0 }, checkpointEvery);
+      const early = await foldAtMost(
+        store,
+        tenant,
+        projection,
+        position,
+        { state: projection.initialState(), position: 0 },
+        checkpointEvery,
+      );
       if (early !== undefined) return early;
       await this.load();
     }

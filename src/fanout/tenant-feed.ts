@@ -61,7 +61,12 @@ export class TenantFeed<S> {
     this.lastPosition = this.coveredAfter;
     this.history = new StateHistory({ ...deps, tenant });
     // No time travel for spend: no checkpoints.
-    this.spending = new StateHistory({ ...deps, tenant, projection: spendProjection, checkpointEvery: Number.POSITIVE_INFINITY });
+    this.spending = new StateHistory({
+      ...deps,
+      tenant,
+      projection: spendProjection,
+      checkpointEvery: Number.POSITIVE_INFINITY,
+    });
   }
 
   /** Called by the hub, in position order, for each new event of this tenant. */

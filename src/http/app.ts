@@ -68,7 +68,20 @@ export interface AppDeps {
   readonly dependencies?: () => Record<string, 'ok' | 'down'>;
 }
 
-const docs = [...healthDocs, ...commandDocs, ...reportStreamDocs, ...agentDocs, ...approvalDocs, ...auditDocs, ...adminTaskDocs, ...metricsDocs, ...finopsDocs, ...shareDocs, ...shareLinkDocs, ...sessionDocs];
+const docs = [
+  ...healthDocs,
+  ...commandDocs,
+  ...reportStreamDocs,
+  ...agentDocs,
+  ...approvalDocs,
+  ...auditDocs,
+  ...adminTaskDocs,
+  ...metricsDocs,
+  ...finopsDocs,
+  ...shareDocs,
+  ...shareLinkDocs,
+  ...sessionDocs,
+];
 
 /**
  * The HTTP API, with its dependencies passed in.
@@ -84,7 +97,11 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => {
     const allowed = documentedMethods(docs, c.req.path);
     if (allowed.length === 0) return c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404);
-    return c.json(errorBody('method_not_allowed', `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}`), 405, { allow: allowed.join(', ') });
+    return c.json(
+      errorBody('method_not_allowed', `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}`),
+      405,
+      { allow: allowed.join(', ') },
+    );
   });
   app.use(correlation({ newId: () => deps.newId() }));
   app.use(accessLog(logger));
@@ -98,15 +115,32 @@ export function createApp(deps: AppDeps) {
   const guards = createGuards(config, deps);
   const body = { maxBytes: config.MAX_BODY_BYTES, maxDepth: config.MAX_JSON_DEPTH };
   // One counter for every read of history, whichever route it comes by.
-  const reads = new ReadBudget({ perKey: config.EXPENSIVE_READS_PER_KEY, msPerSecond: config.EXPENSIVE_READ_MS_PER_SECOND });
+  const reads = new ReadBudget({
+    perKey: config.EXPENSIVE_READS_PER_KEY,
+    msPerSecond: config.EXPENSIVE_READ_MS_PER_SECOND,
+  });
   const expensive = beforeARoute(reads.refusing);
 
   // Public: anyone may reach these (test/unit/route-guards.unit.test.ts lists them).
   app.get('/openapi.json', (c) => c.json(document));
-  app.route('/', healthRoutes({ ...deps, developmentMode: config.developmentMode, isAdmin: adminCheck(config, guards) }));
+  app.route(
+    '/',
+    healthRoutes({ ...deps, developmentMode: config.developmentMode, isAdmin: adminCheck(config, guards) }),
+  );
   app.route('/shares', shareRoutes(deps));
   app.route('/', dashboardRoutes({ logger }));
-  app.route('/session', sessionRoutes({ sessionKey: guards.sessionKey, ttlSeconds: config.SESSION_TTL_SECONDS, now: deps.now, fourEyes: config.APPROVAL_FOUR_EYES }, guards));
+  app.route(
+    '/session',
+    sessionRoutes(
+      {
+        sessionKey: guards.sessionKey,
+        ttlSeconds: config.SESSION_TTL_SECONDS,
+        now: deps.now,
+        fourEyes: config.APPROVAL_FOUR_EYES,
+      },
+      guards,
+    ),
+  );
 
   // A key, no tenant.
   if (deps.metrics) app.route('/metrics', keyedApi(guards).route('/', metricsRoutes(deps.metrics)));
@@ -117,21 +151,44 @@ export function createApp(deps: AppDeps) {
   const api = tenantApi(guards)
     .route(
       '/sidecar',
-      commandRoutes({ ...deps, caps: tenantCaps(config), askTtlSeconds: askTerms.ttl_seconds, askWarningSeconds: askTerms.warning_seconds, body }),
+      commandRoutes({
+        ...deps,
+        caps: tenantCaps(config),
+        askTtlSeconds: askTerms.ttl_seconds,
+        askWarningSeconds: askTerms.warning_seconds,
+        body,
+      }),
     )
     .route(
       '/agent',
       reportStreamRoutes({
         ...deps,
-        sse: { heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000, retryMs: config.SSE_RETRY_MS, stallTimeoutMs: config.SSE_STALL_TIMEOUT_SECONDS * 1000 },
+        sse: {
+          heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
+          retryMs: config.SSE_RETRY_MS,
+          stallTimeoutMs: config.SSE_STALL_TIMEOUT_SECONDS * 1000,
+        },
         resumes: reads.waiting,
-        slots: new StreamSlots({ total: config.SSE_MAX_CONNECTIONS, perTenant: config.SSE_MAX_CONNECTIONS_PER_TENANT, perKey: config.SSE_MAX_CONNECTIONS_PER_KEY }),
+        slots: new StreamSlots({
+          total: config.SSE_MAX_CONNECTIONS,
+          perTenant: config.SSE_MAX_CONNECTIONS_PER_TENANT,
+          perKey: config.SSE_MAX_CONNECTIONS_PER_KEY,
+        }),
         snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES,
       }),
     )
     .route('/agent', agentRoutes({ ...deps, newId, body, expensive, snapshotMaxBytes: config.SNAPSHOT_MAX_BYTES }))
     .route('/agent', shareLinkRoutes(deps))
-    .route('/approvals', approvalRoutes({ ...deps, newId, fourEyes: config.APPROVAL_FOUR_EYES, approvalTtlSeconds: config.ASK_TTL_SECONDS, body }))
+    .route(
+      '/approvals',
+      approvalRoutes({
+        ...deps,
+        newId,
+        fourEyes: config.APPROVAL_FOUR_EYES,
+        approvalTtlSeconds: config.ASK_TTL_SECONDS,
+        body,
+      }),
+    )
     .route('/audit', auditRoutes({ ...deps, expensive }))
     .route('/finops', finopsRoutes({ hub: deps.hub as FeedHub<unknown>, expensive }))
     .route('/admin', adminTaskRoutes({ ...deps, newId, body, fourEyes: config.APPROVAL_FOUR_EYES, askTerms }));
@@ -143,9 +200,11 @@ export function createApp(deps: AppDeps) {
 function adminCheck(config: Config, guards: Guards) {
   return async (c: Context<AppEnv>): Promise<boolean> => {
     if (!config.developmentMode && header(c, 'x-api-key') === undefined) return false;
-    return guards.authenticate(c, async () => {}).then(
-      () => c.get('principal').roles.includes('admin'),
-      () => false,
-    );
+    return guards
+      .authenticate(c, async () => {})
+      .then(
+        () => c.get('principal').roles.includes('admin'),
+        () => false,
+      );
   };
 }

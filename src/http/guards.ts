@@ -22,7 +22,10 @@ export interface Guards {
   readonly sessionKey: Buffer;
 }
 
-export function createGuards(config: Config, deps: { sessionSecret: string; now: () => Date; rateBuckets?: SharedBuckets }): Guards {
+export function createGuards(
+  config: Config,
+  deps: { sessionSecret: string; now: () => Date; rateBuckets?: SharedBuckets },
+): Guards {
   const attempts = authAttempts({ perMinute: config.AUTH_FAILURES_PER_MINUTE });
   const signingKey = sessionKey(deps.sessionSecret);
   const authenticate = attempts.guard(
@@ -39,7 +42,11 @@ export function createGuards(config: Config, deps: { sessionSecret: string; now:
     authenticate,
     countingAttempts: attempts.counting,
     tenant: [tenantHeaders(), tenantScope()],
-    rateLimited: rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, shared: deps.rateBuckets }),
+    rateLimited: rateLimit({
+      perSecond: config.RATE_LIMIT_PER_SECOND,
+      burst: config.RATE_LIMIT_BURST,
+      shared: deps.rateBuckets,
+    }),
     sessionKey: signingKey,
   };
 }
@@ -52,7 +59,8 @@ export function createGuards(config: Config, deps: { sessionSecret: string; now:
  * @example
  *   app.route('/', tenantApi(guards).route('/sidecar', commandRoutes(deps)));
  */
-export const tenantApi = (guards: Guards) => new Hono<AppEnv>().use('*', ...[guards.authenticate, ...guards.tenant, guards.rateLimited].map(beforeARoute));
+export const tenantApi = (guards: Guards) =>
+  new Hono<AppEnv>().use('*', ...[guards.authenticate, ...guards.tenant, guards.rateLimited].map(beforeARoute));
 
 /** Routes that need a key but no tenant (`/metrics`). */
 export const keyedApi = (guards: Guards) => new Hono<AppEnv>().use('*', beforeARoute(guards.authenticate));

@@ -10,7 +10,12 @@ const ITEMS_PER_CHUNK = 64;
  * @example
  *   return jsonStream(c, 'reports', page.map(toReport), { next_after, has_more });
  */
-export function jsonStream(c: Context, key: string, items: readonly unknown[], rest: Record<string, unknown>): Response {
+export function jsonStream(
+  c: Context,
+  key: string,
+  items: readonly unknown[],
+  rest: Record<string, unknown>,
+): Response {
   const encoder = new TextEncoder();
   let next = 0;
   const body = new ReadableStream<Uint8Array>({

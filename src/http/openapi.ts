@@ -39,7 +39,10 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
 const tenantErrors: Record<number, ResponseDoc> = {
   400: { description: 'Malformed request: missing or invalid tenant headers, bad JSON or query', schema: errorSchema },
   401: { description: 'Missing or invalid x-api-key, or an expired session', schema: errorSchema },
-  403: { description: 'The key lacks the role or the tenant, or a session cookie came without its x-csrf-token', schema: errorSchema },
+  403: {
+    description: 'The key lacks the role or the tenant, or a session cookie came without its x-csrf-token',
+    schema: errorSchema,
+  },
   429: { description: 'Rate limited for this tenant; see Retry-After', schema: errorSchema },
 };
 
@@ -49,19 +52,50 @@ function parameters(route: RouteDoc): unknown[] {
   const params: unknown[] = [];
   if (route.tenant) {
     params.push(
-      { name: 'x-org-id', in: 'header', required: true, description: TENANT_HEADER, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
-      { name: 'x-project-id', in: 'header', required: true, description: TENANT_HEADER, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
+      {
+        name: 'x-org-id',
+        in: 'header',
+        required: true,
+        description: TENANT_HEADER,
+        schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+      },
+      {
+        name: 'x-project-id',
+        in: 'header',
+        required: true,
+        description: TENANT_HEADER,
+        schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+      },
     );
-    if (route.method !== 'get') params.push({ name: 'x-csrf-token', in: 'header', required: false, description: 'With a session cookie: the csrf_token that GET /session answers', schema: { type: 'string' } });
+    if (route.method !== 'get')
+      params.push({
+        name: 'x-csrf-token',
+        in: 'header',
+        required: false,
+        description: 'With a session cookie: the csrf_token that GET /session answers',
+        schema: { type: 'string' },
+      });
   }
   for (const [name, header] of Object.entries(route.headers ?? {})) {
-    params.push({ name, in: 'header', required: false, description: header.description, schema: jsonSchema(header.schema, 'input') });
+    params.push({
+      name,
+      in: 'header',
+      required: false,
+      description: header.description,
+      schema: jsonSchema(header.schema, 'input'),
+    });
   }
   for (const [name, schema] of Object.entries(route.query?.shape ?? {})) {
     const field = schema as z.ZodType;
-    params.push({ name, in: 'query', required: !field.safeParse(undefined).success, schema: jsonSchema(field, 'input') });
+    params.push({
+      name,
+      in: 'query',
+      required: !field.safeParse(undefined).success,
+      schema: jsonSchema(field, 'input'),
+    });
   }
-  for (const match of route.path.matchAll(/\{(\w+)\}/g)) params.push({ name: match[1], in: 'path', required: true, schema: { type: 'string' } });
+  for (const match of route.path.matchAll(/\{(\w+)\}/g))
+    params.push({ name: match[1], in: 'path', required: true, schema: { type: 'string' } });
   return params;
 }
 
@@ -74,7 +108,9 @@ function operation(route: RouteDoc): Record<string, unknown> {
     security: route.tenant || route.key ? [{ apiKey: [] }, { session: [] }] : [],
     parameters: parameters(route),
     ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
+      ? {
+          requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } },
+        }
       : {}),
     responses: Object.fromEntries(
       Object.entries(responses).map(([status, response]) => [
@@ -82,7 +118,11 @@ function operation(route: RouteDoc): Record<string, unknown> {
         {
           description: response.description,
           ...(response.schema
-            ? { content: { [response.contentType ?? 'application/json']: { schema: jsonSchema(response.schema, 'output') } } }
+            ? {
+                content: {
+                  [response.contentType ?? 'application/json']: { schema: jsonSchema(response.schema, 'output') },
+                },
+              }
             : response.contentType
               ? { content: { [response.contentType]: {} } }
               : {}),
@@ -92,7 +132,10 @@ function operation(route: RouteDoc): Record<string, unknown> {
   };
 }
 
-export function openApiDocument(routes: readonly RouteDoc[], info: { title: string; version: string; description: string }) {
+export function openApiDocument(
+  routes: readonly RouteDoc[],
+  info: { title: string; version: string; description: string },
+) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) (paths[route.path] ??= {})[route.method] = operation(route);
   return {
@@ -105,7 +148,8 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
           type: 'apiKey',
           in: 'cookie',
           name: 'nexus_session',
-          description: 'A dashboard session from POST /session (`__Host-nexus_session` over HTTPS); changes also need x-csrf-token.',
+          description:
+            'A dashboard session from POST /session (`__Host-nexus_session` over HTTPS); changes also need x-csrf-token.',
         },
       },
     },

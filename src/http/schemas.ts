@@ -26,7 +26,9 @@ export const snapshotSchema = z.object({
   asks: z.array(z.record(z.string(), z.unknown())),
   memory: z.record(z.string(), z.unknown()),
   sidecar: z.record(z.string(), z.unknown()),
-  dead_letters: z.array(z.record(z.string(), z.unknown())).meta({ description: 'Dead-lettered tasks not yet requeued or discarded' }),
+  dead_letters: z
+    .array(z.record(z.string(), z.unknown()))
+    .meta({ description: 'Dead-lettered tasks not yet requeued or discarded' }),
   org_id: z.string(),
   project_id: z.string(),
   position: z.number().int(),

@@ -15,7 +15,11 @@ export interface SnapshotViewDeps {
  * when it is the current one (`current`: a stream about to go live). Snapshots of the past show
  * the executors as the log had them.
  */
-export function snapshotView(deps: SnapshotViewDeps, state: SnapshotState, at: { tenant: Tenant; position: number; current?: boolean }): Snapshot {
+export function snapshotView(
+  deps: SnapshotViewDeps,
+  state: SnapshotState,
+  at: { tenant: Tenant; position: number; current?: boolean },
+): Snapshot {
   const live = at.current === true || at.position >= deps.hub.position ? deps.liveExecutors?.() : undefined;
   return deps.projection.view(state, { ...at, timestamp: deps.now().toISOString() }, live);
 }

@@ -15,7 +15,8 @@ export interface BodyLimits {
   readonly maxDepth: number;
 }
 
-const tooLarge = (maxBytes: number) => new RequestError(413, 'payload_too_large', `the body is larger than ${maxBytes} bytes`);
+const tooLarge = (maxBytes: number) =>
+  new RequestError(413, 'payload_too_large', `the body is larger than ${maxBytes} bytes`);
 
 /**
  * The body as text, refused with 413 past `maxBytes`. Read from the Node request itself when
@@ -50,7 +51,11 @@ async function readText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
  * 400 when it is not JSON, 422 when it nests deeper than `maxDepth` or does not match `schema`
  * (with each issue in `details`).
  */
-export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S, { maxBytes, maxDepth }: BodyLimits): Promise<z.output<S>> {
+export async function readJson<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+  { maxBytes, maxDepth }: BodyLimits,
+): Promise<z.output<S>> {
   const type = header(c, 'content-type');
   if (type !== undefined && !JSON_TYPE.test(type)) {
     throw new RequestError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
@@ -64,17 +69,23 @@ export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: 
     throw new RequestError(400, 'invalid_json', `the body is not valid JSON: ${reason}`);
   }
   if (nestsDeeperThan(value, maxDepth)) {
-    throw new RequestError(422, 'too_deep', `the body nests objects and arrays deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`);
+    throw new RequestError(
+      422,
+      'too_deep',
+      `the body nests objects and arrays deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`,
+    );
   }
   const result = schema.safeParse(value);
-  if (!result.success) throw new RequestError(422, 'validation_failed', 'the body does not match the schema', issues(result.error));
+  if (!result.success)
+    throw new RequestError(422, 'validation_failed', 'the body does not match the schema', issues(result.error));
   return result.data;
 }
 
 /** The query string, validated: 400 with each issue in `details`. */
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
   const result = schema.safeParse(c.req.query());
-  if (!result.success) throw new RequestError(400, 'invalid_query', 'the query string is not valid', issues(result.error));
+  if (!result.success)
+    throw new RequestError(400, 'invalid_query', 'the query string is not valid', issues(result.error));
   return result.data;
 }
 

@@ -1,4 +1,10 @@
-import { APICallError, InvalidResponseDataError, JSONParseError, NoObjectGeneratedError, TypeValidationError } from 'ai';
+import {
+  APICallError,
+  InvalidResponseDataError,
+  JSONParseError,
+  NoObjectGeneratedError,
+  TypeValidationError,
+} from 'ai';
 
 /** What went wrong with an LLM call, as the codes that drive retries, fallback and triage. */
 export type LlmFailureCode =
@@ -13,7 +19,8 @@ export type LlmFailureCode =
 export const isProviderFailure = (code: LlmFailureCode): boolean => code.startsWith('PROVIDER_');
 
 /** Worth another attempt of the task later. */
-export const isRetryable = (code: LlmFailureCode): boolean => code !== 'PROVIDER_AUTH_ERROR' && !code.startsWith('SCHEMA_');
+export const isRetryable = (code: LlmFailureCode): boolean =>
+  code !== 'PROVIDER_AUTH_ERROR' && !code.startsWith('SCHEMA_');
 
 /** Classifies an error of the AI SDK; `timedOut` says whether our own deadline fired. */
 export function classify(error: unknown, timedOut: boolean): LlmFailureCode {

@@ -33,15 +33,27 @@ export function llmRouterFrom(config: Config, environment: RouterEnvironment): L
       cooldownMs: config.BREAKER_COOLDOWN_SECONDS * 1000,
     },
     logger,
-    ...(redis ? { breakerFor: (provider, settings) => new RedisBreaker(redis, provider, settings, environment.processId ?? 'nexus') } : {}),
+    ...(redis
+      ? {
+          breakerFor: (provider, settings) =>
+            new RedisBreaker(redis, provider, settings, environment.processId ?? 'nexus'),
+        }
+      : {}),
     onBreaker: (provider, change) => {
-      (change === 'opened' ? logger.warn.bind(logger) : logger.info.bind(logger))({ provider, breaker: change }, `LLM circuit breaker ${change}`);
+      (change === 'opened' ? logger.warn.bind(logger) : logger.info.bind(logger))(
+        { provider, breaker: change },
+        `LLM circuit breaker ${change}`,
+      );
       if (!record) return;
       const metadata = { correlation_id: `breaker-${provider}`, actor: 'nexus-llm', now: record.now() };
       const changed = { type: 'LlmBreakerChanged', data: { provider, change } } as const;
-      appendEvents(record.store, { tenant: LLM_TENANT, stream: breakerStream(provider) }, [{ events: [changed], metadata }], 'any', record.newEventId).catch((error: unknown) =>
-        logger.error({ err: error }, 'breaker change not recorded'),
-      );
+      appendEvents(
+        record.store,
+        { tenant: LLM_TENANT, stream: breakerStream(provider) },
+        [{ events: [changed], metadata }],
+        'any',
+        record.newEventId,
+      ).catch((error: unknown) => logger.error({ err: error }, 'breaker change not recorded'));
     },
   });
 }

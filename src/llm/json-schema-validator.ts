@@ -18,7 +18,8 @@ export const SCHEMA_MAX_DEPTH = 32;
  */
 export function schemaLimitProblem(schema: unknown): string | undefined {
   if (nestsDeeperThan(schema, SCHEMA_MAX_DEPTH)) return `the schema is nested deeper than ${SCHEMA_MAX_DEPTH} levels`;
-  if (Buffer.byteLength(JSON.stringify(schema)) > SCHEMA_MAX_BYTES) return `the schema is larger than ${SCHEMA_MAX_BYTES} bytes of JSON`;
+  if (Buffer.byteLength(JSON.stringify(schema)) > SCHEMA_MAX_BYTES)
+    return `the schema is larger than ${SCHEMA_MAX_BYTES} bytes of JSON`;
   return undefined;
 }
 
@@ -27,9 +28,17 @@ const DROPPED = new Set(['$id', '$schema']);
 /** Keywords whose value is data, not schemas: left exactly as given. */
 const DATA = new Set(['const', 'enum', 'default', 'examples']);
 /** Keywords whose value maps names (not keywords) to schemas. */
-const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']);
+const SCHEMA_MAPS = new Set([
+  'properties',
+  'patternProperties',
+  '$defs',
+  'definitions',
+  'dependentSchemas',
+  'dependencies',
+]);
 
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** Throws INVALID_SCHEMA for a pattern RE2 cannot run, even where Ajv would skip it (an always-valid patternProperties). */
 function checkPattern(pattern: unknown): void {
@@ -37,7 +46,10 @@ function checkPattern(pattern: unknown): void {
   try {
     new RE2(pattern, 'u');
   } catch (error) {
-    throw new TaskFailure('INVALID_SCHEMA', `the schema's pattern ${JSON.stringify(pattern)} cannot be used: ${(error as Error).message}`);
+    throw new TaskFailure(
+      'INVALID_SCHEMA',
+      `the schema's pattern ${JSON.stringify(pattern)} cannot be used: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -50,13 +62,20 @@ function prepare(schema: unknown): unknown {
     if (DROPPED.has(key)) continue;
     if (key === 'pattern') checkPattern(value);
     if (key === 'patternProperties' && isObject(value)) Object.keys(value).forEach(checkPattern);
-    kept[key] = DATA.has(key) ? value : SCHEMA_MAPS.has(key) && isObject(value) ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, prepare(sub)])) : prepare(value);
+    kept[key] = DATA.has(key)
+      ? value
+      : SCHEMA_MAPS.has(key) && isObject(value)
+        ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, prepare(sub)]))
+        : prepare(value);
   }
   return kept;
 }
 
 /** `pattern` and `patternProperties` run on RE2 (linear time); what RE2 cannot run (lookaround, backreferences) does not compile. */
-const re2: NonNullable<CodeOptions['regExp']> = Object.assign((pattern: string, flags: string) => new RE2(pattern, flags), { code: 'new RE2' });
+const re2: NonNullable<CodeOptions['regExp']> = Object.assign(
+  (pattern: string, flags: string) => new RE2(pattern, flags),
+  { code: 'new RE2' },
+);
 
 /** What `value` fails of a schema, or `undefined` when it is valid. */
 type Problems = (value: unknown) => string | undefined;

@@ -1,5 +1,19 @@
-import { generateObject, generateText, jsonSchema, streamText, type JSONSchema7, type LanguageModel, type LanguageModelUsage } from 'ai';
-import { TaskFailure, type HandlerContext, type LlmAccess, type LlmRequest, type TenantMemory } from '../catalog/define-command.js';
+import {
+  generateObject,
+  generateText,
+  jsonSchema,
+  streamText,
+  type JSONSchema7,
+  type LanguageModel,
+  type LanguageModelUsage,
+} from 'ai';
+import {
+  TaskFailure,
+  type HandlerContext,
+  type LlmAccess,
+  type LlmRequest,
+  type TenantMemory,
+} from '../catalog/define-command.js';
 import { schemaValidators } from './json-schema-validator.js';
 import type { LlmMeter } from './llm-meter.js';
 import type { LlmProvider } from './providers.js';
@@ -8,7 +22,10 @@ import type { LlmRouter, Routed } from './router.js';
 const DEFAULT_MAX_TOKENS = 1024;
 
 /** What a call needs of the task it is made for. */
-export type LlmCallContext = Pick<HandlerContext, 'tenant' | 'command_type' | 'correlation_id' | 'command_id' | 'task_id' | 'signal' | 'memory' | 'progress'>;
+export type LlmCallContext = Pick<
+  HandlerContext,
+  'tenant' | 'command_type' | 'correlation_id' | 'command_id' | 'task_id' | 'signal' | 'memory' | 'progress'
+>;
 
 /** The prompt, preceded by the asked-for keys of the tenant's memory. */
 async function withMemory(prompt: string, keys: readonly string[] | undefined, memory: TenantMemory): Promise<string> {
@@ -48,21 +65,47 @@ async function streamed(
     else if (part.type === 'finish') usage = part.totalUsage;
   }
   request.abortSignal.throwIfAborted();
-  return { text, usage: usage ?? ({ inputTokens: undefined, outputTokens: undefined, totalTokens: undefined } as LanguageModelUsage) };
+  return {
+    text,
+    usage: usage ?? ({ inputTokens: undefined, outputTokens: undefined, totalTokens: undefined } as LanguageModelUsage),
+  };
 }
 
 /** Compiled schemas of `llm.extract`, shared by every tenant: each is compiled in isolation. */
 const schemas = schemaValidators({ capacity: 200 });
 
 /** The LLMs for one task: through `router`, metered by `meter`; HANDLER_UNAVAILABLE without a router. */
-export function llmAccess(router: LlmRouter | undefined, meter: LlmMeter | undefined, context: LlmCallContext): LlmAccess {
-  const routed = <T extends WithUsage>(chars: number, maxTokens: number, run: (provider: LlmProvider, signal: AbortSignal) => Promise<T>): Promise<Routed<T>> => {
-    if (!router) throw new TaskFailure('HANDLER_UNAVAILABLE', 'no LLM provider is configured (LLM_PRIMARY_PROVIDER and its API key)');
+export function llmAccess(
+  router: LlmRouter | undefined,
+  meter: LlmMeter | undefined,
+  context: LlmCallContext,
+): LlmAccess {
+  const routed = <T extends WithUsage>(
+    chars: number,
+    maxTokens: number,
+    run: (provider: LlmProvider, signal: AbortSignal) => Promise<T>,
+  ): Promise<Routed<T>> => {
+    if (!router)
+      throw new TaskFailure(
+        'HANDLER_UNAVAILABLE',
+        'no LLM provider is configured (LLM_PRIMARY_PROVIDER and its API key)',
+      );
     const call = () => router.call(run, context.signal);
     if (!meter) return call();
     const { tenant, correlation_id, command_id, task_id, command_type } = context;
     const ids = { command_id, task_id, command_type };
-    return meter.metered({ tenant, correlation_id, actor: 'nexus-llm', ids, prompt_chars: chars, max_output_tokens: maxTokens, providers: router.providers }, call);
+    return meter.metered(
+      {
+        tenant,
+        correlation_id,
+        actor: 'nexus-llm',
+        ids,
+        prompt_chars: chars,
+        max_output_tokens: maxTokens,
+        providers: router.providers,
+      },
+      call,
+    );
   };
   const prepare = async ({ prompt, system, memory_keys, max_tokens }: LlmRequest) => ({
     prompt: await withMemory(prompt, memory_keys, context.memory),

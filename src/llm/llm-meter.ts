@@ -70,7 +70,10 @@ export class LlmMeter {
     if (budgetUsd === undefined && !audit) return run();
     const day = this.options.now().toISOString().slice(0, 10);
     const reservation_id = this.options.newEventId();
-    const amount_usd = Math.max(0, ...call.providers.map((p) => this.costOf(p.model, tokensIn(call.prompt_chars), call.max_output_tokens).cost_usd));
+    const amount_usd = Math.max(
+      0,
+      ...call.providers.map((p) => this.costOf(p.model, tokensIn(call.prompt_chars), call.max_output_tokens).cost_usd),
+    );
     await this.record(call, day, {
       type: 'ReserveBudget',
       data: { ...call.ids, reservation_id, amount_usd, budget_usd: budgetUsd ?? Number.MAX_SAFE_INTEGER },
@@ -117,9 +120,15 @@ export class LlmMeter {
 
   private record(call: MeteredCall, day: string, command: LlmBudgetCommand) {
     // Many calls of one tenant share the day's stream: conflicts are expected and retried.
-    return handleCommand(this.options.store, llmBudgetDecider, { tenant: call.tenant, stream: llmBudgetStream(day) }, command, {
-      newEventId: this.options.newEventId,
-      maxTries: 200,
-    });
+    return handleCommand(
+      this.options.store,
+      llmBudgetDecider,
+      { tenant: call.tenant, stream: llmBudgetStream(day) },
+      command,
+      {
+        newEventId: this.options.newEventId,
+        maxTries: 200,
+      },
+    );
   }
 }

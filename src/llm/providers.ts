@@ -14,22 +14,37 @@ export interface LlmProvider {
   readonly languageModel: LanguageModel;
 }
 
-const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 
 /** The providers that have a key, each with its model and base URL from the configuration. */
 export function configuredProviders(config: Config): Map<ProviderName, LlmProvider> {
   const providers = new Map<ProviderName, LlmProvider>();
   if (config.ANTHROPIC_API_KEY) {
-    const anthropic = createAnthropic({ apiKey: config.ANTHROPIC_API_KEY, ...optional('baseURL', config.ANTHROPIC_BASE_URL) });
-    providers.set('anthropic', { name: 'anthropic', model: config.ANTHROPIC_MODEL, languageModel: anthropic(config.ANTHROPIC_MODEL) });
+    const anthropic = createAnthropic({
+      apiKey: config.ANTHROPIC_API_KEY,
+      ...optional('baseURL', config.ANTHROPIC_BASE_URL),
+    });
+    providers.set('anthropic', {
+      name: 'anthropic',
+      model: config.ANTHROPIC_MODEL,
+      languageModel: anthropic(config.ANTHROPIC_MODEL),
+    });
   }
   if (config.OPENAI_API_KEY) {
     // Chat Completions, the wire format every OpenAI-compatible gateway speaks.
     const openai = createOpenAI({ apiKey: config.OPENAI_API_KEY, ...optional('baseURL', config.OPENAI_BASE_URL) });
-    providers.set('openai', { name: 'openai', model: config.OPENAI_MODEL, languageModel: openai.chat(config.OPENAI_MODEL) });
+    providers.set('openai', {
+      name: 'openai',
+      model: config.OPENAI_MODEL,
+      languageModel: openai.chat(config.OPENAI_MODEL),
+    });
   }
   if (config.GEMINI_API_KEY) {
-    const google = createGoogleGenerativeAI({ apiKey: config.GEMINI_API_KEY, ...optional('baseURL', config.GEMINI_BASE_URL) });
+    const google = createGoogleGenerativeAI({
+      apiKey: config.GEMINI_API_KEY,
+      ...optional('baseURL', config.GEMINI_BASE_URL),
+    });
     providers.set('gemini', { name: 'gemini', model: config.GEMINI_MODEL, languageModel: google(config.GEMINI_MODEL) });
   }
   if (config.ZAI_API_KEY) {
@@ -41,8 +56,13 @@ export function configuredProviders(config: Config): Map<ProviderName, LlmProvid
 
 /** The order calls try providers in: the primary, then the fallbacks, each once, configured ones only. */
 export function providerOrder(config: Config, providers: ReadonlyMap<ProviderName, LlmProvider>): LlmProvider[] {
-  const names = [...(config.LLM_PRIMARY_PROVIDER ? [config.LLM_PRIMARY_PROVIDER] : []), ...config.LLM_FALLBACK_PROVIDERS];
-  const ordered = [...new Set(names)].map((name) => providers.get(name)).filter((p): p is LlmProvider => p !== undefined);
+  const names = [
+    ...(config.LLM_PRIMARY_PROVIDER ? [config.LLM_PRIMARY_PROVIDER] : []),
+    ...config.LLM_FALLBACK_PROVIDERS,
+  ];
+  const ordered = [...new Set(names)]
+    .map((name) => providers.get(name))
+    .filter((p): p is LlmProvider => p !== undefined);
   // No order given: every configured provider, in a fixed order.
   return ordered.length > 0 || names.length > 0 ? ordered : [...providers.values()];
 }

@@ -1,6 +1,12 @@
 import { TaskFailure } from '../catalog/define-command.js';
 import type { Logger } from '../observability/logger.js';
-import { LocalBreaker, type BreakerChange, type BreakerSettings, type BreakerState, type CircuitBreaker } from './circuit-breaker.js';
+import {
+  LocalBreaker,
+  type BreakerChange,
+  type BreakerSettings,
+  type BreakerState,
+  type CircuitBreaker,
+} from './circuit-breaker.js';
 import { classify, isProviderFailure, isRetryable, type LlmFailureCode } from './failure-codes.js';
 import type { LlmProvider, ProviderName } from './providers.js';
 
@@ -54,7 +60,10 @@ export class LlmRouter {
     if (change) this.options.onBreaker?.(provider, change);
   }
 
-  async call<T>(run: (provider: LlmProvider, signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<Routed<T>> {
+  async call<T>(
+    run: (provider: LlmProvider, signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<Routed<T>> {
     const failures: Array<{ provider: ProviderName; code: LlmFailureCode; message: string }> = [];
     for (const provider of this.options.providers) {
       const breaker = this.breakers.get(provider.name)!;
@@ -64,7 +73,13 @@ export class LlmRouter {
       try {
         const value = await run(provider, AbortSignal.any([signal, deadline]));
         this.changed(provider.name, await breaker.succeeded(this.now()));
-        return { value, provider: provider.name, model: provider.model, latency_ms: performance.now() - started, fell_back_from: failures.map(({ provider: p, code }) => ({ provider: p, code })) };
+        return {
+          value,
+          provider: provider.name,
+          model: provider.model,
+          latency_ms: performance.now() - started,
+          fell_back_from: failures.map(({ provider: p, code }) => ({ provider: p, code })),
+        };
       } catch (error) {
         if (signal.aborted) throw error;
         const code = classify(error, deadline.aborted);
@@ -79,7 +94,11 @@ export class LlmRouter {
       }
     }
     const last = failures.at(-1);
-    if (!last) throw new TaskFailure('PROVIDER_UPSTREAM_ERROR', 'every LLM provider\'s circuit breaker is open', true);
-    throw new TaskFailure(last.code, failures.map((f) => `${f.provider}: ${f.code} ${f.message}`).join('; '), isRetryable(last.code));
+    if (!last) throw new TaskFailure('PROVIDER_UPSTREAM_ERROR', "every LLM provider's circuit breaker is open", true);
+    throw new TaskFailure(
+      last.code,
+      failures.map((f) => `${f.provider}: ${f.code} ${f.message}`).join('; '),
+      isRetryable(last.code),
+    );
   }
 }

@@ -84,7 +84,10 @@ export async function openCore(config: Config, options: CoreOptions): Promise<Co
       closing.defer('redis', () => redis.disconnect());
       await redisReady(redis);
     }
-    const observed = observedStore(opened.store, [...(options.appendObservers ?? []), ...(redis ? [announcePositions(redis)] : [])]);
+    const observed = observedStore(opened.store, [
+      ...(options.appendObservers ?? []),
+      ...(redis ? [announcePositions(redis)] : []),
+    ]);
     const store = options.patienceMs === undefined ? observed : patientStore(observed, options.patienceMs);
     const sessionSecret = config.SESSION_SECRET ?? dataDirSessionSecret(config.dataDir);
     const shares = new ShareStore(config.NEXUS_OUTBOX_DIR, { secret: sessionSecret, limits: outboxLimits(config) });
@@ -100,7 +103,11 @@ export async function openCore(config: Config, options: CoreOptions): Promise<Co
     });
     const riskOf = riskPolicy(catalog, config.RISK_OVERRIDES, config.RISK_ALLOW_LOWERING);
     const newEventId = () => newId();
-    const router = llmRouterFrom(config, { logger, record: { store, now, newEventId }, ...(redis ? { redis, processId: options.processId } : {}) });
+    const router = llmRouterFrom(config, {
+      logger,
+      record: { store, now, newEventId },
+      ...(redis ? { redis, processId: options.processId } : {}),
+    });
     const llm = router && { router, meter: llmMeterFrom(config, store, now, newEventId) };
     const runner = (executorId: string, memory: MemorySource): TaskRunnerDeps => ({
       store,
@@ -114,6 +121,21 @@ export async function openCore(config: Config, options: CoreOptions): Promise<Co
       newEventId,
       random: Math.random,
     });
-    return { config, logger, now, newId, store, opened, ...(redis ? { redis } : {}), sessionSecret, shares, catalog, riskOf, publicUrl, runner, closing };
+    return {
+      config,
+      logger,
+      now,
+      newId,
+      store,
+      opened,
+      ...(redis ? { redis } : {}),
+      sessionSecret,
+      shares,
+      catalog,
+      riskOf,
+      publicUrl,
+      runner,
+      closing,
+    };
   });
 }

@@ -34,11 +34,25 @@ export async function startDistribution(core: Core): Promise<Distribution | unde
   const publisher = new QueuePublisher(config.RABBITMQ_URL, queueTopology(config), logger);
   closing.defer('task publisher', () => publisher.close());
   await publisher.start(30_000);
-  const leadership = new Leadership(redis, redisKeys.dispatchLeader(config.TASK_QUEUE), `supervisor-${hostname()}-${process.pid}-${core.newId()}`, 10_000, logger);
+  const leadership = new Leadership(
+    redis,
+    redisKeys.dispatchLeader(config.TASK_QUEUE),
+    `supervisor-${hostname()}-${process.pid}-${core.newId()}`,
+    10_000,
+    logger,
+  );
   closing.defer('dispatch leadership', () => leadership.stop());
   await leadership.start();
   const heartbeatMs = config.WORKER_HEARTBEAT_SECONDS * 1000;
-  const workers = new WorkerWatch({ store: core.store, redis, beatMs: heartbeatMs, logger, now: core.now, newEventId: () => core.newId(), leads: () => leadership.isLeader });
+  const workers = new WorkerWatch({
+    store: core.store,
+    redis,
+    beatMs: heartbeatMs,
+    logger,
+    now: core.now,
+    newEventId: () => core.newId(),
+    leads: () => leadership.isLeader,
+  });
   const follow = async (dispatcher: Dispatcher, runner: TaskRunnerDeps) => {
     leadership.onGained(() => dispatcher.wake());
     closing.defer('worker watch', () => workers.stop());
@@ -51,7 +65,8 @@ export async function startDistribution(core: Core): Promise<Distribution | unde
       prefetch: 16,
       name: 'nexus-supervisor-triage',
       logger,
-      handle: async (message, delivery) => void (await recoverDeadLetter({ ...runner, redis, heartbeatMs }, message, delivery)),
+      handle: async (message, delivery) =>
+        void (await recoverDeadLetter({ ...runner, redis, heartbeatMs }, message, delivery)),
     });
     closing.defer('dead-letter triage', () => triage.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000));
     await triage.start(30_000);
@@ -69,7 +84,10 @@ async function followOtherReplicas({ redis, opened, closing, logger }: Core): Pr
 }
 
 /** RabbitMQ and Redis as `/health` reports them. */
-export function dependencyStatus(core: Core, distribution: Distribution | undefined): () => Record<string, 'ok' | 'down'> {
+export function dependencyStatus(
+  core: Core,
+  distribution: Distribution | undefined,
+): () => Record<string, 'ok' | 'down'> {
   return () => ({
     ...(distribution ? { rabbitmq: distribution.publisher.connected ? 'ok' : 'down' } : {}),
     ...(core.redis ? { redis: core.redis.status === 'ready' ? 'ok' : 'down' } : {}),

@@ -6,7 +6,10 @@ import { ConfigError, loadConfig, type Config } from '../config/load-config.js';
  * directory if there is one), start, and a graceful stop on SIGTERM or SIGINT (a second signal
  * stops at once). A bad configuration or a failed start exits 1 with `<name> cannot start: …`.
  */
-export async function runProcess(name: string, start: (config: Config) => Promise<{ stop(): Promise<void> }>): Promise<void> {
+export async function runProcess(
+  name: string,
+  start: (config: Config) => Promise<{ stop(): Promise<void> }>,
+): Promise<void> {
   const fail = (message: string): never => {
     process.stderr.write(`${name} cannot start: ${message}\n`);
     process.exit(1);

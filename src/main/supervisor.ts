@@ -56,7 +56,10 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     const startedAt = now();
     metrics.knowCommandTypes(core.catalog.list().map((definition) => definition.type));
     const distribution = await startDistribution(core);
-    const projection = snapshotProjection({ worklogKeep: config.STREAM_WORKLOG_KEEP, deadLettersKeep: config.DEAD_LETTERS_KEEP });
+    const projection = snapshotProjection({
+      worklogKeep: config.STREAM_WORKLOG_KEEP,
+      deadLettersKeep: config.DEAD_LETTERS_KEEP,
+    });
     const hub = await FeedHub.start({
       store,
       projection,
@@ -133,9 +136,19 @@ export async function startNexus(config: Config, options: StartOptions = {}): Pr
     closing.defer('open streams', () => shutdown.abort());
     const { port } = server.address() as AddressInfo;
     address.url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-    logger.info({ url: address.url, store: core.opened.kind, distributed: distribution !== undefined, development_mode: config.developmentMode }, 'NEXUS is serving');
+    logger.info(
+      {
+        url: address.url,
+        store: core.opened.kind,
+        distributed: distribution !== undefined,
+        development_mode: config.developmentMode,
+      },
+      'NEXUS is serving',
+    );
     if (config.developmentMode) {
-      logger.warn('development mode: NEXUS_API_KEY is not set, so API keys are not checked; listening on loopback only');
+      logger.warn(
+        'development mode: NEXUS_API_KEY is not set, so API keys are not checked; listening on loopback only',
+      );
     }
     const stop = async () => {
       logger.info('shutting down');

@@ -30,7 +30,10 @@ const LOG_PATIENCE_MS = 30_000;
  *   const worker = await startWorker(loadConfig(process.env));
  *   process.once('SIGTERM', () => worker.stop());
  */
-export async function startWorker(config: Config, options: { logger?: Logger; catalog?: (deps: BuiltInDeps) => Catalog } = {}): Promise<RunningWorker> {
+export async function startWorker(
+  config: Config,
+  options: { logger?: Logger; catalog?: (deps: BuiltInDeps) => Catalog } = {},
+): Promise<RunningWorker> {
   if (!config.RABBITMQ_URL || !config.REDIS_URL) {
     throw new Error('RABBITMQ_URL is not set: workers take their tasks from RabbitMQ (with their leases in REDIS_URL)');
   }
@@ -49,14 +52,25 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
     const heartbeatMs = config.WORKER_HEARTBEAT_SECONDS * 1000;
     const leaseTtlMs = config.TASK_LOCK_TTL_SECONDS * 1000;
     const capabilities = catalog.list().map((c) => c.type);
-    const presence = new WorkerPresence(redis, { worker_id: workerId, capabilities, started_at: now().toISOString(), pid: process.pid, host: hostname() }, heartbeatMs, logger, HEARTBEAT_FILE);
+    const presence = new WorkerPresence(
+      redis,
+      { worker_id: workerId, capabilities, started_at: now().toISOString(), pid: process.pid, host: hostname() },
+      heartbeatMs,
+      logger,
+      HEARTBEAT_FILE,
+    );
     closing.defer('presence', () => presence.stop());
     await presence.start();
     const stamp = () => ({ now: now(), newEventId: () => core.newId() });
-    await recordWorker(store, { type: 'WorkerJoined', data: { worker_id: workerId, capabilities, host: hostname(), pid: process.pid } }, 'no_stream', stamp());
+    await recordWorker(
+      store,
+      { type: 'WorkerJoined', data: { worker_id: workerId, capabilities, host: hostname(), pid: process.pid } },
+      'no_stream',
+      stamp(),
+    );
     closing.defer('departure', () =>
-      recordWorker(store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'shutdown' } }, 0, stamp()).catch((error: unknown) =>
-        logger.warn({ err: error }, 'departure not recorded'),
+      recordWorker(store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'shutdown' } }, 0, stamp()).catch(
+        (error: unknown) => logger.warn({ err: error }, 'departure not recorded'),
       ),
     );
     const shutdown = new AbortController();
@@ -88,7 +102,10 @@ export async function startWorker(config: Config, options: { logger?: Logger; ca
       clearTimeout(aborting);
     });
     await consumer.start(30_000);
-    logger.info({ store: core.opened.kind, queue: config.TASK_QUEUE, capabilities: capabilities.length }, 'worker is taking tasks');
+    logger.info(
+      { store: core.opened.kind, queue: config.TASK_QUEUE, capabilities: capabilities.length },
+      'worker is taking tasks',
+    );
     const stop = async () => {
       logger.info('worker shutting down');
       await closing.close();

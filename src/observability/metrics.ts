@@ -36,8 +36,18 @@ export function createMetrics() {
     labelNames: ['command_type', 'outcome'],
     registers: [registry],
   });
-  const retries = new Counter({ name: 'nexus_task_retries_total', help: 'Task retries scheduled', labelNames: ['command_type'], registers: [registry] });
-  const triaged = new Counter({ name: 'nexus_dead_letters_triaged_total', help: 'Dead letters triaged, by action', labelNames: ['action'], registers: [registry] });
+  const retries = new Counter({
+    name: 'nexus_task_retries_total',
+    help: 'Task retries scheduled',
+    labelNames: ['command_type'],
+    registers: [registry],
+  });
+  const triaged = new Counter({
+    name: 'nexus_dead_letters_triaged_total',
+    help: 'Dead letters triaged, by action',
+    labelNames: ['action'],
+    registers: [registry],
+  });
   // Every series exists from the start, at 0, so rates and alerts work before the first event.
   for (const action of triageActionSchema.options) triaged.inc({ action }, 0);
   const appendSeconds = new Histogram({
@@ -58,11 +68,32 @@ export function createMetrics() {
           this.set(await sources.queueDepth());
         },
       });
-      new Gauge({ name: 'nexus_tasks_in_flight', help: 'Tasks being run or handed to the queue', registers: [registry], collect() { this.set(sources.tasksInFlight()); } });
-      new Gauge({ name: 'nexus_sse_clients', help: 'Open SSE streams', registers: [registry], collect() { this.set(sources.sseClients()); } });
+      new Gauge({
+        name: 'nexus_tasks_in_flight',
+        help: 'Tasks being run or handed to the queue',
+        registers: [registry],
+        collect() {
+          this.set(sources.tasksInFlight());
+        },
+      });
+      new Gauge({
+        name: 'nexus_sse_clients',
+        help: 'Open SSE streams',
+        registers: [registry],
+        collect() {
+          this.set(sources.sseClients());
+        },
+      });
       const dlqDepth = sources.dlqDepth;
       if (dlqDepth) {
-        new Gauge({ name: 'nexus_dlq_depth', help: 'Messages in DLQ_QUEUE awaiting triage', registers: [registry], async collect() { this.set(await dlqDepth()); } });
+        new Gauge({
+          name: 'nexus_dlq_depth',
+          help: 'Messages in DLQ_QUEUE awaiting triage',
+          registers: [registry],
+          async collect() {
+            this.set(await dlqDepth());
+          },
+        });
       }
     },
     /** The catalog's command types, each counted from 0. */
@@ -83,7 +114,8 @@ export function createMetrics() {
         }
       }
     },
-    appendObserver: ((_tenant, _result, durationMs) => appendSeconds.observe(durationMs / 1000)) satisfies AppendObserver,
+    appendObserver: ((_tenant, _result, durationMs) =>
+      appendSeconds.observe(durationMs / 1000)) satisfies AppendObserver,
   };
 }
 

@@ -44,8 +44,16 @@ function runAfter(run: ApprovalRun | undefined, event: RecordedEvent<CommandLife
     case 'TaskQueued':
       return base;
     case 'TaskStarted': {
-      const executors = base.executors.includes(event.data.executor_id) ? base.executors : [...base.executors, event.data.executor_id];
-      return { ...base, status: 'running', attempts: event.data.attempt, executors, started_at: base.started_at ?? event.metadata.occurred_at };
+      const executors = base.executors.includes(event.data.executor_id)
+        ? base.executors
+        : [...base.executors, event.data.executor_id];
+      return {
+        ...base,
+        status: 'running',
+        attempts: event.data.attempt,
+        executors,
+        started_at: base.started_at ?? event.metadata.occurred_at,
+      };
     }
     case 'TaskSucceeded':
       return { ...base, status: 'succeeded', result: event.data.result, finished_at: event.metadata.occurred_at };
@@ -77,7 +85,17 @@ export function approvalRecord(events: readonly RecordedEvent[], askId?: string)
     }
     positions.push(recorded.position);
     if (recorded.type === 'AskCreated') {
-      const { ask_id, command_id, command_type, risk_level, description, params, payload_hash, requested_by, expires_at } = recorded.data;
+      const {
+        ask_id,
+        command_id,
+        command_type,
+        risk_level,
+        description,
+        params,
+        payload_hash,
+        requested_by,
+        expires_at,
+      } = recorded.data;
       record = {
         ask_id,
         command_id,

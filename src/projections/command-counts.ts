@@ -1,4 +1,10 @@
-import { evolve, initialState, type AcceptedCommand, type CommandLifeState, type TriageStatus } from '../commands/command-life.js';
+import {
+  evolve,
+  initialState,
+  type AcceptedCommand,
+  type CommandLifeState,
+  type TriageStatus,
+} from '../commands/command-life.js';
 import type { CommandLifeEvent } from '../events/command-events.js';
 import type { RecordedEvent } from '../events/envelope.js';
 import { emptyTrie, trieDelete, trieGet, trieSet, type HashTrie } from './hash-trie.js';
@@ -55,16 +61,35 @@ const countOf: Record<Status, { readonly count?: keyof Counts; readonly unlisted
   'dead_lettered:discarded': {},
 };
 
-const statusOf = (state: CommandLifeState): Status => (state.status === 'dead_lettered' ? `dead_lettered:${state.triage}` : state.status);
+const statusOf = (state: CommandLifeState): Status =>
+  state.status === 'dead_lettered' ? `dead_lettered:${state.triage}` : state.status;
 
 // One state per status, for the command-life `evolve` to fold an event onto: what comes out
 // depends on the status and the event, never on the command's details, so they are blank.
-const blank: AcceptedCommand = Object.freeze({ command_id: '', task_id: '', command_type: '', params: {}, risk_level: 'GREEN', description: '', requested_by: '' });
-const deadLetter = (triage: TriageStatus): CommandLifeState => ({ status: 'dead_lettered', command: blank, attempts: 0, error: { code: '', message: '' }, triage });
+const blank: AcceptedCommand = Object.freeze({
+  command_id: '',
+  task_id: '',
+  command_type: '',
+  params: {},
+  risk_level: 'GREEN',
+  description: '',
+  requested_by: '',
+});
+const deadLetter = (triage: TriageStatus): CommandLifeState => ({
+  status: 'dead_lettered',
+  command: blank,
+  attempts: 0,
+  error: { code: '', message: '' },
+  triage,
+});
 const lifeOf: Record<Status, CommandLifeState> = {
   absent: initialState(),
   accepted: { status: 'accepted', command: blank },
-  awaiting_approval: { status: 'awaiting_approval', command: blank, ask: { ask_id: '', payload_hash: '', expires_at: '', warned: false } },
+  awaiting_approval: {
+    status: 'awaiting_approval',
+    command: blank,
+    ask: { ask_id: '', payload_hash: '', expires_at: '', warned: false },
+  },
   queued: { status: 'queued', command: blank, attempt: 0 },
   retry_scheduled: { status: 'retry_scheduled', command: blank, attempt: 0, retry_at: '' },
   running: { status: 'running', command: blank, attempt: 0, executor_id: '' },
@@ -106,12 +131,18 @@ const statusBefore: Record<CommandLifeEvent['type'], readonly Status[]> = {
 
 // Told by the table above rather than by the event schemas: the dashboard bundles this file, and
 // the schemas would bring zod along.
-const isCommandLife = (event: RecordedEvent): event is RecordedEvent<CommandLifeEvent> => Object.hasOwn(statusBefore, event.type);
+const isCommandLife = (event: RecordedEvent): event is RecordedEvent<CommandLifeEvent> =>
+  Object.hasOwn(statusBefore, event.type);
 
 /** The counts with one command moved out of `from` and into `to` (either may be none). */
 function moved(counts: Counts, from: keyof Counts | undefined, to: keyof Counts | undefined): Counts {
   if (from === to) return counts;
-  const next = { queued: counts.queued, running: counts.running, awaiting_approval: counts.awaiting_approval, dead_lettered: counts.dead_lettered };
+  const next = {
+    queued: counts.queued,
+    running: counts.running,
+    awaiting_approval: counts.awaiting_approval,
+    dead_lettered: counts.dead_lettered,
+  };
   if (from !== undefined) next[from] -= 1;
   if (to !== undefined) next[to] += 1;
   return next;
@@ -131,9 +162,18 @@ export function countCommands(commands: CommandCounts, event: RecordedEvent): Co
   const listedAs = entered !== undefined && !entersUnlisted ? after : undefined;
   const { statuses } = commands;
   return {
-    statuses: listedAs !== undefined ? trieSet(statuses, taskId, listedAs) : held !== undefined ? trieDelete(statuses, taskId) : statuses,
+    statuses:
+      listedAs !== undefined
+        ? trieSet(statuses, taskId, listedAs)
+        : held !== undefined
+          ? trieDelete(statuses, taskId)
+          : statuses,
     listed: moved(commands.listed, held === undefined ? undefined : left, listedAs === undefined ? undefined : entered),
-    unlisted: moved(commands.unlisted, held === undefined && isCounted(commands.unlisted, before) ? left : undefined, entersUnlisted ? entered : undefined),
+    unlisted: moved(
+      commands.unlisted,
+      held === undefined && isCounted(commands.unlisted, before) ? left : undefined,
+      entersUnlisted ? entered : undefined,
+    ),
   };
 }
 

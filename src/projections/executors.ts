@@ -22,7 +22,13 @@ export function evolveExecutors(executors: Executors, event: RecordedEvent): Exe
     next.set(worker_id, { worker_id, capabilities, host, status: 'active', joined_at: event.metadata.occurred_at });
   } else {
     const known = executors.get(event.data.worker_id);
-    if (known) next.set(known.worker_id, { ...known, status: 'left', left_at: event.metadata.occurred_at, left_because: event.data.reason });
+    if (known)
+      next.set(known.worker_id, {
+        ...known,
+        status: 'left',
+        left_at: event.metadata.occurred_at,
+        left_because: event.data.reason,
+      });
   }
   return next;
 }

@@ -53,7 +53,13 @@ export const spendProjection = {
   evolve(state: SpendState, recorded: RecordedEvent): SpendState {
     if (recorded.type !== 'LlmCallRecorded' || recorded.position <= state.position) return state;
     const call = recorded.data;
-    const spend: Spend = { calls: 1, failed: call.outcome === 'ok' ? 0 : 1, input_tokens: call.input_tokens, output_tokens: call.output_tokens, cost_usd: call.cost_usd };
+    const spend: Spend = {
+      calls: 1,
+      failed: call.outcome === 'ok' ? 0 : 1,
+      input_tokens: call.input_tokens,
+      output_tokens: call.output_tokens,
+      cost_usd: call.cost_usd,
+    };
     const day = recorded.metadata.occurred_at.slice(0, 10);
     const before = state.days[day] ?? { total: NONE, by_provider: {}, by_model: {}, by_command_type: {} };
     const after: DaySpend = {
@@ -68,7 +74,13 @@ export const spendProjection = {
 
 /** The spend of the days on or after `since` (YYYY-MM-DD; every day when absent), summed. */
 export function summarizeSpend(state: SpendState, since?: string): FinopsSummary {
-  const summary = { total: NONE, by_day: {} as Record<string, Spend>, by_provider: {} as Record<string, Spend>, by_model: {} as Record<string, Spend>, by_command_type: {} as Record<string, Spend> };
+  const summary = {
+    total: NONE,
+    by_day: {} as Record<string, Spend>,
+    by_provider: {} as Record<string, Spend>,
+    by_model: {} as Record<string, Spend>,
+    by_command_type: {} as Record<string, Spend>,
+  };
   const merge = (into: Record<string, Spend>, from: Readonly<Record<string, Spend>>) => {
     for (const [key, spend] of Object.entries(from)) into[key] = plus(into[key] ?? NONE, spend);
   };

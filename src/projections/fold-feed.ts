@@ -39,9 +39,11 @@ export async function foldAtMost<S>(
   most: number,
 ): Promise<S | undefined> {
   let { state, position } = from;
-  for (let folded = 0; ; ) {
+  for (let folded = 0; ;) {
     // Pages are cut by bytes as well as count: only an empty one is the end.
-    const page = await store.readFeed(feedQueryOf(projection, { tenant, after: position, upTo, limit: Math.min(FOLD_PAGE, most - folded + 1) }));
+    const page = await store.readFeed(
+      feedQueryOf(projection, { tenant, after: position, upTo, limit: Math.min(FOLD_PAGE, most - folded + 1) }),
+    );
     if (page.length === 0) return state;
     folded += page.length;
     if (folded > most) return undefined;
@@ -52,7 +54,10 @@ export async function foldAtMost<S>(
 }
 
 /** A query of the feed, narrowed to what `projection` reads. */
-export function feedQueryOf<Q extends Omit<FeedQuery, 'after' | 'limit'>>(projection: FeedProjection<unknown>, query: Q): Q {
+export function feedQueryOf<Q extends Omit<FeedQuery, 'after' | 'limit'>>(
+  projection: FeedProjection<unknown>,
+  query: Q,
+): Q {
   if (projection.types) return { ...query, types: projection.types };
   return projection.withoutPayloads ? { ...query, withoutPayloads: true } : query;
 }

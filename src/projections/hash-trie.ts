@@ -74,7 +74,8 @@ export function trieDelete<V>(trie: HashTrie<V>, key: string): HashTrie<V> {
 export function* trieEntries<V>(trie: HashTrie<V>): Generator<[string, V]> {
   const stack: Node<V>[] = [trie];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (isBucket(node)) for (let i = 0; i < node.entries.length; i += 2) yield [node.entries[i] as string, node.entries[i + 1] as V];
+    if (isBucket(node))
+      for (let i = 0; i < node.entries.length; i += 2) yield [node.entries[i] as string, node.entries[i + 1] as V];
     else for (const slot of node.slots) if (slot !== undefined) stack.push(slot);
   }
 }
@@ -103,7 +104,8 @@ function setIn<V>(node: Node<V> | undefined, hash: number, key: string, value: V
 function split<V>(bucket: Bucket<V>, depth: number): Branch<V> {
   let branch: Node<V> = emptyBranch;
   const { entries } = bucket;
-  for (let i = 0; i < entries.length; i += 2) branch = setIn(branch, hashOf(entries[i] as string), entries[i] as string, entries[i + 1] as V, depth);
+  for (let i = 0; i < entries.length; i += 2)
+    branch = setIn(branch, hashOf(entries[i] as string), entries[i] as string, entries[i + 1] as V, depth);
   return branch as Branch<V>;
 }
 

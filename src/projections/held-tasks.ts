@@ -23,7 +23,11 @@ export const DEAD_LETTERS_KEEP = 500;
  * `keep` are listed, newest last: past it the oldest kept one leaves first, then the oldest
  * held one (each stays in the log, and can still be requeued or discarded by its command id).
  */
-export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: RecordedEvent, keep = DEAD_LETTERS_KEEP): readonly DeadLetter[] {
+export function evolveDeadLetters(
+  letters: readonly DeadLetter[],
+  recorded: RecordedEvent,
+  keep = DEAD_LETTERS_KEEP,
+): readonly DeadLetter[] {
   const event = recorded;
   switch (event.type) {
     case 'TaskDeadLettered': {
@@ -42,13 +46,17 @@ export function evolveDeadLetters(letters: readonly DeadLetter[], recorded: Reco
     }
     case 'DeadLetterTriaged': {
       const { command_id, action } = event.data;
-      return letters.some((l) => l.command_id === command_id) ? letters.map((l) => (l.command_id === command_id ? { ...l, triage: action } : l)) : letters;
+      return letters.some((l) => l.command_id === command_id)
+        ? letters.map((l) => (l.command_id === command_id ? { ...l, triage: action } : l))
+        : letters;
     }
     case 'TaskQueued':
     case 'AskCreated':
     case 'HeldTaskDiscarded': {
       const { command_id } = event.data;
-      return letters.some((l) => l.command_id === command_id) ? letters.filter((l) => l.command_id !== command_id) : letters;
+      return letters.some((l) => l.command_id === command_id)
+        ? letters.filter((l) => l.command_id !== command_id)
+        : letters;
     }
     default:
       return letters;

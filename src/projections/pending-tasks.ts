@@ -46,16 +46,35 @@ export function taskChange(previous: PendingTask | undefined, event: RecordedEve
   if (!isCommandLifeEvent(event)) return undefined;
   if (previous && event.revision <= previous.revision) return undefined;
   const key = taskKey(event.tenant, event.data.command_id);
-  if (!previous && event.type !== 'CommandAccepted') return { kind: 'unknown', key, tenant: event.tenant, command_id: event.data.command_id };
+  if (!previous && event.type !== 'CommandAccepted')
+    return { kind: 'unknown', key, tenant: event.tenant, command_id: event.data.command_id };
   const state = withoutParams(evolve(previous?.state ?? initialState(), event));
-  return changeOf({ tenant: event.tenant, command_id: event.data.command_id, correlation_id: event.metadata.correlation_id, state, revision: event.revision }, event);
+  return changeOf(
+    {
+      tenant: event.tenant,
+      command_id: event.data.command_id,
+      correlation_id: event.metadata.correlation_id,
+      state,
+      revision: event.revision,
+    },
+    event,
+  );
 }
 
 /** The change a command's whole stream, read again from the log, comes to. */
 export function replayedChange(life: CommandLife): TaskChange | undefined {
   const last = life.events.at(-1);
   if (!last) return undefined;
-  return changeOf({ tenant: life.tenant, command_id: life.command_id, correlation_id: last.metadata.correlation_id, state: withoutParams(life.state), revision: last.revision }, last);
+  return changeOf(
+    {
+      tenant: life.tenant,
+      command_id: life.command_id,
+      correlation_id: last.metadata.correlation_id,
+      state: withoutParams(life.state),
+      revision: last.revision,
+    },
+    last,
+  );
 }
 
 function changeOf(task: PendingTask, last: RecordedEvent): TaskChange {
@@ -75,8 +94,11 @@ function changeOf(task: PendingTask, last: RecordedEvent): TaskChange {
       return { kind: 'running', key, task };
     case 'dead_lettered':
       // due for triage once; a held task waits (as `waiting`) for an admin's requeue
-      if (state.triage === 'pending') return { kind: 'ready', key, task, due_at: Date.parse(last.metadata.occurred_at) };
-      return state.triage === 'held' || state.triage === 'requeued' ? { kind: 'waiting', key, task } : { kind: 'finished', key };
+      if (state.triage === 'pending')
+        return { kind: 'ready', key, task, due_at: Date.parse(last.metadata.occurred_at) };
+      return state.triage === 'held' || state.triage === 'requeued'
+        ? { kind: 'waiting', key, task }
+        : { kind: 'finished', key };
     case 'succeeded':
     case 'denied':
     case 'expired':

@@ -88,7 +88,11 @@ function eventTypeOf(report: Report): string {
   const { payload } = report;
   switch (report.report_type) {
     case 'ask_resolved':
-      return payload.decision === 'approved' ? 'AskApproved' : payload.decision === 'denied' ? 'AskDenied' : 'AskExpired';
+      return payload.decision === 'approved'
+        ? 'AskApproved'
+        : payload.decision === 'denied'
+          ? 'AskDenied'
+          : 'AskExpired';
     case 'autopilot_changed':
       return payload.status === 'paused' ? 'AutopilotPaused' : 'AutopilotResumed';
     case 'memory_changed':

@@ -19,11 +19,15 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
   const beforeAsks = new Set(before.asks.map((ask) => ask.ask_id));
   const afterAsks = new Set(after.asks.map((ask) => ask.ask_id));
-  const set = Object.fromEntries(Object.entries(after.memory).filter(([key, value]) => !(key in before.memory) || !same(before.memory[key], value)));
+  const set = Object.fromEntries(
+    Object.entries(after.memory).filter(([key, value]) => !(key in before.memory) || !same(before.memory[key], value)),
+  );
   return {
     from: before.position,
     to: after.position,
-    ...(same(before.autopilot, after.autopilot) ? {} : { autopilot: { before: before.autopilot, after: after.autopilot } }),
+    ...(same(before.autopilot, after.autopilot)
+      ? {}
+      : { autopilot: { before: before.autopilot, after: after.autopilot } }),
     worklog: { added: after.worklog.filter((entry) => entry.position > before.position) },
     asks: {
       added: after.asks.filter((ask) => !beforeAsks.has(ask.ask_id)),

@@ -5,7 +5,14 @@ import type { Tenant } from '../events/tenant.js';
 import { countCommands, countsOf, fromCounts, noCommands, type CommandCounts, type Counts } from './command-counts.js';
 import type { Executors } from './executors.js';
 import { DEAD_LETTERS_KEEP, evolveDeadLetters, type DeadLetter } from './held-tasks.js';
-import { addToWorklog, emptyWorklog, worklogEntries, worklogEntry, type Worklog, type WorklogEntry } from './worklog.js';
+import {
+  addToWorklog,
+  emptyWorklog,
+  worklogEntries,
+  worklogEntry,
+  type Worklog,
+  type WorklogEntry,
+} from './worklog.js';
 
 /** The autopilot's status and its counts (queued counts retry-scheduled tasks too). */
 export interface Autopilot extends Counts {
@@ -107,13 +114,20 @@ export function remember(memory: SnapshotState['memory'], event: NexusEvent): Sn
   return rest;
 }
 
-const resolvesAsk = (event: NexusEvent): event is Extract<NexusEvent, { type: 'AskApproved' | 'AskDenied' | 'AskExpired' }> =>
+const resolvesAsk = (
+  event: NexusEvent,
+): event is Extract<NexusEvent, { type: 'AskApproved' | 'AskDenied' | 'AskExpired' }> =>
   event.type === 'AskApproved' || event.type === 'AskDenied' || event.type === 'AskExpired';
 
 function pendingAsk(event: RecordedEvent<NexusEvent>): PendingAsk | undefined {
   if (event.type !== 'AskCreated') return undefined;
   const { params, warn_at: _warnAt, ...ask } = event.data;
-  return { payload: params, correlation_id: event.metadata.correlation_id, created_at: event.metadata.occurred_at, ...ask };
+  return {
+    payload: params,
+    correlation_id: event.metadata.correlation_id,
+    created_at: event.metadata.occurred_at,
+    ...ask,
+  };
 }
 
 function trackExecutors(
@@ -129,7 +143,9 @@ function trackExecutors(
   // Spread first: what else is known of the executor (a worker's capabilities, say) stays.
   const after: Executor = {
     ...before,
-    in_flight: startedBy ? [...before.in_flight, event.data.task_id] : before.in_flight.filter((t) => t !== event.data.task_id),
+    in_flight: startedBy
+      ? [...before.in_flight, event.data.task_id]
+      : before.in_flight.filter((t) => t !== event.data.task_id),
     last_seen_at: event.metadata.occurred_at,
     completed: before.completed + (event.type === 'TaskSucceeded' ? 1 : 0),
     failed: before.failed + (event.type === 'TaskFailed' ? 1 : 0),
@@ -165,15 +181,22 @@ export function snapshotProjection(options: SnapshotOptions) {
       paused: event.type === 'AutopilotPaused' ? true : event.type === 'AutopilotResumed' ? false : state.paused,
       commands: countCommands(state.commands, event),
       worklog: entry ? addToWorklog(state.worklog, entry, options.worklogKeep) : state.worklog,
-      asks: ask ? [...state.asks, ask] : resolvesAsk(event) ? state.asks.filter((a) => a.ask_id !== event.data.ask_id) : state.asks,
+      asks: ask
+        ? [...state.asks, ask]
+        : resolvesAsk(event)
+          ? state.asks.filter((a) => a.ask_id !== event.data.ask_id)
+          : state.asks,
       memory: remember(state.memory, event),
       sidecar: trackExecutors(state.sidecar, event, executorsKeep),
       dead_letters: evolveDeadLetters(state.dead_letters, event, deadLettersKeep),
     };
   };
   /** `at.current`: the view is of the tenant as it is now (a stream about to go live), whatever the position. */
-  const view = (state: SnapshotState, at: { tenant: Tenant; position: number; timestamp: string; current?: boolean }, live?: LiveExecutors): Snapshot =>
-    snapshotView(state, { ...at, worklogKeep: options.worklogKeep }, live);
+  const view = (
+    state: SnapshotState,
+    at: { tenant: Tenant; position: number; timestamp: string; current?: boolean },
+    live?: LiveExecutors,
+  ): Snapshot => snapshotView(state, { ...at, worklogKeep: options.worklogKeep }, live);
   // Neither a command's params nor a task's result shows in a snapshot (an ask's params do).
   return { initialState: initialSnapshot, evolve, view, withoutPayloads: true };
 }
@@ -227,7 +250,12 @@ function withWorkers(sidecar: SnapshotState['sidecar'], live: LiveExecutors): Sn
   const merged: Record<string, Executor> = { ...sidecar };
   for (const worker of live.executors.values()) {
     if (worker.status !== 'active' && !(worker.worker_id in sidecar)) continue;
-    const work = sidecar[worker.worker_id] ?? { in_flight: [], last_seen_at: worker.joined_at, completed: 0, failed: 0 };
+    const work = sidecar[worker.worker_id] ?? {
+      in_flight: [],
+      last_seen_at: worker.joined_at,
+      completed: 0,
+      failed: 0,
+    };
     const heartbeat = live.heartbeats.get(worker.worker_id);
     merged[worker.worker_id] = {
       ...work,

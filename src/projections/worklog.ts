@@ -20,9 +20,15 @@ function line(event: NexusEvent): Line | undefined {
     case 'RiskWarningRaised':
       return { level: 'warning', text: event.data.message };
     case 'AskCreated':
-      return { level: 'warning', text: `${event.data.command_type} is waiting for approval (${event.data.risk_level})` };
+      return {
+        level: 'warning',
+        text: `${event.data.command_type} is waiting for approval (${event.data.risk_level})`,
+      };
     case 'AskExpiring':
-      return { level: 'warning', text: `${event.data.command_type} expires at ${event.data.expires_at} without a decision` };
+      return {
+        level: 'warning',
+        text: `${event.data.command_type} expires at ${event.data.expires_at} without a decision`,
+      };
     case 'AskApproved':
       return { level: 'info', text: `${event.data.command_type} approved by ${event.data.decided_by}` };
     case 'AskDenied':
@@ -32,28 +38,49 @@ function line(event: NexusEvent): Line | undefined {
     case 'TaskStarted':
       return { level: 'info', text: `${event.data.command_type} started (attempt ${event.data.attempt})` };
     case 'TaskSucceeded':
-      return { level: 'info', text: `${event.data.command_type} completed in ${Math.round(event.data.duration_ms)} ms` };
+      return {
+        level: 'info',
+        text: `${event.data.command_type} completed in ${Math.round(event.data.duration_ms)} ms`,
+      };
     case 'TaskFailed':
       return {
         level: 'error',
         text: `${event.data.command_type} failed: ${event.data.error.code} ${event.data.error.message} (attempt ${event.data.attempt})`,
       };
     case 'TaskRetryScheduled':
-      return { level: 'warning', text: `${event.data.command_type} will retry (attempt ${event.data.attempt}) at ${event.data.retry_at}` };
+      return {
+        level: 'warning',
+        text: `${event.data.command_type} will retry (attempt ${event.data.attempt}) at ${event.data.retry_at}`,
+      };
     case 'TaskDeadLettered':
       return { level: 'error', text: `${event.data.command_type} dead-lettered after ${event.data.attempts} attempts` };
     case 'DeadLetterTriaged':
-      return { level: event.data.action === 'requeue' ? 'warning' : 'error', text: `${event.data.command_type} triaged (${event.data.code}): ${triageText[event.data.action]}` };
+      return {
+        level: event.data.action === 'requeue' ? 'warning' : 'error',
+        text: `${event.data.command_type} triaged (${event.data.code}): ${triageText[event.data.action]}`,
+      };
     case 'AlarmRaised':
       return { level: 'error', text: `ALARM ${event.data.code} on ${event.data.command_type}: ${event.data.message}` };
     case 'HeldTaskRequeued':
-      return { level: 'info', text: `${event.data.command_type} requeued by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
+      return {
+        level: 'info',
+        text: `${event.data.command_type} requeued by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}`,
+      };
     case 'HeldTaskDiscarded':
-      return { level: 'warning', text: `${event.data.command_type} discarded by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
+      return {
+        level: 'warning',
+        text: `${event.data.command_type} discarded by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}`,
+      };
     case 'AutopilotPaused':
-      return { level: 'warning', text: `autopilot paused by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
+      return {
+        level: 'warning',
+        text: `autopilot paused by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}`,
+      };
     case 'AutopilotResumed':
-      return { level: 'info', text: `autopilot resumed by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}` };
+      return {
+        level: 'info',
+        text: `autopilot resumed by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}`,
+      };
     case 'MemorySet':
       return { level: 'info', text: `memory ${event.data.key} set` };
     case 'MemoryDeleted':
@@ -63,7 +90,12 @@ function line(event: NexusEvent): Line | undefined {
   }
 }
 
-const triageText = { requeue: 'requeued', hold: 'held for a person', alarm: 'alarm raised, held', keep: 'kept in the dead letters' } as const;
+const triageText = {
+  requeue: 'requeued',
+  hold: 'held for a person',
+  alarm: 'alarm raised, held',
+  keep: 'kept in the dead letters',
+} as const;
 
 /** The human-readable line an event adds to the worklog, if any. */
 export function worklogEntry(event: RecordedEvent<NexusEvent>): WorklogEntry | undefined {

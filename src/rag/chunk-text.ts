@@ -41,7 +41,9 @@ function splitLong(paragraph: string, size: number): string[] {
 
 /** A sentence longer than `size`: its words, and any word longer than `size` cut into pieces. */
 function hardSplit(sentence: string, size: number): string[] {
-  return sentence.split(/\s+/).flatMap((word) => (word.length <= size ? [word] : (word.match(new RegExp(`[^]{1,${size}}`, 'gu')) ?? [])));
+  return sentence
+    .split(/\s+/)
+    .flatMap((word) => (word.length <= size ? [word] : (word.match(new RegExp(`[^]{1,${size}}`, 'gu')) ?? [])));
 }
 
 /** The last ~`length` characters of a passage, from a word start; nothing for a short passage. */

@@ -33,7 +33,10 @@ export class DailyIngest {
   start(): void {
     const { now, hour, minute } = this.options;
     const at = nextRunAt(now(), hour, minute);
-    this.timer = setTimeout(() => void this.fire(at), Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - now().getTime())));
+    this.timer = setTimeout(
+      () => void this.fire(at),
+      Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - now().getTime())),
+    );
     this.timer.unref();
   }
 

@@ -46,7 +46,9 @@ export async function* walk(realRoot: string, start: string, skipped: () => void
   const visited = new Set<string>([start]);
   const files = new Set<string>();
   async function* folder(real: string, path: string): AsyncGenerator<FoundFile> {
-    const entries = (await readdir(real, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = (await readdir(real, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const name = path === '' ? entry.name : `${path}/${entry.name}`;

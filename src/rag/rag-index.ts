@@ -42,7 +42,8 @@ export interface IngestOptions {
 }
 
 /** Where a tenant's index lives: `<indexDir>/<org>/<project>.db` (tenant ids cannot hold `/` or start with `.`). */
-export const ragIndexFile = (indexDir: string, tenant: Tenant): string => join(indexDir, tenant.org_id, `${tenant.project_id}.db`);
+export const ragIndexFile = (indexDir: string, tenant: Tenant): string =>
+  join(indexDir, tenant.org_id, `${tenant.project_id}.db`);
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS documents (
@@ -102,7 +103,14 @@ export class RagIndex {
   }
 
   async ingest(root: string, options: IngestOptions = {}): Promise<IngestCounts> {
-    const counts: IngestCounts = { files_seen: 0, files_indexed: 0, files_unchanged: 0, files_removed: 0, files_skipped: 0, chunks_indexed: 0 };
+    const counts: IngestCounts = {
+      files_seen: 0,
+      files_indexed: 0,
+      files_unchanged: 0,
+      files_removed: 0,
+      files_skipped: 0,
+      chunks_indexed: 0,
+    };
     const realRoot = await realpath(root);
     const start = await startFolder(realRoot, options.under);
     const prefix = relative(realRoot, start).split(sep).join('/');
@@ -112,7 +120,10 @@ export class RagIndex {
       counts.files_seen++;
       // A file that vanished or cannot be read since the folder was listed is skipped (and so forgotten).
       const info = await stat(file.real).catch(() => undefined);
-      const content = info && info.size <= (options.maxFileBytes ?? 5_000_000) ? await readFile(file.real).catch(() => undefined) : undefined;
+      const content =
+        info && info.size <= (options.maxFileBytes ?? 5_000_000)
+          ? await readFile(file.real).catch(() => undefined)
+          : undefined;
       if (!info || !content || content.includes(0)) {
         counts.files_skipped++;
         continue;
@@ -158,32 +169,43 @@ export class RagIndex {
   /** Writes the file's passages unless its content is unchanged: answers how many, or `undefined` for unchanged. */
   private indexFile(path: string, content: Buffer, mtimeMs: number): number | undefined {
     const sha256 = createHash('sha256').update(content).digest('hex');
-    return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT id, sha256 FROM documents WHERE path = ?').get(path) as { id: number; sha256: string } | undefined;
-      if (existing?.sha256 === sha256) {
-        this.db.prepare('UPDATE documents SET mtime_ms = ? WHERE id = ?').run(mtimeMs, existing.id);
-        return undefined;
-      }
-      let id: number;
-      if (existing) {
-        this.db.prepare('DELETE FROM chunks WHERE document_id = ?').run(existing.id);
-        this.db.prepare('UPDATE documents SET sha256 = ?, mtime_ms = ?, size = ? WHERE id = ?').run(sha256, mtimeMs, content.length, existing.id);
-        id = existing.id;
-      } else {
-        id = Number(this.db.prepare('INSERT INTO documents (path, sha256, mtime_ms, size) VALUES (?, ?, ?, ?)').run(path, sha256, mtimeMs, content.length).lastInsertRowid);
-      }
-      const insert = this.db.prepare('INSERT INTO chunks (document_id, ordinal, text) VALUES (?, ?, ?)');
-      const passages = chunkText(content.toString('utf8'));
-      passages.forEach((passage, ordinal) => insert.run(id, ordinal, passage));
-      return passages.length;
-    }).immediate(); // take the write lock first: a concurrent ingest waits (busy_timeout) instead of failing
+    return this.db
+      .transaction(() => {
+        const existing = this.db.prepare('SELECT id, sha256 FROM documents WHERE path = ?').get(path) as
+          { id: number; sha256: string } | undefined;
+        if (existing?.sha256 === sha256) {
+          this.db.prepare('UPDATE documents SET mtime_ms = ? WHERE id = ?').run(mtimeMs, existing.id);
+          return undefined;
+        }
+        let id: number;
+        if (existing) {
+          this.db.prepare('DELETE FROM chunks WHERE document_id = ?').run(existing.id);
+          this.db
+            .prepare('UPDATE documents SET sha256 = ?, mtime_ms = ?, size = ? WHERE id = ?')
+            .run(sha256, mtimeMs, content.length, existing.id);
+          id = existing.id;
+        } else {
+          id = Number(
+            this.db
+              .prepare('INSERT INTO documents (path, sha256, mtime_ms, size) VALUES (?, ?, ?, ?)')
+              .run(path, sha256, mtimeMs, content.length).lastInsertRowid,
+          );
+        }
+        const insert = this.db.prepare('INSERT INTO chunks (document_id, ordinal, text) VALUES (?, ?, ?)');
+        const passages = chunkText(content.toString('utf8'));
+        passages.forEach((passage, ordinal) => insert.run(id, ordinal, passage));
+        return passages.length;
+      })
+      .immediate(); // take the write lock first: a concurrent ingest waits (busy_timeout) instead of failing
   }
 
   private removeDocument(id: number): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM chunks WHERE document_id = ?').run(id);
-      this.db.prepare('DELETE FROM documents WHERE id = ?').run(id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.prepare('DELETE FROM chunks WHERE document_id = ?').run(id);
+        this.db.prepare('DELETE FROM documents WHERE id = ?').run(id);
+      })
+      .immediate();
   }
 }
 
@@ -196,4 +218,3 @@ export function matchExpression(text: string): string | undefined {
   const terms = [...new Set(text.toLowerCase().match(/[\p{L}\p{N}\p{Mn}\p{Mc}]+/gu) ?? [])].slice(0, 64);
   return terms.length === 0 ? undefined : terms.map((term) => `"${term}"`).join(' OR ');
 }
-

@@ -58,7 +58,9 @@ export class Outbox {
     const used = await bytesUnder(this.folder(tenant));
     const max = this.limits.maxBytesPerTenant;
     if (used + more > max) {
-      throw new OutboxFullError(`the outbox of ${tenant.org_id}/${tenant.project_id} holds ${used} of its ${max} bytes; ${more > 0 ? `${more} more do not fit` : 'it is full'}`);
+      throw new OutboxFullError(
+        `the outbox of ${tenant.org_id}/${tenant.project_id} holds ${used} of its ${max} bytes; ${more > 0 ? `${more} more do not fit` : 'it is full'}`,
+      );
     }
   }
 
@@ -85,7 +87,9 @@ export class Outbox {
 
 async function readExpiry(share: string): Promise<number | undefined> {
   try {
-    return Date.parse((JSON.parse(await readFile(join(share, 'manifest.json'), 'utf8')) as { expires_at: string }).expires_at);
+    return Date.parse(
+      (JSON.parse(await readFile(join(share, 'manifest.json'), 'utf8')) as { expires_at: string }).expires_at,
+    );
   } catch {
     return undefined;
   }

@@ -50,7 +50,8 @@ const FILE_NAME = /^[^/\\\0]{1,255}$/;
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** A share's token: HMAC-SHA256 of its id under the secret, base64url (43 characters). */
-export const shareToken = (secret: string, shareId: string): string => createHmac('sha256', secret).update(shareId).digest('base64url');
+export const shareToken = (secret: string, shareId: string): string =>
+  createHmac('sha256', secret).update(shareId).digest('base64url');
 
 /**
  * Share packages, in the tenant's outbox folder and counted in its quota:
@@ -86,7 +87,11 @@ export class ShareStore {
     const made = await readJson<ShareManifest>(join(folder, 'manifest.json'));
     if (made) return made;
     const now = new Date(input.created_at);
-    await this.outbox.makeRoom(input.tenant, now, input.files.reduce((sum, file) => sum + file.bytes, 0));
+    await this.outbox.makeRoom(
+      input.tenant,
+      now,
+      input.files.reduce((sum, file) => sum + file.bytes, 0),
+    );
     await rm(folder, { recursive: true, force: true });
     try {
       await mkdir(join(folder, 'files'), { recursive: true });
@@ -150,10 +155,14 @@ export class ShareStore {
     await mkdir(links, { recursive: true });
     for (const name of await readdir(links)) {
       const old = await readJson<ShareLink>(join(links, name));
-      if (old && Date.parse(old.expires_at) + this.options.limits.retentionMs <= now.getTime()) await rm(join(links, name), { force: true });
+      if (old && Date.parse(old.expires_at) + this.options.limits.retentionMs <= now.getTime())
+        await rm(join(links, name), { force: true });
     }
     const { tenant, command_id, expires_at } = manifest;
-    await writeAtomically(join(links, `${sha256(this.token(manifest.share_id))}.json`), JSON.stringify({ tenant, command_id, expires_at } satisfies ShareLink));
+    await writeAtomically(
+      join(links, `${sha256(this.token(manifest.share_id))}.json`),
+      JSON.stringify({ tenant, command_id, expires_at } satisfies ShareLink),
+    );
   }
 }
 

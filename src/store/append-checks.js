@@ -45,11 +45,17 @@ export function matchesExpected(expected, actual) {
  * @returns {Conflict | { kind: 'duplicate', revision: number, rows: Row[] } | undefined}
  */
 export function checkAppend({ tenant, stream, expected, events }, actual, storedAs) {
-  if (new Set(events.map((e) => e.event_id)).size !== events.length) return { kind: 'conflict', actual, detail: SAME_ID_TWICE };
+  if (new Set(events.map((e) => e.event_id)).size !== events.length)
+    return { kind: 'conflict', actual, detail: SAME_ID_TWICE };
   const known = events.map((e) => storedAs(e.event_id));
   if (known.some((row) => row !== undefined)) {
     const first = known[0];
-    const sameAppend = first !== undefined && known.every((row, i) => row !== undefined && row.tenant === tenant && row.stream === stream && row.revision === first.revision + i);
+    const sameAppend =
+      first !== undefined &&
+      known.every(
+        (row, i) =>
+          row !== undefined && row.tenant === tenant && row.stream === stream && row.revision === first.revision + i,
+      );
     if (!sameAppend) return { kind: 'conflict', actual, detail: IDS_USED_ELSEWHERE };
     return { kind: 'duplicate', revision: first.revision + events.length - 1, rows: /** @type {Row[]} */ (known) };
   }

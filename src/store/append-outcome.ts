@@ -14,7 +14,11 @@ export interface Settleable {
  * @example
  *   if (outcome.kind === 'conflict') return conflictError(stream, expected, outcome);
  */
-export const conflictError = (stream: string, expected: ExpectedRevision, { actual, detail }: Pick<Conflict, 'actual' | 'detail'>): ConcurrencyError =>
+export const conflictError = (
+  stream: string,
+  expected: ExpectedRevision,
+  { actual, detail }: Pick<Conflict, 'actual' | 'detail'>,
+): ConcurrencyError =>
   new ConcurrencyError(stream, expected, actual === -1 ? 'no_stream' : actual, detail && `stream ${stream}: ${detail}`);
 
 /**

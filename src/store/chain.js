@@ -19,7 +19,17 @@ export const GENESIS = '';
 export function chainLink(previous, event) {
   const hash = createHash('sha256');
   // Each field length-prefixed: no two different events hash the same text.
-  for (const field of [previous, event.tenant, event.stream, String(event.revision), event.event_id, event.type, String(event.version), event.data, event.metadata]) {
+  for (const field of [
+    previous,
+    event.tenant,
+    event.stream,
+    String(event.revision),
+    event.event_id,
+    event.type,
+    String(event.version),
+    event.data,
+    event.metadata,
+  ]) {
     hash.update(`${field.length}:`).update(field);
   }
   return hash.digest('hex');

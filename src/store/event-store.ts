@@ -66,7 +66,12 @@ export const PAGE_BYTES = 4 * 1024 * 1024;
  * Takes rows while the bytes before each one stay under `maxBytes`: at least one row, and
  * never a page of large events that outgrows memory.
  */
-export function* withinBytes<T>(rows: Iterable<T>, sizeOf: (row: T) => number, limit: number, maxBytes: number): Generator<T> {
+export function* withinBytes<T>(
+  rows: Iterable<T>,
+  sizeOf: (row: T) => number,
+  limit: number,
+  maxBytes: number,
+): Generator<T> {
   let bytes = 0;
   let count = 0;
   for (const row of rows) {

@@ -6,8 +6,12 @@ import { betweenPages, type EventStore, type FeedQuery } from './event-store.js'
  * order, the event loop turning between pages. Pages are cut by bytes too: only an empty one
  * ends the feed.
  */
-export async function* feedPages(store: EventStore, query: Omit<FeedQuery, 'after' | 'limit'> & { readonly after?: number }, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
-  for (let after = query.after ?? 0; ; ) {
+export async function* feedPages(
+  store: EventStore,
+  query: Omit<FeedQuery, 'after' | 'limit'> & { readonly after?: number },
+  pageSize = 5000,
+): AsyncGenerator<RecordedEvent[]> {
+  for (let after = query.after ?? 0; ;) {
     const page = await store.readFeed({ ...query, after, limit: pageSize });
     if (page.length === 0) return;
     yield page;
@@ -20,9 +24,15 @@ export async function* feedPages(store: EventStore, query: Omit<FeedQuery, 'afte
  * A page of at most `limit` events and whether more follow: pages are cut by bytes too, so
  * whether one is the last is told by a one-event look past it.
  */
-export async function feedPage(store: EventStore, query: FeedQuery): Promise<{ events: RecordedEvent[]; hasMore: boolean }> {
+export async function feedPage(
+  store: EventStore,
+  query: FeedQuery,
+): Promise<{ events: RecordedEvent[]; hasMore: boolean }> {
   const events = await store.readFeed(query);
   const last = events.at(-1);
   if (last === undefined) return { events, hasMore: false };
-  return { events, hasMore: (await store.readFeed({ ...query, after: last.position, limit: 1, maxBytes: 1 })).length > 0 };
+  return {
+    events,
+    hasMore: (await store.readFeed({ ...query, after: last.position, limit: 1, maxBytes: 1 })).length > 0,
+  };
 }

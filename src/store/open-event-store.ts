@@ -17,7 +17,8 @@ export const storeKind = (config: Pick<Config, 'EVENTSTORE_URL' | 'DATABASE_URL'
 
 export async function openEventStore(config: Config): Promise<OpenedStore> {
   const kind = storeKind(config);
-  if (kind === 'eventstoredb') return { kind, store: await openEsdbEventStore({ connectionString: config.EVENTSTORE_URL!, upcast }) };
+  if (kind === 'eventstoredb')
+    return { kind, store: await openEsdbEventStore({ connectionString: config.EVENTSTORE_URL!, upcast }) };
   if (kind === 'postgres') {
     const store = await openPostgresEventStore({ connectionString: config.DATABASE_URL!, upcast });
     return { kind, store, poke: () => store.poke() };

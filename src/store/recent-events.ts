@@ -48,18 +48,33 @@ export class RecentEvents {
     this.coveredAfter = this.events[drop - 1]!.position;
     this.events = this.events.slice(drop);
     this.sizes = this.sizes.slice(drop);
-    while (this.batches.length > 0 && this.batches[0]!.last <= this.coveredAfter) this.bytes -= this.batches.shift()!.bytes;
+    while (this.batches.length > 0 && this.batches[0]!.last <= this.coveredAfter)
+      this.bytes -= this.batches.shift()!.bytes;
   }
 
   /** The page after `after` (within `maxBytes`, as `withinBytes` counts), or `undefined` when memory does not cover it. */
-  read(after: number, upTo: number, limit: number, maxBytes: number, tenant?: string, types?: ReadonlySet<string>): RecordedEvent[] | undefined {
+  read(
+    after: number,
+    upTo: number,
+    limit: number,
+    maxBytes: number,
+    tenant?: string,
+    types?: ReadonlySet<string>,
+  ): RecordedEvent[] | undefined {
     if (after < this.coveredAfter) return undefined;
     const page: RecordedEvent[] = [];
     let bytes = 0;
-    for (let i = indexAfter(this.events, after); i < this.events.length && page.length < limit && (page.length === 0 || bytes < maxBytes); i++) {
+    for (
+      let i = indexAfter(this.events, after);
+      i < this.events.length && page.length < limit && (page.length === 0 || bytes < maxBytes);
+      i++
+    ) {
       const event = this.events[i]!;
       if (event.position > upTo) break;
-      if ((tenant === undefined || tenantKey(event.tenant) === tenant) && (types === undefined || types.has(event.type))) {
+      if (
+        (tenant === undefined || tenantKey(event.tenant) === tenant) &&
+        (types === undefined || types.has(event.type))
+      ) {
         page.push(event);
         bytes += this.sizes[i]!;
       }

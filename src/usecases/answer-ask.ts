@@ -62,7 +62,12 @@ export async function answerAsk(deps: AnswerAskDeps, request: AnswerAskRequest):
         reason: request.reason,
         payload_hash: request.payload_hash,
       },
-      metadata: { now: deps.now(), correlation_id: life.correlation_id, actor: caller.id, causation_id: caller.correlation_id },
+      metadata: {
+        now: deps.now(),
+        correlation_id: life.correlation_id,
+        actor: caller.id,
+        causation_id: caller.correlation_id,
+      },
     },
     { newEventId: deps.newId, known: life },
   );

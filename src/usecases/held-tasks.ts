@@ -1,4 +1,9 @@
-import { commandLifeDecider, type AskTerms, type DiscardHeldTask, type RequeueHeldTask } from '../commands/command-life.js';
+import {
+  commandLifeDecider,
+  type AskTerms,
+  type DiscardHeldTask,
+  type RequeueHeldTask,
+} from '../commands/command-life.js';
 import type { CommandMetadata } from '../commands/decider.js';
 import { CommandNotFoundError } from '../commands/errors.js';
 import type { FourEyesRule } from '../commands/four-eyes.js';
@@ -39,13 +44,22 @@ export interface HeldTaskDecided {
 export const requeueHeldTask = (deps: HeldTaskDeps, request: HeldTaskRequest): Promise<HeldTaskDecided> =>
   decideHeldTask(deps, request, (task_id, why, metadata) => ({
     type: 'RequeueHeldTask',
-    data: { task_id, four_eyes: { rule: deps.fourEyes, shared: request.caller.shared }, ask_terms: deps.askTerms, ...why },
+    data: {
+      task_id,
+      four_eyes: { rule: deps.fourEyes, shared: request.caller.shared },
+      ask_terms: deps.askTerms,
+      ...why,
+    },
     metadata,
   }));
 
 /** Gives up on a held task: it stays dead-lettered, and its held alarm is resolved. */
 export const discardHeldTask = (deps: HeldTaskDeps, request: HeldTaskRequest): Promise<HeldTaskDecided> =>
-  decideHeldTask(deps, request, (task_id, why, metadata) => ({ type: 'DiscardHeldTask', data: { task_id, ...why }, metadata }));
+  decideHeldTask(deps, request, (task_id, why, metadata) => ({
+    type: 'DiscardHeldTask',
+    data: { task_id, ...why },
+    metadata,
+  }));
 
 async function decideHeldTask(
   deps: HeldTaskDeps,
@@ -55,9 +69,15 @@ async function decideHeldTask(
   const { tenant, command_id, caller } = request;
   // 1. load
   const life = await readCommandLife(deps.store, tenant, command_id);
-  if (life.state.status === 'absent' || life.correlation_id === undefined) throw new CommandNotFoundError(`no command ${command_id} in this tenant`);
+  if (life.state.status === 'absent' || life.correlation_id === undefined)
+    throw new CommandNotFoundError(`no command ${command_id} in this tenant`);
   // 2. decide and 3. append. Every event of a command carries its own correlation id; the caller's request is the cause.
-  const metadata = { now: deps.now(), correlation_id: life.correlation_id, actor: caller.id, causation_id: caller.correlation_id };
+  const metadata = {
+    now: deps.now(),
+    correlation_id: life.correlation_id,
+    actor: caller.id,
+    causation_id: caller.correlation_id,
+  };
   const why = { reason: request.reason };
   const { events } = await handleCommand(
     deps.store,

@@ -18,13 +18,22 @@ export interface AutopilotRequest {
  * @example
  *   const { autopilot } = await setAutopilot(deps, { tenant, action: 'pause', caller });
  */
-export async function setAutopilot(deps: UseCaseDeps, request: AutopilotRequest): Promise<{ autopilot: 'paused' | 'running' }> {
+export async function setAutopilot(
+  deps: UseCaseDeps,
+  request: AutopilotRequest,
+): Promise<{ autopilot: 'paused' | 'running' }> {
   const { caller } = request;
   const command = {
     type: request.action === 'pause' ? ('PauseAutopilot' as const) : ('ResumeAutopilot' as const),
     data: { reason: request.reason },
     metadata: { now: deps.now(), correlation_id: caller.correlation_id, actor: caller.id },
   };
-  const { state } = await handleCommand(deps.store, autopilotDecider, { tenant: request.tenant, stream: AUTOPILOT_STREAM }, command, { newEventId: deps.newId });
+  const { state } = await handleCommand(
+    deps.store,
+    autopilotDecider,
+    { tenant: request.tenant, stream: AUTOPILOT_STREAM },
+    command,
+    { newEventId: deps.newId },
+  );
   return { autopilot: state.paused ? 'paused' : 'running' };
 }

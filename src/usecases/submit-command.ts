@@ -58,13 +58,21 @@ export async function submitCommand(deps: SubmitDeps, request: SubmitRequest): P
   const definition = deps.catalog.get(request.command_type);
   const parsed = definition.params.safeParse(request.params);
   if (!parsed.success) {
-    throw new InvalidParamsError(definition.type, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw new InvalidParamsError(
+      definition.type,
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   const params = parsed.data as Record<string, unknown>;
   const risk = deps.riskOf(tenant, definition.type);
-  const overCap = commandCapProblem({ command_type: definition.type, risk_level: risk, params }, deps.usage(tenant), deps.caps);
+  const overCap = commandCapProblem(
+    { command_type: definition.type, risk_level: risk, params },
+    deps.usage(tenant),
+    deps.caps,
+  );
   if (overCap !== undefined) throw new TenantCapReachedError(overCap);
-  const commandId = idempotency === undefined ? deps.newId('cmd') : derivedId('cmd', tenantKey(tenant), idempotency.key);
+  const commandId =
+    idempotency === undefined ? deps.newId('cmd') : derivedId('cmd', tenantKey(tenant), idempotency.key);
   return recordSubmission(
     deps.store,
     tenant,
@@ -94,7 +102,12 @@ export async function submitCommand(deps: SubmitDeps, request: SubmitRequest): P
  * `CommandAccepted` and then `TaskQueued` or `AskCreated`, in one durable append. A command id
  * already recorded is a replay, which changes nothing.
  */
-export async function recordSubmission(store: EventStore, tenant: Tenant, command: SubmitCommand, newEventId: () => string): Promise<Submitted> {
+export async function recordSubmission(
+  store: EventStore,
+  tenant: Tenant,
+  command: SubmitCommand,
+  newEventId: () => string,
+): Promise<Submitted> {
   const target = { tenant, stream: commandStream(command.data.command_id) };
   // A new stream is the common case: try it without reading first.
   const handled = await handleCommand(store, commandLifeDecider, target, command, {
@@ -108,7 +121,8 @@ export async function recordSubmission(store: EventStore, tenant: Tenant, comman
     if (event.type === 'CommandAccepted') accepted = event;
     else if (event.type === 'AskCreated') ask ??= event;
   }
-  if (accepted === undefined) throw new Error(`command ${command.data.command_id} was recorded without CommandAccepted`);
+  if (accepted === undefined)
+    throw new Error(`command ${command.data.command_id} was recorded without CommandAccepted`);
   return {
     command_id: accepted.data.command_id,
     task_id: accepted.data.task_id,

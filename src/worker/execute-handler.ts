@@ -12,7 +12,8 @@ const MAX_RESULT_BYTES = 1024 * 1024;
 const MAX_RESULT_DEPTH = 64;
 
 function failure(error: unknown): { error: Failure; retryable: boolean } {
-  if (error instanceof TaskFailure) return { error: { code: error.code, message: error.message }, retryable: error.retryable };
+  if (error instanceof TaskFailure)
+    return { error: { code: error.code, message: error.message }, retryable: error.retryable };
   const message = error instanceof Error ? error.message : String(error);
   return { error: { code: 'HANDLER_ERROR', message }, retryable: true };
 }
@@ -36,19 +37,30 @@ export interface RunningHandler {
  * What a command would run: its type's handler and its params as that type's schema parses
  * them now (the payload an approval is checked against), or why it cannot run.
  */
-export type Prepared = { readonly ok: true; readonly handler: CommandHandler<unknown>; readonly params: unknown } | { readonly ok: false; readonly failure: TaskFailure };
+export type Prepared =
+  | { readonly ok: true; readonly handler: CommandHandler<unknown>; readonly params: unknown }
+  | { readonly ok: false; readonly failure: TaskFailure };
 
-export function prepareRun(catalog: Catalog, command: { command_type: string; params: Record<string, unknown> }): Prepared {
+export function prepareRun(
+  catalog: Catalog,
+  command: { command_type: string; params: Record<string, unknown> },
+): Prepared {
   try {
     const definition = catalog.get(command.command_type);
     const { handler } = definition;
-    if (!handler) throw new TaskFailure('HANDLER_UNAVAILABLE', `this NEXUS has no executor for ${command.command_type}`);
+    if (!handler)
+      throw new TaskFailure('HANDLER_UNAVAILABLE', `this NEXUS has no executor for ${command.command_type}`);
     const params = definition.params.safeParse(command.params);
-    if (!params.success) throw new TaskFailure('INVALID_PARAMS', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!params.success)
+      throw new TaskFailure(
+        'INVALID_PARAMS',
+        params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
     return { ok: true, handler, params: params.data };
   } catch (error) {
     if (error instanceof TaskFailure) return { ok: false, failure: error };
-    if (error instanceof UnknownCommandTypeError) return { ok: false, failure: new TaskFailure('UNKNOWN_COMMAND_TYPE', error.message) };
+    if (error instanceof UnknownCommandTypeError)
+      return { ok: false, failure: new TaskFailure('UNKNOWN_COMMAND_TYPE', error.message) };
     throw error;
   }
 }
@@ -92,7 +104,8 @@ async function execute(
       () => undefined,
     );
     const result = (await Promise.race([pending, deadline(controller.signal)])) ?? null;
-    if (nestsDeeperThan(result, MAX_RESULT_DEPTH)) throw new TaskFailure('RESULT_TOO_DEEP', `the result nests deeper than ${MAX_RESULT_DEPTH} levels`);
+    if (nestsDeeperThan(result, MAX_RESULT_DEPTH))
+      throw new TaskFailure('RESULT_TOO_DEEP', `the result nests deeper than ${MAX_RESULT_DEPTH} levels`);
     if (Buffer.byteLength(JSON.stringify(result)) > MAX_RESULT_BYTES) {
       throw new TaskFailure('RESULT_TOO_LARGE', `the result is larger than ${MAX_RESULT_BYTES} bytes`);
     }

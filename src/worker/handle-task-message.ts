@@ -18,7 +18,6 @@ export interface TaskMessageDeps extends TaskRunnerDeps {
   readonly shutdown: AbortSignal;
 }
 
-
 /** How long a worker trusts what it read of a tenant's autopilot. */
 const PAUSE_CACHE_MS = 500;
 
@@ -27,7 +26,8 @@ const isRunnable = (task: PendingTask, attempt: number): boolean =>
 
 const isOver = (task: PendingTask, attempt: number): boolean => {
   const { state } = task;
-  if (state.status === 'queued' || state.status === 'retry_scheduled' || state.status === 'running') return state.attempt > attempt;
+  if (state.status === 'queued' || state.status === 'retry_scheduled' || state.status === 'running')
+    return state.attempt > attempt;
   return state.status !== 'absent';
 };
 
@@ -47,7 +47,8 @@ export class TaskMessageHandler {
 
   async handle(message: TaskMessage): Promise<TaskOutcome> {
     const key = taskKey(message.tenant, message.command_id);
-    for (let earlier = this.inHand.get(key); earlier; earlier = this.inHand.get(key)) await earlier.catch(() => undefined);
+    for (let earlier = this.inHand.get(key); earlier; earlier = this.inHand.get(key))
+      await earlier.catch(() => undefined);
     const handling = this.leased(message);
     this.inHand.set(key, handling);
     try {
@@ -68,7 +69,8 @@ export class TaskMessageHandler {
       });
       if (leased) break;
       // Someone else holds it: if the log shows this attempt over, there is nothing to do.
-      if (leased === false && isOver(await loadTask(deps.store, tenant, command_id, correlation_id), message.attempt)) return 'skipped';
+      if (leased === false && isOver(await loadTask(deps.store, tenant, command_id, correlation_id), message.attempt))
+        return 'skipped';
       await sleep(Math.min(deps.heartbeatMs, 1000));
     }
     // Losing the lease (another worker took it, or it could not be renewed for most of its
@@ -82,7 +84,8 @@ export class TaskMessageHandler {
           else leaseLost.abort(new Error('another worker holds the lease'));
         },
         () => {
-          if (Date.now() - renewedAt > deps.leaseTtlMs * 0.8) leaseLost.abort(new Error('the lease could not be renewed'));
+          if (Date.now() - renewedAt > deps.leaseTtlMs * 0.8)
+            leaseLost.abort(new Error('the lease could not be renewed'));
         },
       );
     }, deps.leaseTtlMs / 3);
@@ -101,14 +104,19 @@ export class TaskMessageHandler {
     const task = await loadTask(deps.store, tenant, command_id, correlation_id);
     const { state } = task;
     if (state.status === 'queued' || state.status === 'retry_scheduled') {
-      if (!deps.catalog.has(state.command.command_type)) throw new NotNowError(`this worker cannot run ${state.command.command_type}`);
+      if (!deps.catalog.has(state.command.command_type))
+        throw new NotNowError(`this worker cannot run ${state.command.command_type}`);
       // A paused tenant's tasks already in the queue wait: the supervisor publishes them again on resume.
       if (await this.paused(tenant)) return 'skipped';
-      if (state.status === 'retry_scheduled') await sleep(Math.max(0, Date.parse(state.retry_at) - deps.now().getTime() + 5));
+      if (state.status === 'retry_scheduled')
+        await sleep(Math.max(0, Date.parse(state.retry_at) - deps.now().getTime() + 5));
       const { attempt } = state;
       const outcome = await runTask(deps, task, signal);
       // Acked only once the log moved on; a task still runnable goes back to the queue.
-      if (outcome === 'skipped' && isRunnable(await loadTask(deps.store, tenant, command_id, correlation_id), attempt)) {
+      if (
+        outcome === 'skipped' &&
+        isRunnable(await loadTask(deps.store, tenant, command_id, correlation_id), attempt)
+      ) {
         throw new NotNowError(`task ${command_id} is still due`);
       }
       return outcome;

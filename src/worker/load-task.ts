@@ -4,7 +4,12 @@ import type { PendingTask } from '../projections/pending-tasks.js';
 import type { EventStore } from '../store/event-store.js';
 
 /** A command's life as its stream in the log tells it now, for a worker about to act on it. */
-export async function loadTask(store: EventStore, tenant: Tenant, commandId: string, correlationId: string): Promise<PendingTask> {
+export async function loadTask(
+  store: EventStore,
+  tenant: Tenant,
+  commandId: string,
+  correlationId: string,
+): Promise<PendingTask> {
   const life = await readCommandLife(store, tenant, commandId);
   return {
     tenant,

@@ -2,7 +2,6 @@ import { StoreUnavailableError, type EventStore } from '../store/event-store.js'
 import { withAppend } from '../store/with-append.js';
 import { sleep } from '../shared/sleep.js';
 
-
 /**
  * The store, with appends that wait out a short outage of the log: a worker that has run a
  * handler keeps trying to record its outcome (appends are idempotent by event id, so trying

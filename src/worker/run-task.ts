@@ -57,9 +57,10 @@ const QUICK_TASK_MS = 10;
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> => {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([
+    promise,
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+  ]).finally(() => clearTimeout(timer));
 };
 
 /** One command's stream, as the runner works on it. */
@@ -69,15 +70,28 @@ function onTask(deps: TaskRunnerDeps, task: PendingTask) {
   return {
     metadata: (): CommandMetadata => ({ now: deps.now(), correlation_id: task.correlation_id, actor: deps.executorId }),
     /** Decides and appends, from `known` (the task as the dispatcher saw it) and once more from the log on a conflict. */
-    record: (commands: CommandLifeCommand | CommandLifeCommand[], known: Known = task): Promise<Handled<CommandLifeState>> =>
-      handleCommand(deps.store, commandLifeDecider, { tenant: task.tenant, stream: commandStream(task.command_id) }, commands, {
-        newEventId: deps.newEventId,
-        known,
-        maxTries: 2,
-      }),
+    record: (
+      commands: CommandLifeCommand | CommandLifeCommand[],
+      known: Known = task,
+    ): Promise<Handled<CommandLifeState>> =>
+      handleCommand(
+        deps.store,
+        commandLifeDecider,
+        { tenant: task.tenant, stream: commandStream(task.command_id) },
+        commands,
+        {
+          newEventId: deps.newEventId,
+          known,
+          maxTries: 2,
+        },
+      ),
     /** Made on first use (most tasks log nothing): every line names its correlation id, command and task. */
     logger: (): Logger =>
-      (logger ??= deps.logger.child({ correlation_id: task.correlation_id, command_id: task.command_id, task_id: command?.task_id })),
+      (logger ??= deps.logger.child({
+        correlation_id: task.correlation_id,
+        command_id: task.command_id,
+        task_id: command?.task_id,
+      })),
   };
 }
 
@@ -111,7 +125,10 @@ export function runTask(deps: TaskRunnerDeps, task: PendingTask, shutdown: Abort
     //    them from this catalog's schema —, which must be the approved one.
     const prepared = prepareRun(deps.catalog, state.command);
     const runs = prepared.ok ? (prepared.params as Record<string, unknown>) : undefined;
-    const payload_hash = state.command.approved_hash === undefined || runs === undefined ? undefined : payloadHash(state.command.command_type, runs);
+    const payload_hash =
+      state.command.approved_hash === undefined || runs === undefined
+        ? undefined
+        : payloadHash(state.command.command_type, runs);
     const claim: CommandLifeCommand = {
       type: 'StartTask',
       data: { task_id, attempt, executor_id: deps.executorId, payload_hash },
@@ -196,7 +213,11 @@ function outcomeOf(
   metadata: CommandMetadata,
 ): CommandLifeCommand {
   if (execution.ok) {
-    return { type: 'CompleteTask', data: { task_id, attempt, result: execution.result, duration_ms: execution.duration_ms }, metadata };
+    return {
+      type: 'CompleteTask',
+      data: { task_id, attempt, result: execution.result, duration_ms: execution.duration_ms },
+      metadata,
+    };
   }
   return {
     type: 'FailTask',
@@ -226,7 +247,14 @@ export function abandonTask(deps: TaskRunnerDeps, task: PendingTask, reason: str
     const { task_id } = state.command;
     await record({
       type: 'FailTask',
-      data: { task_id, attempt: state.attempt, error, retryable: true, retry_policy: deps.retryPolicy, jitter: deps.random() },
+      data: {
+        task_id,
+        attempt: state.attempt,
+        error,
+        retryable: true,
+        retry_policy: deps.retryPolicy,
+        jitter: deps.random(),
+      },
       metadata: metadata(),
     });
     logger().warn({ attempt: state.attempt }, 'task abandoned by a lost executor: recorded as failed');
@@ -243,7 +271,8 @@ export function timeOutAsk(deps: TaskRunnerDeps, task: PendingTask): Promise<Tas
   if (state.status !== 'awaiting_approval') return Promise.resolve('skipped');
   const { ask_id } = state.ask;
   const { metadata, record, logger } = onTask(deps, task);
-  const expiring = !state.ask.warned && state.ask.warn_at !== undefined && deps.now().getTime() < Date.parse(state.ask.expires_at);
+  const expiring =
+    !state.ask.warned && state.ask.warn_at !== undefined && deps.now().getTime() < Date.parse(state.ask.expires_at);
   return unlessLostRace(async () => {
     if (expiring) {
       await record({ type: 'WarnAskExpiry', data: { ask_id }, metadata: metadata() });
@@ -261,9 +290,14 @@ export function triageTask(deps: TaskRunnerDeps, task: PendingTask): Promise<Tas
   if (state.status !== 'dead_lettered' || state.triage !== 'pending') return Promise.resolve('skipped');
   const { metadata, record, logger } = onTask(deps, task);
   return unlessLostRace(async () => {
-    const { events } = await record({ type: 'TriageDeadLetter', data: { task_id: state.command.task_id, policy: deps.triage }, metadata: metadata() });
+    const { events } = await record({
+      type: 'TriageDeadLetter',
+      data: { task_id: state.command.task_id, policy: deps.triage },
+      metadata: metadata(),
+    });
     for (const event of events) {
-      if (event.type === 'DeadLetterTriaged') logger().warn({ action: event.data.action, code: state.error.code }, 'dead-lettered task triaged');
+      if (event.type === 'DeadLetterTriaged')
+        logger().warn({ action: event.data.action, code: state.error.code }, 'dead-lettered task triaged');
     }
     return 'triaged';
   }, logger);

@@ -4,7 +4,11 @@ import type { TaskRunnerDeps } from './run-task.js';
 /** What the configuration says about running tasks: retries, timeout, triage. */
 export function runnerSettings(config: Config): Pick<TaskRunnerDeps, 'retryPolicy' | 'taskTimeoutMs' | 'triage'> {
   return {
-    retryPolicy: { max_retries: config.MAX_RETRIES, base_delay_ms: config.RETRY_BASE_DELAY_MS, max_delay_ms: config.RETRY_MAX_DELAY_MS },
+    retryPolicy: {
+      max_retries: config.MAX_RETRIES,
+      base_delay_ms: config.RETRY_BASE_DELAY_MS,
+      max_delay_ms: config.RETRY_MAX_DELAY_MS,
+    },
     taskTimeoutMs: config.TASK_TIMEOUT_SECONDS * 1000,
     triage: {
       requeue: config.AUTO_REQUEUE_FAILURE_CODES,

@@ -36,6 +36,12 @@ export function taskProgress(deps: ProgressDeps): HandlerContext['progress'] {
     validateEvent(progressed);
     await deps.claimed();
     const metadata = { correlation_id: deps.correlation_id, actor: deps.actor, now: at };
-    await appendEvents(deps.store, { tenant: deps.tenant, stream: progressStream(deps.ids.command_id) }, [{ events: [progressed], metadata }], 'any', deps.newEventId);
+    await appendEvents(
+      deps.store,
+      { tenant: deps.tenant, stream: progressStream(deps.ids.command_id) },
+      [{ events: [progressed], metadata }],
+      'any',
+      deps.newEventId,
+    );
   };
 }

@@ -19,9 +19,15 @@ export interface TenantMemoryDeps {
 }
 
 /** Memory access for one task: writes are events of the tenant's `memory` stream. */
-export function tenantMemory(deps: TenantMemoryDeps, scope: { tenant: Tenant; correlation_id: string; actor: string }): TenantMemory {
+export function tenantMemory(
+  deps: TenantMemoryDeps,
+  scope: { tenant: Tenant; correlation_id: string; actor: string },
+): TenantMemory {
   const write = async (command: Pick<MemoryCommand, 'type' | 'data'>) => {
-    const full = { ...command, metadata: { now: deps.now(), correlation_id: scope.correlation_id, actor: scope.actor } } as MemoryCommand;
+    const full = {
+      ...command,
+      metadata: { now: deps.now(), correlation_id: scope.correlation_id, actor: scope.actor },
+    } as MemoryCommand;
     // No rule ties one write to another: append at any revision, without reading first.
     await handleCommand(deps.store, memoryDecider, { tenant: scope.tenant, stream: MEMORY_STREAM }, full, {
       newEventId: deps.newEventId,
@@ -45,7 +51,13 @@ export function holdingOf(memory: Readonly<Record<string, unknown>>): Holding {
   const sizes = new Map(Object.entries(memory).map(([key, value]) => [key, jsonSize(value)]));
   let bytes = 0;
   for (const size of sizes.values()) bytes += size;
-  return { pendingAsks: 0, askBytes: 0, memoryKeys: sizes.size, memoryBytes: bytes, memoryBytesOf: (key) => sizes.get(key) ?? 0 };
+  return {
+    pendingAsks: 0,
+    askBytes: 0,
+    memoryKeys: sizes.size,
+    memoryBytes: bytes,
+    memoryBytesOf: (key) => sizes.get(key) ?? 0,
+  };
 }
 
 /** A tenant's memory folded from its `memory` stream, for processes that keep no snapshot. */

@@ -15,7 +15,12 @@ import { SseClient } from '../support/sse-client.js';
 const tenant = { org_id: 'browser', project_id: 'p' };
 const dataDir = mkdtempSync(join(tmpdir(), 'nexus-dashboard-'));
 const env = { NEXUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', RETRY_BASE_DELAY_MS: '10', MAX_RETRIES: '1' };
-const headers = { 'content-type': 'application/json', 'x-api-key': API_KEY, 'x-org-id': tenant.org_id, 'x-project-id': tenant.project_id };
+const headers = {
+  'content-type': 'application/json',
+  'x-api-key': API_KEY,
+  'x-org-id': tenant.org_id,
+  'x-project-id': tenant.project_id,
+};
 
 let nexus: NexusProcess;
 let browser: Browser;
@@ -30,21 +35,30 @@ interface Accepted {
 }
 
 async function post(command_type: string, params: Record<string, unknown>, correlation_id: string): Promise<Accepted> {
-  const response = await fetch(`${nexus.url}/sidecar/command`, { method: 'POST', headers, body: JSON.stringify({ command_type, params, correlation_id }) });
+  const response = await fetch(`${nexus.url}/sidecar/command`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ command_type, params, correlation_id }),
+  });
   expect(response.status).toBe(202);
   return (await response.json()) as Accepted;
 }
 
-const row = (correlationId: string, type: string) => `#feed-list li[data-correlation="${correlationId}"][data-type="${type}"]`;
+const row = (correlationId: string, type: string) =>
+  `#feed-list li[data-correlation="${correlationId}"][data-type="${type}"]`;
 const askRow = (askId: string) => `#asks-list li[data-ask-id="${askId}"]`;
 const positionOf = async (selector: string) => Number(await page.getAttribute(selector, 'data-position'));
 
 /** Every report of the tenant, as the API pages them. */
 async function serverPositions(): Promise<number[]> {
   const positions: number[] = [];
-  for (let after = 0, more = true; more; ) {
+  for (let after = 0, more = true; more;) {
     const response = await fetch(`${nexus.url}/agent/reports?after=${after}&limit=1000`, { headers });
-    const page = (await response.json()) as { reports: Array<{ position: number }>; next_after: number; has_more: boolean };
+    const page = (await response.json()) as {
+      reports: Array<{ position: number }>;
+      next_after: number;
+      has_more: boolean;
+    };
     positions.push(...page.reports.map((report) => report.position));
     after = page.next_after;
     more = page.has_more;
@@ -52,17 +66,24 @@ async function serverPositions(): Promise<number[]> {
   return positions;
 }
 
-const shownPositions = () => page.$$eval('#feed-list li.report', (rows) => rows.map((r) => Number(r.getAttribute('data-position'))));
+const shownPositions = () =>
+  page.$$eval('#feed-list li.report', (rows) => rows.map((r) => Number(r.getAttribute('data-position'))));
 
 /** Another tenant's work: `commands` echo commands (four events each), all completed. */
 async function busyNeighbour(commands: number): Promise<void> {
   const neighbour = { ...headers, 'x-org-id': 'neighbour' };
   const watcher = await SseClient.connect(`${nexus.url}/agent/reports/stream`, neighbour);
   for (let i = 0; i < commands; i++) {
-    const response = await fetch(`${nexus.url}/sidecar/command`, { method: 'POST', headers: neighbour, body: JSON.stringify({ command_type: 'echo.test', params: { i } }) });
+    const response = await fetch(`${nexus.url}/sidecar/command`, {
+      method: 'POST',
+      headers: neighbour,
+      body: JSON.stringify({ command_type: 'echo.test', params: { i } }),
+    });
     expect(response.status).toBe(202);
   }
-  await watcher.until((c) => c.events.filter((e) => e.event === 'report' && e.data.includes('"task_completed"')).length === commands);
+  await watcher.until(
+    (c) => c.events.filter((e) => e.event === 'report' && e.data.includes('"task_completed"')).length === commands,
+  );
   watcher.close();
 }
 
@@ -95,7 +116,11 @@ describe('the dashboard in a real browser', () => {
     // the history, even when another tenant has written far more since (positions are shared).
     const watcher = await SseClient.connect(`${nexus.url}/agent/reports/stream`, headers);
     const before = await post('echo.test', { hello: 'snapshot' }, 'before-open');
-    await watcher.until((c) => c.events.some((e) => e.event === 'report' && e.data.includes('"task_completed"') && e.data.includes(before.command_id)));
+    await watcher.until((c) =>
+      c.events.some(
+        (e) => e.event === 'report' && e.data.includes('"task_completed"') && e.data.includes(before.command_id),
+      ),
+    );
     watcher.close();
     await busyNeighbour(200);
 
@@ -129,7 +154,9 @@ describe('the dashboard in a real browser', () => {
     const accepted = await post('external_share.prepare', { recipient: 'click@example.com' }, 'red-click');
     const ask = askRow(accepted.ask_id!);
     await page.waitForSelector(`${ask}.risk-RED`);
-    expect(JSON.parse((await page.textContent(`${ask} pre.payload`))!)).toMatchObject({ recipient: 'click@example.com' });
+    expect(JSON.parse((await page.textContent(`${ask} pre.payload`))!)).toMatchObject({
+      recipient: 'click@example.com',
+    });
     expect(await page.textContent(ask)).toContain('asked by api-key');
     expect(await page.textContent(`${ask} .expiry`)).toMatch(/^expires in 23h 5\dm \d\ds$/);
     await screenshot(page, 'dashboard-red-ask-1280');
@@ -137,7 +164,9 @@ describe('the dashboard in a real browser', () => {
     await page.click(`${ask} button.approve`);
     await page.waitForSelector(row('red-click', 'ask_resolved'));
     await page.waitForSelector(row('red-click', 'task_completed'));
-    expect(await positionOf(row('red-click', 'ask_resolved'))).toBeLessThan(await positionOf(row('red-click', 'task_completed')));
+    expect(await positionOf(row('red-click', 'ask_resolved'))).toBeLessThan(
+      await positionOf(row('red-click', 'task_completed')),
+    );
     expect(await page.textContent(row('red-click', 'ask_resolved'))).toContain('approved by admin');
     await page.waitForSelector(ask, { state: 'detached' });
   });
@@ -155,7 +184,8 @@ describe('the dashboard in a real browser', () => {
     await page.waitForSelector(askRow(approveMe.ask_id!), { state: 'detached' });
 
     // The decided row left; the keyboard is on the next ask, one Tab from its Deny.
-    const focused = () => page.evaluate(`[document.activeElement.className, document.activeElement.closest('li.ask')?.dataset.askId]`);
+    const focused = () =>
+      page.evaluate(`[document.activeElement.className, document.activeElement.closest('li.ask')?.dataset.askId]`);
     expect(await focused()).toEqual(['approve', denyMe.ask_id]);
     await page.keyboard.press('Tab');
     expect(await focused()).toEqual(['deny', denyMe.ask_id]);
@@ -168,20 +198,29 @@ describe('the dashboard in a real browser', () => {
 
   it('filters the feed by correlation id, type and status', async () => {
     await page.fill('#filter-correlation', 'red-click');
-    const visible = () => page.$$eval('#feed-list li.report:not([hidden])', (rows) => rows.map((r) => [r.getAttribute('data-correlation'), r.getAttribute('data-type')]));
+    const visible = () =>
+      page.$$eval('#feed-list li.report:not([hidden])', (rows) =>
+        rows.map((r) => [r.getAttribute('data-correlation'), r.getAttribute('data-type')]),
+      );
     expect(new Set((await visible()).map(([correlation]) => correlation))).toEqual(new Set(['red-click']));
     await page.selectOption('#filter-type', 'ask_created');
     expect(await visible()).toEqual([['red-click', 'ask_created']]);
     await page.fill('#filter-correlation', '');
     await page.selectOption('#filter-type', '');
     await page.selectOption('#filter-status', 'warning');
-    expect((await visible()).every(([, type]) => ['ask_created', 'ask_resolved', 'risk_warning', 'ask_expiring'].includes(type!))).toBe(true);
+    expect(
+      (await visible()).every(([, type]) =>
+        ['ask_created', 'ask_resolved', 'risk_warning', 'ask_expiring'].includes(type!),
+      ),
+    ).toBe(true);
     expect(await visible()).toContainEqual(['keyboard-deny', 'ask_resolved']);
     await page.selectOption('#filter-status', '');
   });
 
   it('shows an earlier state on the time-travel slider', async () => {
-    const accepted = await fetch(`${nexus.url}/audit/approvals?format=json`, { headers }).then((r) => r.json() as Promise<{ approvals: Array<{ ask_id: string; correlation_id: string }> }>);
+    const accepted = await fetch(`${nexus.url}/audit/approvals?format=json`, { headers }).then(
+      (r) => r.json() as Promise<{ approvals: Array<{ ask_id: string; correlation_id: string }> }>,
+    );
     const clicked = accepted.approvals.find((a) => a.correlation_id === 'red-click')!;
     const asked = await positionOf(row('red-click', 'ask_created'));
     await page.fill('#time-travel-at', String(asked));
@@ -191,7 +230,9 @@ describe('the dashboard in a real browser', () => {
     expect(await page.$(askRow(clicked.ask_id))).toBeNull();
     expect(await page.textContent('#time-travel-body')).not.toContain('approved by admin');
     expect(await page.textContent('#time-travel-position')).toBe(`#${asked}`);
-    const index = Number(await page.$eval('#time-travel-slider', (slider) => (slider as unknown as { value: string }).value));
+    const index = Number(
+      await page.$eval('#time-travel-slider', (slider) => (slider as unknown as { value: string }).value),
+    );
     expect([...(await shownPositions())].sort((a, b) => a - b)[index]).toBe(asked);
     await screenshot(page, 'dashboard-time-travel-1280');
 
@@ -202,7 +243,9 @@ describe('the dashboard in a real browser', () => {
     await page.waitForSelector(`#time-travel-body .past-head[data-position="${first}"]`);
     expect(await page.$$eval('#time-travel-body .past-worklog li', (items) => items.length)).toBe(1);
     await page.keyboard.press('ArrowRight');
-    expect(await page.textContent('#time-travel-position')).toBe(`#${[...(await shownPositions())].sort((a, b) => a - b)[1]}`);
+    expect(await page.textContent('#time-travel-position')).toBe(
+      `#${[...(await shownPositions())].sort((a, b) => a - b)[1]}`,
+    );
     await page.click('#time-travel-live');
     expect(await page.textContent('#time-travel-body')).toBe('');
   });
@@ -210,21 +253,33 @@ describe('the dashboard in a real browser', () => {
   it('shows the RED approval audit when asked', async () => {
     await page.click('#audit-load');
     await page.waitForSelector('#audit-body table.audit');
-    expect(await page.$$eval('#audit-body tbody tr', (rows) => rows.map((r) => r.children[3]!.textContent))).toEqual(['denied', 'approved', 'approved']);
+    expect(await page.$$eval('#audit-body tbody tr', (rows) => rows.map((r) => r.children[3]!.textContent))).toEqual([
+      'denied',
+      'approved',
+      'approved',
+    ]);
   });
 
   it('offers no decision on an ask its own principal requested (APPROVAL_FOUR_EYES=named)', async () => {
     const response = await fetch(`${nexus.url}/sidecar/command`, {
       method: 'POST',
       headers: { ...headers, 'x-api-key': ADMIN_KEY },
-      body: JSON.stringify({ command_type: 'external_share.prepare', params: { recipient: 'own@example.com' }, correlation_id: 'own-request' }),
+      body: JSON.stringify({
+        command_type: 'external_share.prepare',
+        params: { recipient: 'own@example.com' },
+        correlation_id: 'own-request',
+      }),
     });
     const own = (await response.json()) as Accepted;
     await page.waitForSelector(`${askRow(own.ask_id!)} .barred`);
     expect(await page.$$(`${askRow(own.ask_id!)} button`)).toHaveLength(0);
     expect(await page.textContent(`${askRow(own.ask_id!)} .barred`)).toContain('four eyes');
     // Someone else decides it; the row leaves.
-    const denied = await fetch(`${nexus.url}/approvals/${own.ask_id}/decide`, { method: 'POST', headers, body: JSON.stringify({ decision: 'deny' }) });
+    const denied = await fetch(`${nexus.url}/approvals/${own.ask_id}/decide`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ decision: 'deny' }),
+    });
     expect(denied.status).toBe(202);
     await page.waitForSelector(askRow(own.ask_id!), { state: 'detached' });
   });
@@ -262,7 +317,11 @@ describe('the dashboard in a real browser', () => {
     nexus = await spawnNexus(env, { port, testCommands: true });
     const watcher = await SseClient.connect(`${nexus.url}/agent/reports/stream`, headers);
     const missed = await post('echo.test', { hello: 'while away' }, 'while-away');
-    await watcher.until((c) => c.events.some((e) => e.event === 'report' && e.data.includes('"task_completed"') && e.data.includes(missed.command_id)));
+    await watcher.until((c) =>
+      c.events.some(
+        (e) => e.event === 'report' && e.data.includes('"task_completed"') && e.data.includes(missed.command_id),
+      ),
+    );
     watcher.close();
     expect(await page.$(row('while-away', 'command_accepted'))).toBeNull();
     await page.unroute('**/agent/reports/stream*');
@@ -274,10 +333,21 @@ describe('the dashboard in a real browser', () => {
 
     expect(await page.evaluate('window.loadedOnce')).toBe(true);
     // What the page folded is what NEXUS would say now.
-    const server = (await (await fetch(`${nexus.url}/agent/snapshot`, { headers })).json()) as { autopilot: Record<string, unknown>; asks: Array<{ ask_id: string }>; position: number };
+    const server = (await (await fetch(`${nexus.url}/agent/snapshot`, { headers })).json()) as {
+      autopilot: Record<string, unknown>;
+      asks: Array<{ ask_id: string }>;
+      position: number;
+    };
     const counts = await page.$$eval('#autopilot-body dd', (values) => values.map((v) => Number(v.textContent)));
-    expect(counts).toEqual([server.autopilot.queued, server.autopilot.running, server.autopilot.awaiting_approval, server.autopilot.dead_lettered]);
-    expect(await page.$$eval('#asks-list li.ask', (rows) => rows.map((r) => r.getAttribute('data-ask-id')))).toEqual(server.asks.map((a) => a.ask_id));
+    expect(counts).toEqual([
+      server.autopilot.queued,
+      server.autopilot.running,
+      server.autopilot.awaiting_approval,
+      server.autopilot.dead_lettered,
+    ]);
+    expect(await page.$$eval('#asks-list li.ask', (rows) => rows.map((r) => r.getAttribute('data-ask-id')))).toEqual(
+      server.asks.map((a) => a.ask_id),
+    );
     const shown = await shownPositions();
     expect(new Set(shown).size).toBe(shown.length);
     expect([...shown].sort((a, b) => a - b)).toEqual(await serverPositions());
@@ -297,7 +367,7 @@ describe('the dashboard in a real browser', () => {
       })`);
 
     expect(await overflow(1280)).toEqual({ page: 1280, controls: [] });
-    const top = async (id: string) => (await page.$eval(id, (el) => el.getBoundingClientRect().top));
+    const top = async (id: string) => await page.$eval(id, (el) => el.getBoundingClientRect().top);
     expect(await top('#autopilot')).toBe(await top('#chart'));
     await screenshot(page, 'dashboard-1280');
 
@@ -305,7 +375,8 @@ describe('the dashboard in a real browser', () => {
     // A function, not a string: the page's CSP forbids eval, which a string predicate needs.
     await page.waitForFunction((width) => (globalThis as unknown as { innerWidth: number }).innerWidth === width, 390);
     expect(await overflow(390)).toEqual({ page: 390, controls: [] });
-    const card = async (id: string) => page.$eval(id, (el) => ({ left: el.getBoundingClientRect().left, top: el.getBoundingClientRect().top }));
+    const card = async (id: string) =>
+      page.$eval(id, (el) => ({ left: el.getBoundingClientRect().left, top: el.getBoundingClientRect().top }));
     expect((await card('#chart')).top).toBeGreaterThan((await card('#autopilot')).top);
     await screenshot(page, 'dashboard-390');
     await page.click(`${askRow(red.ask_id!)} button.deny`);
@@ -340,9 +411,13 @@ describe('the dashboard in a real browser', () => {
     await page.click('#autopilot-pause');
     await page.waitForSelector('#tenant:text-is("neighbour/p · admin")');
     await page.waitForSelector('#connection[data-state="live"]');
-    const neighbour = (await (await fetch(`${nexus.url}/agent/snapshot`, { headers: { ...headers, 'x-org-id': 'neighbour' } })).json()) as { autopilot: { status: string } };
+    const neighbour = (await (
+      await fetch(`${nexus.url}/agent/snapshot`, { headers: { ...headers, 'x-org-id': 'neighbour' } })
+    ).json()) as { autopilot: { status: string } };
     expect(neighbour.autopilot.status).not.toBe('paused');
-    const own = (await (await fetch(`${nexus.url}/agent/snapshot`, { headers })).json()) as { autopilot: { status: string } };
+    const own = (await (await fetch(`${nexus.url}/agent/snapshot`, { headers })).json()) as {
+      autopilot: { status: string };
+    };
     expect(own.autopilot.status).not.toBe('paused');
     await second.close();
   });
@@ -358,7 +433,14 @@ describe('the dashboard in a real browser', () => {
     await page.waitForSelector('#connection[data-state="live"]');
     expect(await page.textContent('#tenant')).toBe('neighbour/p · admin');
     await page.waitForSelector('#feed-list li.report');
-    expect(await page.$$eval('#feed-list li.report', (rows) => rows.filter((r) => r.getAttribute('data-correlation')!.match(/^(before-open|red-click|layout|two-tabs)$/)).length)).toBe(0);
+    expect(
+      await page.$$eval(
+        '#feed-list li.report',
+        (rows) =>
+          rows.filter((r) => r.getAttribute('data-correlation')!.match(/^(before-open|red-click|layout|two-tabs)$/))
+            .length,
+      ),
+    ).toBe(0);
     expect(await page.$$('#asks-list li')).toHaveLength(0);
   });
 });

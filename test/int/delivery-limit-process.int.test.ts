@@ -15,10 +15,24 @@ import { waitUntil } from '../support/wait.js';
 // The delivery limit with a supervisor and workers as processes: NEXUS on queues an older
 // NEXUS declared, and a dead letter of a killed worker's task recovered by the supervisor.
 
-const headersOf = (tenant: Tenant) => ({ 'x-api-key': API_KEY, 'x-org-id': tenant.org_id, 'x-project-id': tenant.project_id, 'content-type': 'application/json' });
+const headersOf = (tenant: Tenant) => ({
+  'x-api-key': API_KEY,
+  'x-org-id': tenant.org_id,
+  'x-project-id': tenant.project_id,
+  'content-type': 'application/json',
+});
 
-async function post(url: string, tenant: Tenant, command_type: string, params: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${url}/sidecar/command`, { method: 'POST', headers: headersOf(tenant), body: JSON.stringify({ command_type, params }) });
+async function post(
+  url: string,
+  tenant: Tenant,
+  command_type: string,
+  params: Record<string, unknown>,
+): Promise<string> {
+  const response = await fetch(`${url}/sidecar/command`, {
+    method: 'POST',
+    headers: headersOf(tenant),
+    body: JSON.stringify({ command_type, params }),
+  });
   expect(response.status).toBe(202);
   return ((await response.json()) as { command_id: string }).command_id;
 }
@@ -42,14 +56,19 @@ afterAll(async () => {
 async function commandEvents(tenant: Tenant, commandId: string): Promise<RecordedEvent[]> {
   const store = await openPostgresEventStore({ connectionString: database.url });
   try {
-    return (await store.readFeed({ tenant, after: 0, limit: 10_000 })).filter((e) => (e.data as { command_id?: string }).command_id === commandId);
+    return (await store.readFeed({ tenant, after: 0, limit: 10_000 })).filter(
+      (e) => (e.data as { command_id?: string }).command_id === commandId,
+    );
   } finally {
     await store.close();
   }
 }
 
 async function supervisor(env: Record<string, string>): Promise<NexusProcess> {
-  const started = await spawnNexus({ ...env, NEXUS_DATA_DIR: mkdtempSync(join(tmpdir(), 'nexus-sup-')) }, { testCommands: true });
+  const started = await spawnNexus(
+    { ...env, NEXUS_DATA_DIR: mkdtempSync(join(tmpdir(), 'nexus-sup-')) },
+    { testCommands: true },
+  );
   processes.push(started);
   return started;
 }
@@ -58,7 +77,8 @@ async function worker(env: Record<string, string>): Promise<NexusProcess> {
   processes.push(started);
   return started;
 }
-const workerIdOf = (p: NexusProcess) => p.logs.find((line) => line.msg === 'worker is taking tasks')!.worker_id as string;
+const workerIdOf = (p: NexusProcess) =>
+  p.logs.find((line) => line.msg === 'worker is taking tasks')!.worker_id as string;
 
 describe('the delivery limit, with NEXUS processes', () => {
   it('NEXUS starts on queues an older NEXUS declared without the limit, runs tasks, and warns how to get it', async () => {
@@ -66,7 +86,8 @@ describe('the delivery limit, with NEXUS processes', () => {
     undo.push(queues.drop);
     const connection = await connect(SERVICES.rabbitmq);
     const channel = await connection.createChannel();
-    for (const queue of [queues.TASK_QUEUE, queues.DLQ_QUEUE]) await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    for (const queue of [queues.TASK_QUEUE, queues.DLQ_QUEUE])
+      await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await connection.close();
     const env = distributedEnv(database.url, queues);
 
@@ -74,7 +95,10 @@ describe('the delivery limit, with NEXUS processes', () => {
     const work = await worker(env);
     const tenant = { org_id: 'limit', project_id: 'old' };
     const id = await post(sup.url, tenant, 'echo.test', { hello: 'old queue' });
-    await waitUntil(async () => (await commandEvents(tenant, id)).some((e) => e.type === 'TaskSucceeded'), { timeoutMs: 30_000, what: 'the task to complete' });
+    await waitUntil(async () => (await commandEvents(tenant, id)).some((e) => e.type === 'TaskSucceeded'), {
+      timeoutMs: 30_000,
+      what: 'the task to complete',
+    });
 
     for (const process of [sup, work]) {
       const warning = process.logs.find((line) => line.level === 'warn' && line.queue === queues.TASK_QUEUE);
@@ -84,12 +108,17 @@ describe('the delivery limit, with NEXUS processes', () => {
     }
   });
 
-  it('a killed worker\'s message dead-lettered past RABBITMQ_DELIVERY_LIMIT: the supervisor records the attempt lost, the task completes once', async () => {
+  it("a killed worker's message dead-lettered past RABBITMQ_DELIVERY_LIMIT: the supervisor records the attempt lost, the task completes once", async () => {
     const queues = freshQueues();
     undo.push(queues.drop);
     // The heartbeat outlives the lease: the surviving worker takes the lease while the killed
     // one still looks alive, returns the message, and RabbitMQ dead-letters it.
-    const env = { ...distributedEnv(database.url, queues), RABBITMQ_DELIVERY_LIMIT: '1', WORKER_HEARTBEAT_SECONDS: '3', TASK_LOCK_TTL_SECONDS: '1' };
+    const env = {
+      ...distributedEnv(database.url, queues),
+      RABBITMQ_DELIVERY_LIMIT: '1',
+      WORKER_HEARTBEAT_SECONDS: '3',
+      TASK_LOCK_TTL_SECONDS: '1',
+    };
     const journal = join(mkdtempSync(join(tmpdir(), 'nexus-journal-')), 'runs.log');
     const sup = await supervisor(env);
     const workers = [await worker(env), await worker(env)];
@@ -97,22 +126,42 @@ describe('the delivery limit, with NEXUS processes', () => {
 
     const id = await post(sup.url, tenant, 'test.record', { file: journal, line: 'run', ms: 60_000 });
     let executor = '';
-    await waitUntil(async () => {
-      const started = (await commandEvents(tenant, id)).find((e) => e.type === 'TaskStarted');
-      executor = (started?.data as { executor_id?: string } | undefined)?.executor_id ?? '';
-      return executor !== '';
-    }, { timeoutMs: 30_000, what: 'a worker to start the task' });
+    await waitUntil(
+      async () => {
+        const started = (await commandEvents(tenant, id)).find((e) => e.type === 'TaskStarted');
+        executor = (started?.data as { executor_id?: string } | undefined)?.executor_id ?? '';
+        return executor !== '';
+      },
+      { timeoutMs: 30_000, what: 'a worker to start the task' },
+    );
     await workers.find((w) => workerIdOf(w) === executor)!.kill('SIGKILL');
 
-    await waitUntil(async () => (await commandEvents(tenant, id)).some((e) => e.type === 'TaskSucceeded'), { timeoutMs: 60_000, what: 'the task to complete' });
+    await waitUntil(async () => (await commandEvents(tenant, id)).some((e) => e.type === 'TaskSucceeded'), {
+      timeoutMs: 60_000,
+      what: 'the task to complete',
+    });
     const events = await commandEvents(tenant, id);
-    expect(events.map((e) => e.type)).toEqual(['CommandAccepted', 'TaskQueued', 'TaskStarted', 'TaskFailed', 'TaskRetryScheduled', 'TaskStarted', 'TaskSucceeded']);
+    expect(events.map((e) => e.type)).toEqual([
+      'CommandAccepted',
+      'TaskQueued',
+      'TaskStarted',
+      'TaskFailed',
+      'TaskRetryScheduled',
+      'TaskStarted',
+      'TaskSucceeded',
+    ]);
     expect(events[3]!.data).toMatchObject({ attempt: 1, error: { code: 'WORKER_LOST' } });
     expect(readFileSync(journal, 'utf8').trim().split('\n')).toEqual(['run attempt=1', 'run attempt=2']);
     // recovered by the supervisor, from the DLQ
     expect(sup.logs).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ command_id: id, dead_lettered_by: 'rabbitmq', reason: 'delivery_limit', from: queues.TASK_QUEUE, executor_id: executor }),
+        expect.objectContaining({
+          command_id: id,
+          dead_lettered_by: 'rabbitmq',
+          reason: 'delivery_limit',
+          from: queues.TASK_QUEUE,
+          executor_id: executor,
+        }),
       ]),
     );
   });

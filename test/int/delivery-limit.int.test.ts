@@ -55,7 +55,13 @@ function deps(retryPolicy: RetryPolicy = { max_retries: 3, base_delay_ms: 10, ma
     memory: () => ({ get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} }),
     executorId: 'supervisor-test',
     retryPolicy,
-    triage: { requeue: [], hold: [], alarm: [], max_requeues: 0, ask_terms: { ttl_seconds: 3600, warning_seconds: 300 } },
+    triage: {
+      requeue: [],
+      hold: [],
+      alarm: [],
+      max_requeues: 0,
+      ask_terms: { ttl_seconds: 3600, warning_seconds: 300 },
+    },
     taskTimeoutMs: 10_000,
     logger: silent,
     now: () => new Date(),
@@ -74,13 +80,34 @@ async function command(tenant: Tenant, runningOn?: string): Promise<{ command_id
   const task_id = randomUUID();
   const on = { tenant, stream: commandStream(command_id) };
   const metadata = { now: new Date(), correlation_id: `c-${command_id}`, actor: 'alice' };
-  await handleCommand(store, commandLifeDecider, on, {
-    type: 'SubmitCommand',
-    data: { command_id, task_id, command_type: 'test.any', params: {}, risk_level: 'GREEN', description: 'any', ask_ttl_seconds: 60, ask_warning_seconds: 0 },
-    metadata,
-  }, { newEventId: () => randomUUID() });
+  await handleCommand(
+    store,
+    commandLifeDecider,
+    on,
+    {
+      type: 'SubmitCommand',
+      data: {
+        command_id,
+        task_id,
+        command_type: 'test.any',
+        params: {},
+        risk_level: 'GREEN',
+        description: 'any',
+        ask_ttl_seconds: 60,
+        ask_warning_seconds: 0,
+      },
+      metadata,
+    },
+    { newEventId: () => randomUUID() },
+  );
   if (runningOn) {
-    await handleCommand(store, commandLifeDecider, on, { type: 'StartTask', data: { task_id, attempt: 1, executor_id: runningOn }, metadata }, { newEventId: () => randomUUID() });
+    await handleCommand(
+      store,
+      commandLifeDecider,
+      on,
+      { type: 'StartTask', data: { task_id, attempt: 1, executor_id: runningOn }, metadata },
+      { newEventId: () => randomUUID() },
+    );
   }
   return { command_id, task_id };
 }
@@ -142,7 +169,9 @@ async function triage(topology: QueueTopology, recoveryDeps: DeadLetterDeps): Pr
   return handled;
 }
 
-const byRabbit = (topology: QueueTopology): Delivery => ({ deadLettered: { reason: 'delivery_limit', queue: topology.tasks } });
+const byRabbit = (topology: QueueTopology): Delivery => ({
+  deadLettered: { reason: 'delivery_limit', queue: topology.tasks },
+});
 
 describe('TASK_QUEUE delivery limit and the recovery of dead letters', () => {
   it('a message returned past the limit lands in the DLQ; the attempt of a lost worker is recorded as lost and retried', async () => {
@@ -157,15 +186,27 @@ describe('TASK_QUEUE delivery limit and the recovery of dead letters', () => {
 
     // delivered once, then returned twice (the limit), then dead-lettered by RabbitMQ
     expect(worker.deliveries()).toBe(3);
-    expect(handled).toEqual([{ message: expect.objectContaining({ command_id, attempt: 1 }), delivery: byRabbit(topology), outcome: 'abandoned' }]);
+    expect(handled).toEqual([
+      {
+        message: expect.objectContaining({ command_id, attempt: 1 }),
+        delivery: byRabbit(topology),
+        outcome: 'abandoned',
+      },
+    ]);
     const events = await store.readStream(tenant, commandStream(command_id));
-    expect(events.map((e) => e.type)).toEqual(['CommandAccepted', 'TaskQueued', 'TaskStarted', 'TaskFailed', 'TaskRetryScheduled']);
+    expect(events.map((e) => e.type)).toEqual([
+      'CommandAccepted',
+      'TaskQueued',
+      'TaskStarted',
+      'TaskFailed',
+      'TaskRetryScheduled',
+    ]);
     expect(events[3]!.data).toMatchObject({ attempt: 1, error: { code: 'WORKER_LOST' }, retryable: true });
     expect((await taskOf(tenant, command_id)).state).toMatchObject({ status: 'retry_scheduled', attempt: 2 });
     await waitUntil(async () => (await publisher.depth('dlq')) === 0, { what: 'the dead letter to be acked' });
   });
 
-  it('out of retries, the lost attempt dead-letters the task; the supervisor\'s dead letter is then triaged', async () => {
+  it("out of retries, the lost attempt dead-letters the task; the supervisor's dead letter is then triaged", async () => {
     const tenant = newTenant();
     const { command_id } = await command(tenant, `worker-gone-${randomUUID()}`);
     const { topology, publisher } = await queues();
@@ -175,7 +216,12 @@ describe('TASK_QUEUE delivery limit and the recovery of dead letters', () => {
     await publisher.publishTask(await taskOf(tenant, command_id));
     await waitUntil(() => handled.length === 1, { what: 'the dead letter to be recovered' });
     expect(handled[0]!.outcome).toBe('abandoned');
-    expect((await taskOf(tenant, command_id)).state).toMatchObject({ status: 'dead_lettered', attempts: 1, error: { code: 'WORKER_LOST' }, triage: 'pending' });
+    expect((await taskOf(tenant, command_id)).state).toMatchObject({
+      status: 'dead_lettered',
+      attempts: 1,
+      error: { code: 'WORKER_LOST' },
+      triage: 'pending',
+    });
 
     // what the dispatcher does with a dead-lettered task
     await publisher.publishDeadLetter(await taskOf(tenant, command_id));
@@ -219,17 +265,25 @@ describe('TASK_QUEUE delivery limit and the recovery of dead letters', () => {
     await waitUntil(() => handled.length === 1, { what: 'the dead letter to be handled' });
     expect(handled[0]).toMatchObject({ outcome: 'due', delivery: byRabbit(topology) });
     expect(await taskOf(tenant, command_id)).toEqual(before);
-    await waitUntil(async () => (await publisher.depth('dlq')) === 0 && (await publisher.depth('tasks')) === 0, { what: 'both queues to be empty' });
+    await waitUntil(async () => (await publisher.depth('dlq')) === 0 && (await publisher.depth('tasks')) === 0, {
+      what: 'both queues to be empty',
+    });
   });
 
-  it('a finished task\'s dead letter is acked and forgotten', async () => {
+  it("a finished task's dead letter is acked and forgotten", async () => {
     const tenant = newTenant();
     const { command_id, task_id } = await command(tenant, `worker-${randomUUID()}`);
-    await handleCommand(store, commandLifeDecider, { tenant, stream: commandStream(command_id) }, {
-      type: 'CompleteTask',
-      data: { task_id, attempt: 1, result: {}, duration_ms: 1 },
-      metadata: { now: new Date(), correlation_id: `c-${command_id}`, actor: 'w' },
-    }, { newEventId: () => randomUUID() });
+    await handleCommand(
+      store,
+      commandLifeDecider,
+      { tenant, stream: commandStream(command_id) },
+      {
+        type: 'CompleteTask',
+        data: { task_id, attempt: 1, result: {}, duration_ms: 1 },
+        metadata: { now: new Date(), correlation_id: `c-${command_id}`, actor: 'w' },
+      },
+      { newEventId: () => randomUUID() },
+    );
     const { topology, publisher } = await queues();
     await refusingWorker(topology.tasks);
     const handled = await triage(topology, deps());
@@ -253,7 +307,13 @@ describe('queues declared by an older NEXUS, without a delivery limit', () => {
   /** A logger whose lines the test reads. */
   function capturing(): { logger: Logger; lines: Array<Record<string, unknown>> } {
     const lines: Array<Record<string, unknown>> = [];
-    return { lines, logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } }) };
+    return {
+      lines,
+      logger: createLogger({
+        level: 'info',
+        destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+      }),
+    };
   }
 
   it('publisher and worker start on them, take tasks, and warn how to get the limit', async () => {
@@ -305,7 +365,15 @@ describe('queues declared by an older NEXUS, without a delivery limit', () => {
     cleanup.push(names.drop);
     const topology = { tasks: names.TASK_QUEUE, dlq: names.DLQ_QUEUE, deliveryLimit: 20 };
     await declaredTheOldWay(topology.tasks);
-    const consumer = new QueueConsumer({ url: SERVICES.rabbitmq, queues: topology, queue: 'tasks', prefetch: 4, name: 'test-worker', logger: silent, handle: async () => {} });
+    const consumer = new QueueConsumer({
+      url: SERVICES.rabbitmq,
+      queues: topology,
+      queue: 'tasks',
+      prefetch: 4,
+      name: 'test-worker',
+      logger: silent,
+      handle: async () => {},
+    });
     cleanup.push(() => consumer.stop(2000));
     await consumer.start(10_000);
 
@@ -318,8 +386,16 @@ describe('queues declared by an older NEXUS, without a delivery limit', () => {
         const probe = await amqp.createChannel();
         probe.on('error', () => undefined);
         // checked first (passively): the probe must not declare the queue itself
-        const consumed = await probe.checkQueue(topology.tasks).then((ok) => ok.consumerCount === 1, () => false);
-        const declared = consumed && (await probe.assertQueue(topology.tasks, queueOptions(topology, 'tasks')).then(() => true, () => false));
+        const consumed = await probe.checkQueue(topology.tasks).then(
+          (ok) => ok.consumerCount === 1,
+          () => false,
+        );
+        const declared =
+          consumed &&
+          (await probe.assertQueue(topology.tasks, queueOptions(topology, 'tasks')).then(
+            () => true,
+            () => false,
+          ));
         await probe.close().catch(() => undefined);
         return declared;
       },

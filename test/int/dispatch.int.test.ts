@@ -28,8 +28,10 @@ async function submit(command_type: string, params: Record<string, unknown>) {
   return ((await response.json()) as { command_id: string }).command_id;
 }
 
-const typesOf = (commandId: string) => client.reports.filter((r) => r.command_id === commandId).map((r) => r.report_type);
-const ended = (commandId: string) => () => typesOf(commandId).some((t) => t === 'task_completed' || t === 'task_dead_lettered');
+const typesOf = (commandId: string) =>
+  client.reports.filter((r) => r.command_id === commandId).map((r) => r.report_type);
+const ended = (commandId: string) => () =>
+  typesOf(commandId).some((t) => t === 'task_completed' || t === 'task_dead_lettered');
 
 describe('embedded dispatch', () => {
   it('retries a failing task with backoff until it succeeds', async () => {
@@ -64,22 +66,38 @@ describe('embedded dispatch', () => {
     const requeued = await submit('test.fail', { code: 'PROVIDER_TIMEOUT' });
     const alarmed = await submit('test.fail', { code: 'PROVIDER_AUTH_ERROR' });
     const kept = await submit('test.fail', { code: 'SOMETHING_ELSE' });
-    const triage = (id: string) => client.reports.filter((r) => r.command_id === id && r.report_type === 'dlq_triaged').map((r) => r.payload.action);
-    await client.until(() => triage(requeued).length === 4 && triage(alarmed).length === 1 && triage(kept).length === 1);
+    const triage = (id: string) =>
+      client.reports.filter((r) => r.command_id === id && r.report_type === 'dlq_triaged').map((r) => r.payload.action);
+    await client.until(
+      () => triage(requeued).length === 4 && triage(alarmed).length === 1 && triage(kept).length === 1,
+    );
     expect(triage(requeued)).toEqual(['requeue', 'requeue', 'requeue', 'hold']);
     expect(triage(alarmed)).toEqual(['alarm']);
     expect(triage(kept)).toEqual(['keep']);
     expect(typesOf(alarmed)).toContain('alarm_raised');
-    const held = (await (await nexus.get('/admin/tasks/dead-letters', tenant, { 'x-api-key': ADMIN_KEY })).json()) as { held: Array<{ command_id: string }>; kept: Array<{ command_id: string }> };
+    const held = (await (await nexus.get('/admin/tasks/dead-letters', tenant, { 'x-api-key': ADMIN_KEY })).json()) as {
+      held: Array<{ command_id: string }>;
+      kept: Array<{ command_id: string }>;
+    };
     expect(held.held.map((t) => t.command_id).sort()).toEqual([requeued, alarmed].sort());
     expect(held.kept.map((t) => t.command_id)).toContain(kept);
   });
 
-  it('reports a handler\'s progress between task_started and task_completed', async () => {
+  it("reports a handler's progress between task_started and task_completed", async () => {
     const id = await submit('test.progress', {});
     await client.until(ended(id));
-    expect(typesOf(id)).toEqual(['command_accepted', 'task_queued', 'task_started', 'task_progress', 'task_progress', 'task_progress', 'task_completed']);
-    const progress = client.reports.filter((r) => r.command_id === id && r.report_type === 'task_progress').map((r) => r.payload);
+    expect(typesOf(id)).toEqual([
+      'command_accepted',
+      'task_queued',
+      'task_started',
+      'task_progress',
+      'task_progress',
+      'task_progress',
+      'task_completed',
+    ]);
+    const progress = client.reports
+      .filter((r) => r.command_id === id && r.report_type === 'task_progress')
+      .map((r) => r.payload);
     expect(progress).toMatchObject([
       { percent: 10, message: 'started', attempt: 1 },
       { percent: 60, attempt: 1 },
@@ -90,7 +108,13 @@ describe('embedded dispatch', () => {
   it('dead-letters at once a failure that retrying cannot fix', async () => {
     const id = await submit('test.fatal', {});
     await client.until(ended(id));
-    expect(typesOf(id)).toEqual(['command_accepted', 'task_queued', 'task_started', 'task_failed', 'task_dead_lettered']);
+    expect(typesOf(id)).toEqual([
+      'command_accepted',
+      'task_queued',
+      'task_started',
+      'task_failed',
+      'task_dead_lettered',
+    ]);
   });
 
   it('fails a task that runs past TASK_TIMEOUT_SECONDS with TASK_TIMEOUT', async () => {
@@ -123,7 +147,12 @@ describe('embedded dispatch', () => {
     mkdirSync(other, { recursive: true });
     writeFileSync(join(other, 'theirs.txt'), 'not yours');
 
-    for (const path of ['../../../outside/secret.txt', '../../someone-else/p/theirs.txt', join(outside, 'secret.txt'), '.']) {
+    for (const path of [
+      '../../../outside/secret.txt',
+      '../../someone-else/p/theirs.txt',
+      join(outside, 'secret.txt'),
+      '.',
+    ]) {
       const response = await nexus.command(tenant, { command_type: 'file.delete', params: { path, recursive: true } });
       expect(response.status, path).toBe(422);
       expect(await response.json()).toMatchObject({ error: { code: 'invalid_params' } });
@@ -149,12 +178,18 @@ describe('embedded dispatch', () => {
     const after = await submit('echo.test', { barrier: true });
     await client.until(ended(after));
     expect(typesOf(red)).toEqual(['command_accepted', 'ask_created']);
-    const snapshot = (await (await nexus.get('/agent/snapshot', tenant)).json()) as { asks: Array<{ command_id: string; risk_level: string }> };
+    const snapshot = (await (await nexus.get('/agent/snapshot', tenant)).json()) as {
+      asks: Array<{ command_id: string; risk_level: string }>;
+    };
     expect(snapshot.asks).toContainEqual(expect.objectContaining({ command_id: red, risk_level: 'RED' }));
   });
 
   it('keeps every report of a command under its correlation id', async () => {
-    const response = await nexus.command(tenant, { command_type: 'test.flaky', params: { key: 'c', times: 1 }, correlation_id: 'trace-me' });
+    const response = await nexus.command(tenant, {
+      command_type: 'test.flaky',
+      params: { key: 'c', times: 1 },
+      correlation_id: 'trace-me',
+    });
     const { command_id } = (await response.json()) as { command_id: string };
     await client.until(ended(command_id));
     const mine = client.reports.filter((r) => r.command_id === command_id);
@@ -166,7 +201,9 @@ describe('embedded dispatch', () => {
 describe('handlers run once', () => {
   it('invokes each handler exactly once when nothing fails', async () => {
     const file = join(nexus.dataDir, 'invocations.log');
-    const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => submit('test.record', { file, line: `run-${i}` })));
+    const ids = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => submit('test.record', { file, line: `run-${i}` })),
+    );
     await client.until(() => ids.every((id) => ended(id)()));
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(60);
@@ -180,12 +217,18 @@ describe('a handler that ignores its timeout', () => {
     try {
       const file = join(own.dataDir, 'stubborn.log');
       const stream = await own.stream(tenant, { lastEventId: 0 });
-      const { command_id } = (await (await own.command(tenant, { command_type: 'test.stubborn', params: { file, ms: 1500 } })).json()) as {
+      const { command_id } = (await (
+        await own.command(tenant, { command_type: 'test.stubborn', params: { file, ms: 1500 } })
+      ).json()) as {
         command_id: string;
       };
-      await stream.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      await stream.until((c) =>
+        c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'),
+      );
       const mine = stream.reports.filter((r) => r.command_id === command_id);
-      expect(mine.find((r) => r.report_type === 'task_failed')?.payload).toMatchObject({ error: { code: 'TASK_TIMEOUT' } });
+      expect(mine.find((r) => r.report_type === 'task_failed')?.payload).toMatchObject({
+        error: { code: 'TASK_TIMEOUT' },
+      });
       expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
       stream.close();
     } finally {
@@ -199,8 +242,10 @@ describe('asks', () => {
     const own = await startTestNexus({ ASK_TTL_SECONDS: '1' });
     const red = { command_type: 'email.send', params: { to: 'ops@example.com', subject: 's', text: 't' } };
     const stream = await own.stream(tenant, { lastEventId: 0 });
-    const first = ((await (await own.command(tenant, red)).json()) as { command_id: string; ask_id: string });
-    await stream.until((c) => c.reports.some((r) => r.command_id === first.command_id && r.report_type === 'ask_resolved'));
+    const first = (await (await own.command(tenant, red)).json()) as { command_id: string; ask_id: string };
+    await stream.until((c) =>
+      c.reports.some((r) => r.command_id === first.command_id && r.report_type === 'ask_resolved'),
+    );
     const resolved = stream.reports.find((r) => r.command_id === first.command_id && r.report_type === 'ask_resolved')!;
     expect(resolved.payload).toMatchObject({ ask_id: first.ask_id, decision: 'expired' });
     expect(stream.reports.filter((r) => r.command_id === first.command_id).map((r) => r.report_type)).toEqual([
@@ -209,7 +254,10 @@ describe('asks', () => {
       'ask_expiring',
       'ask_resolved',
     ]);
-    const snapshot = (await (await own.get('/agent/snapshot', tenant)).json()) as { asks: unknown[]; autopilot: { awaiting_approval: number } };
+    const snapshot = (await (await own.get('/agent/snapshot', tenant)).json()) as {
+      asks: unknown[];
+      autopilot: { awaiting_approval: number };
+    };
     expect(snapshot.asks).toEqual([]);
     expect(snapshot.autopilot.awaiting_approval).toBe(0);
     stream.close();
@@ -222,7 +270,9 @@ describe('asks', () => {
     const again = await startTestNexus({ ASK_TTL_SECONDS: '1', NEXUS_DATA_DIR: own.dataDir });
     try {
       const replay = await again.stream(tenant, { lastEventId: 0 });
-      await replay.until((c) => c.reports.some((r) => r.command_id === second.command_id && r.report_type === 'ask_resolved'));
+      await replay.until((c) =>
+        c.reports.some((r) => r.command_id === second.command_id && r.report_type === 'ask_resolved'),
+      );
       replay.close();
     } finally {
       await again.stop();
@@ -235,16 +285,23 @@ describe('shutdown with a task running', () => {
     const own = await startTestNexus({ SHUTDOWN_TIMEOUT_SECONDS: '0.1' }, { catalog: testCatalog });
     const file = join(own.dataDir, 'runs.log');
     const stream = await own.stream(tenant, { lastEventId: 0 });
-    const { command_id } = (await (await own.command(tenant, { command_type: 'test.record', params: { file, line: 'slow', ms: 60_000 } })).json()) as {
+    const { command_id } = (await (
+      await own.command(tenant, { command_type: 'test.record', params: { file, line: 'slow', ms: 60_000 } })
+    ).json()) as {
       command_id: string;
     };
     await stream.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_started'));
     await own.stop();
 
-    const again = await startTestNexus({ RETRY_BASE_DELAY_MS: '0', NEXUS_DATA_DIR: own.dataDir }, { catalog: testCatalog });
+    const again = await startTestNexus(
+      { RETRY_BASE_DELAY_MS: '0', NEXUS_DATA_DIR: own.dataDir },
+      { catalog: testCatalog },
+    );
     try {
       const replay = await again.stream(tenant, { lastEventId: 0 });
-      await replay.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      await replay.until((c) =>
+        c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'),
+      );
       replay.close();
       const mine = replay.reports.filter((r) => r.command_id === command_id);
       expect(mine.map((r) => r.report_type)).toEqual([

@@ -27,7 +27,8 @@ describe('durability', () => {
               headers: { ...headers, 'content-type': 'application/json' },
               body: JSON.stringify({ command_type: 'echo.test', params: { n, worker } }),
             });
-            if (response.status === 202) acknowledged.add(((await response.json()) as { command_id: string }).command_id);
+            if (response.status === 202)
+              acknowledged.add(((await response.json()) as { command_id: string }).command_id);
           } catch {
             // The connection died with the process: this command was never acknowledged.
           }
@@ -51,16 +52,20 @@ describe('durability', () => {
       const count = () => {
         for (; counted < client.reports.length; counted++) {
           const report = client.reports[counted]!;
-          if (report.report_type === 'task_completed') completions.set(report.command_id!, (completions.get(report.command_id!) ?? 0) + 1);
+          if (report.report_type === 'task_completed')
+            completions.set(report.command_id!, (completions.get(report.command_id!) ?? 0) + 1);
         }
       };
-      const accepted = () => client.reports.filter((r) => r.report_type === 'command_accepted').map((r) => r.command_id!);
+      const accepted = () =>
+        client.reports.filter((r) => r.report_type === 'command_accepted').map((r) => r.command_id!);
       await client.until(() => {
         count();
         return [...acknowledged, ...accepted()].every((id) => completions.has(id));
       }, 60_000);
       // Everything known is finished: no task may be left queued or running.
-      const snapshot = (await (await fetch(`${second.url}/agent/snapshot`, { headers })).json()) as { autopilot: Record<string, number> };
+      const snapshot = (await (await fetch(`${second.url}/agent/snapshot`, { headers })).json()) as {
+        autopilot: Record<string, number>;
+      };
       expect(snapshot.autopilot).toMatchObject({ queued: 0, running: 0, dead_lettered: 0 });
       count();
       client.close();
@@ -93,7 +98,9 @@ describe('durability', () => {
     const second = await spawnNexus(env, { testCommands: true });
     try {
       const replay = await SseClient.connect(`${second.url}/agent/reports/stream?last_event_id=0`, headers);
-      await replay.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      await replay.until((c) =>
+        c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'),
+      );
       const mine = replay.reports.filter((r) => r.command_id === command_id);
       expect(mine.map((r) => r.report_type)).toEqual([
         'command_accepted',

@@ -1,4 +1,10 @@
-import { AccessDeniedError, EventStoreDBClient, jsonEvent, UnavailableError, type AllStreamResolvedEvent } from '@eventstore/db-client';
+import {
+  AccessDeniedError,
+  EventStoreDBClient,
+  jsonEvent,
+  UnavailableError,
+  type AllStreamResolvedEvent,
+} from '@eventstore/db-client';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { PassThrough, Transform } from 'node:stream';
@@ -19,7 +25,8 @@ import { catchUp, follow, type Subscription } from '../../src/store/esdb/reads.j
 import { eventStoreConformance } from '../support/event-store-conformance.js';
 
 const url = process.env.EVENTSTORE_URL;
-const SKIPPED = 'EventStoreDB conformance skipped: EVENTSTORE_URL is not set (no EventStoreDB server on this machine; docker compose provides one)';
+const SKIPPED =
+  'EventStoreDB conformance skipped: EVENTSTORE_URL is not set (no EventStoreDB server on this machine; docker compose provides one)';
 
 /** A prefix of its own per store, so that runs sharing one server never see each other's events. */
 const freshPrefix = (): string => `t${randomUUID().replaceAll('-', '').slice(0, 16)}`;
@@ -54,12 +61,17 @@ describe.skipIf(!url)('EventStoreDB adapter against a server', () => {
     const store = await openEsdbEventStore({ connectionString: url!, prefix: freshPrefix() });
     const controller = new AbortController();
     try {
-      const batches = store.subscribe({ tenant, after: 0, signal: controller.signal, batchSize: 10 })[Symbol.asyncIterator]();
+      const subscription = store.subscribe({ tenant, after: 0, signal: controller.signal, batchSize: 10 });
+      const batches = subscription[Symbol.asyncIterator]();
       await store.append(tenant, 's-0', [event({ i: 0 })], 'no_stream');
       const seen: RecordedEvent[] = [...((await batches.next()).value as RecordedEvent[])];
       const padding = 'x'.repeat(8192);
       for (let i = 1; i <= 400; i += 20) {
-        await Promise.all(Array.from({ length: 20 }, (_, j) => store.append(tenant, `s-${i + j}`, [event({ i: i + j, padding })], 'no_stream')));
+        await Promise.all(
+          Array.from({ length: 20 }, (_, j) =>
+            store.append(tenant, `s-${i + j}`, [event({ i: i + j, padding })], 'no_stream'),
+          ),
+        );
       }
       while (seen.length < 401) seen.push(...((await batches.next()).value as RecordedEvent[]));
       const positions = seen.map((e) => e.position);
@@ -82,14 +94,22 @@ describe.skipIf(!url)('EventStoreDB adapter against a server', () => {
     const client = EventStoreDBClient.connectionString(esdbConnectionString(url!));
     try {
       const seals = [];
-      for await (const { event: sealed } of client.readStream(chainStream)) seals.push(sealed?.data as { position: number; link: string });
+      for await (const { event: sealed } of client.readStream(chainStream))
+        seals.push(sealed?.data as { position: number; link: string });
       const reopened = await openEsdbEventStore({ connectionString: url!, prefix });
       const verdict = await reopened.verifyChain(tenant);
       expect(verdict).toMatchObject({ ok: true, events: 3, head: { position: last.events[1]!.position } });
       expect(seals.at(-1)).toEqual(verdict.head);
 
-      await client.appendToStream(chainStream, jsonEvent({ type: 'ChainSealed', data: { position: first.events[0]!.position, link: 'f'.repeat(64) } }));
-      expect(await reopened.verifyChain(tenant)).toMatchObject({ ok: false, broken_at: first.events[0]!.position, reason: expect.stringMatching(/out of order/) });
+      await client.appendToStream(
+        chainStream,
+        jsonEvent({ type: 'ChainSealed', data: { position: first.events[0]!.position, link: 'f'.repeat(64) } }),
+      );
+      expect(await reopened.verifyChain(tenant)).toMatchObject({
+        ok: false,
+        broken_at: first.events[0]!.position,
+        reason: expect.stringMatching(/out of order/),
+      });
       await reopened.close();
     } finally {
       await client.dispose();
@@ -108,7 +128,9 @@ describe.skipIf(!url)('EventStoreDB adapter against a server', () => {
 describe('EventStoreDB adapter without a server', () => {
   it('fails to open on a server that does not answer, with StoreUnavailableError', async () => {
     // Port 9 (discard) on loopback: nothing listens there.
-    await expect(openEsdbEventStore({ connectionString: 'esdb://127.0.0.1:9?tls=false' })).rejects.toThrow(StoreUnavailableError);
+    await expect(openEsdbEventStore({ connectionString: 'esdb://127.0.0.1:9?tls=false' })).rejects.toThrow(
+      StoreUnavailableError,
+    );
   });
 
   describe('stream names', () => {
@@ -215,7 +237,8 @@ describe('EventStoreDB adapter without a server', () => {
   });
 
   describe('reading $all, with subscriptions scripted here in place of the server', () => {
-    const at = (position: number) => ({ event: { position: { commit: BigInt(position), prepare: BigInt(position) } } }) as AllStreamResolvedEvent;
+    const at = (position: number) =>
+      ({ event: { position: { commit: BigInt(position), prepare: BigInt(position) } } }) as AllStreamResolvedEvent;
 
     /** Subscriptions that play `scripts` in turn, and the positions they were opened after. */
     function scripted(...scripts: Array<(subscription: PassThrough) => void>) {
@@ -232,7 +255,11 @@ describe('EventStoreDB adapter without a server', () => {
       return { open, opened, unsubscribed };
     }
 
-    async function positions(batches: AsyncIterable<Array<{ position?: { commit: bigint } }>>, count: number, controller: AbortController) {
+    async function positions(
+      batches: AsyncIterable<Array<{ position?: { commit: bigint } }>>,
+      count: number,
+      controller: AbortController,
+    ) {
       const seen: number[] = [];
       for await (const batch of batches) {
         seen.push(...batch.map((event) => Number(event.position!.commit)));
@@ -264,7 +291,11 @@ describe('EventStoreDB adapter without a server', () => {
         },
       } as unknown as EventStoreDBClient;
       const seen: number[] = [];
-      await catchUp(client, { after: 0, filter: { streamPrefix: 'nexus-' }, onEvent: (event) => seen.push(Number(event.position.commit)) > 0 });
+      await catchUp(client, {
+        after: 0,
+        filter: { streamPrefix: 'nexus-' },
+        onEvent: (event) => seen.push(Number(event.position.commit)) > 0,
+      });
       expect(seen.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     });
 
@@ -281,7 +312,11 @@ describe('EventStoreDB adapter without a server', () => {
         },
       );
       const controller = new AbortController();
-      const seen = await positions(follow({ open, after: 0, batchSize: 10, signal: controller.signal, retryDelay: () => 1 }), 3, controller);
+      const seen = await positions(
+        follow({ open, after: 0, batchSize: 10, signal: controller.signal, retryDelay: () => 1 }),
+        3,
+        controller,
+      );
       expect(seen).toEqual([10, 20, 30]);
       expect(opened).toEqual([0, 20]);
     });
@@ -295,7 +330,11 @@ describe('EventStoreDB adapter without a server', () => {
         (s) => s.write(at(6)),
       );
       const controller = new AbortController();
-      const seen = await positions(follow({ open, after: 4, batchSize: 10, signal: controller.signal, retryDelay: () => 1 }), 2, controller);
+      const seen = await positions(
+        follow({ open, after: 4, batchSize: 10, signal: controller.signal, retryDelay: () => 1 }),
+        2,
+        controller,
+      );
       expect(seen).toEqual([5, 6]);
       expect(opened).toEqual([4, 5]);
     });
@@ -321,11 +360,17 @@ describe('EventStoreDB adapter without a server', () => {
     });
 
     it('gives up, with StoreUnavailableError, on an error a new subscription would meet again', async () => {
-      const { open, opened } = scripted((s) => setImmediate(() => s.emit('error', new AccessDeniedError(undefined, 'access denied'))));
-      const controller = new AbortController();
-      await expect(positions(follow({ open, after: 0, batchSize: 10, signal: controller.signal, retryDelay: () => 1 }), 1, controller)).rejects.toThrow(
-        StoreUnavailableError,
+      const { open, opened } = scripted((s) =>
+        setImmediate(() => s.emit('error', new AccessDeniedError(undefined, 'access denied'))),
       );
+      const controller = new AbortController();
+      await expect(
+        positions(
+          follow({ open, after: 0, batchSize: 10, signal: controller.signal, retryDelay: () => 1 }),
+          1,
+          controller,
+        ),
+      ).rejects.toThrow(StoreUnavailableError);
       expect(opened).toEqual([0]);
     });
   });

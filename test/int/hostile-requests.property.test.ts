@@ -31,12 +31,26 @@ const BATCH = 8;
 const ANSWER_TIMEOUT_MS = 5_000;
 /** A key of its own for reading the log back: the fuzzed keys' budgets for reads of history are spent. */
 const CHECKER_KEY = 'hostile-checker-key-0123456789';
-const replay = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED), ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) };
+const replay =
+  process.env.FC_SEED === undefined
+    ? {}
+    : { seed: Number(process.env.FC_SEED), ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) };
 
 type Accepted =
   | { readonly kind: 'command'; readonly tenant: Tenant; readonly command_id: string; readonly request: string }
-  | { readonly kind: 'decision'; readonly tenant: Tenant; readonly ask_id: string; readonly decision: string; readonly request: string }
-  | { readonly kind: 'requeue' | 'discard'; readonly tenant: Tenant; readonly command_id: string; readonly request: string };
+  | {
+      readonly kind: 'decision';
+      readonly tenant: Tenant;
+      readonly ask_id: string;
+      readonly decision: string;
+      readonly request: string;
+    }
+  | {
+      readonly kind: 'requeue' | 'discard';
+      readonly tenant: Tenant;
+      readonly command_id: string;
+      readonly request: string;
+    };
 
 let nexus: NexusProcess;
 let arena: Arena;
@@ -47,7 +61,10 @@ let inFlightAtExit: string | undefined;
 const accepted: Accepted[] = [];
 
 async function signIn(key: string, tenant: Tenant): Promise<{ cookie: string; csrf: string }> {
-  const response = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': key, 'x-org-id': tenant.org_id, 'x-project-id': tenant.project_id } });
+  const response = await fetch(`${nexus.url}/session`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'x-org-id': tenant.org_id, 'x-project-id': tenant.project_id },
+  });
   expect(response.status).toBe(201);
   const { csrf_token } = (await response.json()) as { csrf_token: string };
   return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, csrf: csrf_token };
@@ -61,15 +78,26 @@ beforeAll(async () => {
       RATE_LIMIT_PER_SECOND: '0',
       AUTH_FAILURES_PER_MINUTE: '0',
       MAX_RETRIES: '0',
-      NEXUS_PRINCIPALS: JSON.stringify([{ id: 'checker', key_sha256: createHash('sha256').update(CHECKER_KEY).digest('hex'), roles: ['requester'], tenants: ['*/*'] }]),
+      NEXUS_PRINCIPALS: JSON.stringify([
+        {
+          id: 'checker',
+          key_sha256: createHash('sha256').update(CHECKER_KEY).digest('hex'),
+          roles: ['requester'],
+          tenants: ['*/*'],
+        },
+      ]),
       // test.fatal fails with BAD_INPUT: held, so an admin requeue or discard can be accepted.
       AUTO_HOLD_FAILURE_CODES: 'BAD_INPUT,SCHEMA_PARSE_ERROR,SCHEMA_VALIDATION_ERROR',
     },
     { testCommands: true },
   );
   void nexus.exited.then((code) => (exited = { code }));
-  const document = (await (await fetch(`${nexus.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-  routes = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path })));
+  const document = (await (await fetch(`${nexus.url}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  routes = Object.entries(document.paths).flatMap(([path, operations]) =>
+    Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path })),
+  );
   const sessionTenant = TENANTS[0];
   const [user, admin] = [await signIn(API_KEY, sessionTenant), await signIn(ADMIN_KEY, sessionTenant)];
   const token = user.cookie.slice(user.cookie.indexOf('=') + 1);
@@ -94,7 +122,8 @@ afterAll(async () => {
   if (nexus && !exited) await nexus.kill('SIGTERM');
 });
 
-const isJson = (response: RawResponse) => /^application\/([\w.+-]*\+)?json/i.test(headerOf(response, 'content-type') ?? '');
+const isJson = (response: RawResponse) =>
+  /^application\/([\w.+-]*\+)?json/i.test(headerOf(response, 'content-type') ?? '');
 
 function parseJson(response: RawResponse): { value?: unknown; error?: string } {
   try {
@@ -107,25 +136,38 @@ function parseJson(response: RawResponse): { value?: unknown; error?: string } {
 const isErrorBody = (value: unknown): boolean => {
   const error = (value as { error?: Record<string, unknown> } | null)?.error;
   return (
-    typeof value === 'object' && value !== null && Object.keys(value).length === 1 && typeof error === 'object' && error !== null &&
-    typeof error.code === 'string' && typeof error.message === 'string' && Object.keys(error).every((key) => ['code', 'message', 'details'].includes(key))
+    typeof value === 'object' &&
+    value !== null &&
+    Object.keys(value).length === 1 &&
+    typeof error === 'object' &&
+    error !== null &&
+    typeof error.code === 'string' &&
+    typeof error.message === 'string' &&
+    Object.keys(error).every((key) => ['code', 'message', 'details'].includes(key))
   );
 };
 
 /** What is wrong with one answer, if anything. */
 function problemsOf(response: RawResponse, head: boolean): string[] {
   const problems: string[] = [];
-  if (response.status >= 500 && response.status !== 503) problems.push(`answered ${response.status}, a 5xx other than 503`);
-  if (response.status === 405 && headerOf(response, 'allow') === undefined) problems.push('answered 405 without an Allow header');
-  if (response.status === 429 && headerOf(response, 'retry-after') === undefined) problems.push('answered 429 without a Retry-After header');
+  if (response.status >= 500 && response.status !== 503)
+    problems.push(`answered ${response.status}, a 5xx other than 503`);
+  if (response.status === 405 && headerOf(response, 'allow') === undefined)
+    problems.push('answered 405 without an Allow header');
+  if (response.status === 429 && headerOf(response, 'retry-after') === undefined)
+    problems.push('answered 429 without a Retry-After header');
   // An answer with a correlation id came through NEXUS's own middleware: its errors are JSON.
   if (!head && response.status >= 400 && headerOf(response, 'x-correlation-id') !== undefined && !isJson(response)) {
-    problems.push(`answered ${response.status} through NEXUS with a ${headerOf(response, 'content-type') ?? 'missing'} content type, not a JSON error`);
+    problems.push(
+      `answered ${response.status} through NEXUS with a ${headerOf(response, 'content-type') ?? 'missing'} content type, not a JSON error`,
+    );
   }
   if (!head && isJson(response) && response.body.length > 0) {
     const { value, error } = parseJson(response);
-    if (error !== undefined) problems.push(`answered ${response.status} with a JSON content type and a body that is not JSON (${error})`);
-    else if (response.status >= 400 && !isErrorBody(value)) problems.push(`answered ${response.status} with an error body not shaped {"error":{"code","message"}}`);
+    if (error !== undefined)
+      problems.push(`answered ${response.status} with a JSON content type and a body that is not JSON (${error})`);
+    else if (response.status >= 400 && !isErrorBody(value))
+      problems.push(`answered ${response.status} with an error body not shaped {"error":{"code","message"}}`);
   }
   return problems;
 }
@@ -135,7 +177,11 @@ function problemsWith(wire: WireRequest, outcome: RawOutcome): string[] {
     case 'timeout':
       return [`no answer and no close within ${ANSWER_TIMEOUT_MS} ms (received ${JSON.stringify(outcome.received)})`];
     case 'closed':
-      return wire.mayDrop ? [] : [`closed the connection without an answer (${outcome.error ?? 'no error'}; received ${JSON.stringify(outcome.received)})`];
+      return wire.mayDrop
+        ? []
+        : [
+            `closed the connection without an answer (${outcome.error ?? 'no error'}; received ${JSON.stringify(outcome.received)})`,
+          ];
     case 'stream':
       return problemsOf(outcome.response, true);
     case 'responses':
@@ -150,7 +196,8 @@ function remember(wire: WireRequest, outcome: RawOutcome): void {
     const body = wire.head ? undefined : (parseJson(response).value as Record<string, unknown> | undefined);
     if (typeof body !== 'object' || body === null) continue;
     const { tenant, text: request } = wire;
-    if (response.status === 200 && typeof body.share_url === 'string') arena.known.token.push({ id: body.share_url.split('/').pop()!, tenant });
+    if (response.status === 200 && typeof body.share_url === 'string')
+      arena.known.token.push({ id: body.share_url.split('/').pop()!, tenant });
     if (response.status !== 202) continue;
     if (typeof body.command_id === 'string' && typeof body.task_id === 'string') {
       accepted.push({ kind: 'command', tenant, command_id: body.command_id, request });
@@ -167,11 +214,17 @@ function remember(wire: WireRequest, outcome: RawOutcome): void {
 }
 
 const statusOf = (outcome: RawOutcome) =>
-  outcome.kind === 'responses' ? outcome.responses.map((r) => r.status).join(', ') || '-' : outcome.kind === 'stream' ? `${outcome.response.status} (stream)` : outcome.kind;
+  outcome.kind === 'responses'
+    ? outcome.responses.map((r) => r.status).join(', ') || '-'
+    : outcome.kind === 'stream'
+      ? `${outcome.response.status} (stream)`
+      : outcome.kind;
 
 /** Lines NEXUS logs when it failed on a request (a 500, whether or not it reached the client) or fatally. */
 const isInternalError = (line: Record<string, unknown>) =>
-  line.level === 'fatal' || line.msg === 'request failed' || (line.msg === 'request' && Number(line.status) >= 500 && line.status !== 503);
+  line.level === 'fatal' ||
+  line.msg === 'request failed' ||
+  (line.msg === 'request' && Number(line.status) >= 500 && line.status !== 503);
 
 /**
  * Resolves once NEXUS has logged everything it logged before now: a request of our own, whose
@@ -180,7 +233,9 @@ const isInternalError = (line: Record<string, unknown>) =>
 async function logsSettled(): Promise<number> {
   const marker = `hostile-marker-${Math.random().toString(36).slice(2)}`;
   expect((await fetch(`${nexus.url}/openapi.json`, { headers: { 'x-correlation-id': marker } })).status).toBe(200);
-  await waitUntil(() => nexus.logs.some((line) => line.correlation_id === marker), { what: 'the marker request in the log' });
+  await waitUntil(() => nexus.logs.some((line) => line.correlation_id === marker), {
+    what: 'the marker request in the log',
+  });
   return nexus.logs.findIndex((line) => line.correlation_id === marker);
 }
 
@@ -190,13 +245,18 @@ async function logsSettled(): Promise<number> {
  */
 async function sendBatch(wires: readonly WireRequest[]): Promise<void> {
   const logsBefore = nexus.logs.length;
-  const outcomes = await Promise.all(wires.map((wire) => rawExchange({ port: arena.port, ...wire, timeoutMs: ANSWER_TIMEOUT_MS })));
+  const outcomes = await Promise.all(
+    wires.map((wire) => rawExchange({ port: arena.port, ...wire, timeoutMs: ANSWER_TIMEOUT_MS })),
+  );
   const failures: string[] = [];
   outcomes.forEach((outcome, i) => {
     remember(wires[i]!, outcome);
     const problems = problemsWith(wires[i]!, outcome);
     if (problems.length === 0) return;
-    const answer = outcome.kind === 'responses' ? outcome.responses.map((r) => `${r.status} ${r.body.toString('utf8').slice(0, 300)}`).join(' | ') : statusOf(outcome);
+    const answer =
+      outcome.kind === 'responses'
+        ? outcome.responses.map((r) => `${r.status} ${r.body.toString('utf8').slice(0, 300)}`).join(' | ')
+        : statusOf(outcome);
     failures.push(`${problems.join('; ')}\n  request:\n  ${wires[i]!.text}\n  answer: ${answer}`);
   });
   if (exited) {
@@ -207,7 +267,9 @@ async function sendBatch(wires: readonly WireRequest[]): Promise<void> {
   const internal = nexus.logs.slice(logsBefore, await logsSettled()).filter(isInternalError);
   if (internal.length > 0) {
     const answers = outcomes.map((outcome, i) => `  ${statusOf(outcome)} <- ${wires[i]!.text}`).join('\n  ---\n');
-    failures.push(`NEXUS logged an internal error for a request of this batch:\n${internal.map((line) => `  ${JSON.stringify(line)}`).join('\n')}\n the batch:\n${answers}`);
+    failures.push(
+      `NEXUS logged an internal error for a request of this batch:\n${internal.map((line) => `  ${JSON.stringify(line)}`).join('\n')}\n the batch:\n${answers}`,
+    );
   }
   if (failures.length > 0) throw new Error(failures.join('\n\n'));
 }
@@ -218,7 +280,9 @@ async function expectStillServing(): Promise<void> {
   await logsSettled();
   const health = await fetch(`${nexus.url}/health`);
   expect(health.status, await health.clone().text()).toBe(200);
-  expect(nexus.logs.filter(isInternalError), 'log lines of requests NEXUS failed on (500) or of a fatal error').toEqual([]);
+  expect(nexus.logs.filter(isInternalError), 'log lines of requests NEXUS failed on (500) or of a fatal error').toEqual(
+    [],
+  );
 }
 
 type Report = { report_type: string; command_id: string | null; payload: Record<string, unknown> };
@@ -238,8 +302,12 @@ async function readHistory(tenant: Tenant, path: string): Promise<unknown> {
 
 async function reportsOf(tenant: Tenant): Promise<Report[]> {
   const reports: Report[] = [];
-  for (let after = 0, more = true; more; ) {
-    const page = (await readHistory(tenant, `/agent/reports?after=${after}&limit=1000`)) as { reports: Report[]; next_after: number; has_more: boolean };
+  for (let after = 0, more = true; more;) {
+    const page = (await readHistory(tenant, `/agent/reports?after=${after}&limit=1000`)) as {
+      reports: Report[];
+      next_after: number;
+      has_more: boolean;
+    };
     reports.push(...page.reports);
     [after, more] = [page.next_after, page.has_more];
   }
@@ -260,8 +328,17 @@ async function expectEveryAcceptanceInTheLog(): Promise<void> {
         entry.kind === 'command'
           ? reports.some((r) => r.report_type === 'command_accepted' && r.command_id === entry.command_id)
           : entry.kind === 'decision'
-            ? reports.some((r) => r.report_type === 'ask_resolved' && r.payload.ask_id === entry.ask_id && r.payload.decision === DECIDED[entry.decision])
-            : reports.some((r) => r.report_type === (entry.kind === 'requeue' ? 'task_requeued' : 'task_discarded') && r.command_id === entry.command_id);
+            ? reports.some(
+                (r) =>
+                  r.report_type === 'ask_resolved' &&
+                  r.payload.ask_id === entry.ask_id &&
+                  r.payload.decision === DECIDED[entry.decision],
+              )
+            : reports.some(
+                (r) =>
+                  r.report_type === (entry.kind === 'requeue' ? 'task_requeued' : 'task_discarded') &&
+                  r.command_id === entry.command_id,
+              );
       if (!found) missing.push(`a 202 (${entry.kind}) has no report in ${key}: ${JSON.stringify(entry)}`);
     }
     const chain = (await readHistory(tenant, '/audit/verify')) as { ok?: boolean };
@@ -273,14 +350,20 @@ async function expectEveryAcceptanceInTheLog(): Promise<void> {
 describe('NEXUS under hostile requests', () => {
   it('answers random, deep, huge and malformed requests to every route with no 5xx but 503, stays up, and every 202 is in the log', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(hostileRequest(routes), { minLength: 1, maxLength: BATCH, size: 'max' }), async (batch) => {
-        await sendBatch(batch.map((request) => toWire(request, arena)));
-      }),
+      fc.asyncProperty(
+        fc.array(hostileRequest(routes), { minLength: 1, maxLength: BATCH, size: 'max' }),
+        async (batch) => {
+          await sendBatch(batch.map((request) => toWire(request, arena)));
+        },
+      ),
       // A failure's shrinking waits on hangs: the time limit bounds it (the failure is still reported).
       { numRuns: Number(process.env.HOSTILE_RUNS ?? 150), interruptAfterTimeLimit: 60_000, ...replay },
     );
     await expectStillServing();
-    expect(accepted.filter((entry) => entry.kind === 'command').length, 'the run reached no 202: it proved nothing about the log').toBeGreaterThan(0);
+    expect(
+      accepted.filter((entry) => entry.kind === 'command').length,
+      'the run reached no 202: it proved nothing about the log',
+    ).toBeGreaterThan(0);
     await expectEveryAcceptanceInTheLog();
   }, 110_000);
 

@@ -42,7 +42,7 @@ describe('GET /agent/reports and /agent/snapshot', () => {
     const tenant = { org_id: 'paging', project_id: 'p' };
     for (let i = 0; i < 5; i++) expect((await nexus.command(tenant, echo({ i }))).status).toBe(202);
     const all: Array<{ position: number }> = [];
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = (await (await nexus.get(`/agent/reports?after=${after}&limit=3`, tenant)).json()) as {
         reports: Array<{ position: number }>;
         next_after: number;
@@ -59,16 +59,31 @@ describe('GET /agent/reports and /agent/snapshot', () => {
   });
 
   it('400: a query that is not a position', async () => {
-    expect(await errorOf(await nexus.get('/agent/reports?after=abc', acme))).toMatchObject({ status: 400, code: 'invalid_query' });
-    expect(await errorOf(await nexus.get('/agent/reports?limit=0', acme))).toMatchObject({ status: 400, code: 'invalid_query' });
-    expect(await errorOf(await nexus.get('/agent/reports/stream?last_event_id=-1', acme))).toMatchObject({ status: 400, code: 'invalid_query' });
+    expect(await errorOf(await nexus.get('/agent/reports?after=abc', acme))).toMatchObject({
+      status: 400,
+      code: 'invalid_query',
+    });
+    expect(await errorOf(await nexus.get('/agent/reports?limit=0', acme))).toMatchObject({
+      status: 400,
+      code: 'invalid_query',
+    });
+    expect(await errorOf(await nexus.get('/agent/reports/stream?last_event_id=-1', acme))).toMatchObject({
+      status: 400,
+      code: 'invalid_query',
+    });
     const badHeader = await nexus.get('/agent/reports/stream', acme, { 'last-event-id': 'report-001' });
     expect(await errorOf(badHeader)).toMatchObject({ status: 400, code: 'invalid_last_event_id' });
   });
 
   it('serves the snapshot of the tenant', async () => {
     const snapshot = (await (await nexus.get('/agent/snapshot', acme)).json()) as Record<string, unknown>;
-    expect(snapshot).toMatchObject({ org_id: 'acme', project_id: 'web', autopilot: expect.any(Object), memory: {}, sidecar: expect.any(Object) });
+    expect(snapshot).toMatchObject({
+      org_id: 'acme',
+      project_id: 'web',
+      autopilot: expect.any(Object),
+      memory: {},
+      sidecar: expect.any(Object),
+    });
     expect(snapshot.position).toEqual(expect.any(Number));
     expect(Array.isArray(snapshot.worklog)).toBe(true);
     expect(Array.isArray(snapshot.asks)).toBe(true);
@@ -81,16 +96,29 @@ describe('operations', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
     for (const key of [API_KEY, 'a-wrong-key-0123456789']) {
-      expect(await (await fetch(`${nexus.url}/health`, { headers: { 'x-api-key': key } })).json()).toEqual({ status: 'ok' });
+      expect(await (await fetch(`${nexus.url}/health`, { headers: { 'x-api-key': key } })).json()).toEqual({
+        status: 'ok',
+      });
     }
     const admin = await fetch(`${nexus.url}/health`, { headers: { 'x-api-key': ADMIN_KEY } });
-    expect(await admin.json()).toMatchObject({ status: 'ok', mode: 'embedded', auth: 'api-key', store: { status: 'ok', position: expect.any(Number) } });
+    expect(await admin.json()).toMatchObject({
+      status: 'ok',
+      mode: 'embedded',
+      auth: 'api-key',
+      store: { status: 'ok', position: expect.any(Number) },
+    });
   });
 
   it('GET /openapi.json describes the routes from their zod schemas', async () => {
     const doc = (await (await fetch(`${nexus.url}/openapi.json`)).json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required: string[]; properties: object } }> } }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { requestBody?: { content: Record<string, { schema: { required: string[]; properties: object } }> } }
+        >
+      >;
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
@@ -151,7 +179,12 @@ describe('attempts at keys', () => {
     const signIns = await startTestNexus({ AUTH_FAILURES_PER_MINUTE: '3' });
     try {
       const signIn = () => fetch(`${signIns.url}/session`, { method: 'POST', headers: signIns.headers(acme) });
-      expect([(await signIn()).status, (await signIn()).status, (await signIn()).status, (await signIn()).status]).toEqual([201, 201, 201, 429]);
+      expect([
+        (await signIn()).status,
+        (await signIn()).status,
+        (await signIn()).status,
+        (await signIn()).status,
+      ]).toEqual([201, 201, 201, 429]);
     } finally {
       await signIns.stop();
     }

@@ -57,8 +57,17 @@ describe('when the event store is unavailable', () => {
     await hub.close();
     await store.close();
 
-    const headers = { 'x-api-key': API_KEY, 'x-org-id': 'down', 'x-project-id': 'p', 'content-type': 'application/json' };
-    const submitted = await app.request('/sidecar/command', { method: 'POST', headers, body: JSON.stringify({ command_type: 'echo.test', params: {} }) });
+    const headers = {
+      'x-api-key': API_KEY,
+      'x-org-id': 'down',
+      'x-project-id': 'p',
+      'content-type': 'application/json',
+    };
+    const submitted = await app.request('/sidecar/command', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ command_type: 'echo.test', params: {} }),
+    });
     expect(submitted.status).toBe(503);
     expect(await submitted.json()).toMatchObject({ error: { code: 'store_unavailable' } });
     const reports = await app.request('/agent/reports', { headers });
@@ -75,11 +84,15 @@ describe('development mode', () => {
     const nexus = await startTestNexus({ NEXUS_API_KEY: '', ADMIN_API_KEY: '' });
     const get = (host: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(`${nexus.url}/agent/snapshot`, { headers: { host, 'x-org-id': 'dev', 'x-project-id': 'p' } }, (res) => {
-          let body = '';
-          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = request(
+          `${nexus.url}/agent/snapshot`,
+          { headers: { host, 'x-org-id': 'dev', 'x-project-id': 'p' } },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on('error', reject);
         req.end();
       });

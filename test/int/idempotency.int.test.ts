@@ -39,7 +39,10 @@ describe('Idempotency-Key', () => {
   it('answers a later replay of the same key and body with the original 202', async () => {
     const tenant = { org_id: 'idem', project_id: 'later' };
     const body = { command_type: 'echo.test', params: { n: 2 } };
-    const first = (await (await nexus.command(tenant, body, { 'idempotency-key': 'k-1' })).json()) as Record<string, string>;
+    const first = (await (await nexus.command(tenant, body, { 'idempotency-key': 'k-1' })).json()) as Record<
+      string,
+      string
+    >;
     const again = await nexus.command(tenant, body, { 'idempotency-key': 'k-1' });
     expect(again.status).toBe(202);
     expect(await again.json()).toEqual(first);
@@ -48,7 +51,11 @@ describe('Idempotency-Key', () => {
   it('refuses the same key with another body with 422, creating nothing', async () => {
     const tenant = { org_id: 'idem', project_id: 'conflict' };
     await nexus.command(tenant, { command_type: 'echo.test', params: { n: 1 } }, { 'idempotency-key': 'k-2' });
-    const other = await nexus.command(tenant, { command_type: 'echo.test', params: { n: 2 } }, { 'idempotency-key': 'k-2' });
+    const other = await nexus.command(
+      tenant,
+      { command_type: 'echo.test', params: { n: 2 } },
+      { 'idempotency-key': 'k-2' },
+    );
     expect(other.status).toBe(422);
     expect(await other.json()).toMatchObject({ error: { code: 'idempotency_key_reused' } });
     expect((await reportsOf(tenant)).filter((r) => r.report_type === 'command_accepted')).toHaveLength(1);
@@ -56,8 +63,14 @@ describe('Idempotency-Key', () => {
 
   it('scopes keys to the tenant', async () => {
     const body = { command_type: 'echo.test', params: { n: 3 } };
-    const a = (await (await nexus.command({ org_id: 'idem-a', project_id: 'p' }, body, { 'idempotency-key': 'shared' })).json()) as Record<string, string>;
-    const b = await nexus.command({ org_id: 'idem-b', project_id: 'p' }, { ...body, params: { other: true } }, { 'idempotency-key': 'shared' });
+    const a = (await (
+      await nexus.command({ org_id: 'idem-a', project_id: 'p' }, body, { 'idempotency-key': 'shared' })
+    ).json()) as Record<string, string>;
+    const b = await nexus.command(
+      { org_id: 'idem-b', project_id: 'p' },
+      { ...body, params: { other: true } },
+      { 'idempotency-key': 'shared' },
+    );
     expect(b.status).toBe(202);
     expect(((await b.json()) as Record<string, string>).command_id).not.toBe(a.command_id);
   });

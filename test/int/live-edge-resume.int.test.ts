@@ -24,7 +24,12 @@ function load(urls: readonly string[], stop: Promise<void>): Promise<number> {
     for (let i = 0; !stopped; i++) {
       const response = await fetch(`${urls[(i + lane) % urls.length]}/sidecar/command`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, 'x-org-id': tenant.org_id, 'x-project-id': tenant.project_id },
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': API_KEY,
+          'x-org-id': tenant.org_id,
+          'x-project-id': tenant.project_id,
+        },
         body: JSON.stringify({ command_type: 'echo.test', params: { lane, i } }),
       });
       expect(response.status).toBe(202);
@@ -36,7 +41,9 @@ function load(urls: readonly string[], stop: Promise<void>): Promise<number> {
 }
 
 async function resumeAtTheEdge(urls: readonly string[], readersPerTenant: number, cuts: number): Promise<void> {
-  const readers = tenants.flatMap((tenant) => Array.from({ length: readersPerTenant }, () => new ResumingReader(tenant, urls)));
+  const readers = tenants.flatMap((tenant) =>
+    Array.from({ length: readersPerTenant }, () => new ResumingReader(tenant, urls)),
+  );
   await Promise.all(readers.map((reader) => reader.open()));
   let stopLoad!: () => void;
   const loading = load(urls, new Promise<void>((resolve) => (stopLoad = resolve)));
@@ -56,16 +63,20 @@ async function resumeAtTheEdge(urls: readonly string[], readersPerTenant: number
   for (const tenant of tenants) {
     // Once every accepted command has completed, the tenant's history is final.
     let history: number[] = [];
-    await waitUntil(async () => {
-      const reports = await reportHistory(urls[0]!, tenant);
-      history = reports.map((r) => r.position);
-      const count = (type: string) => reports.filter((r) => r.report_type === type).length;
-      return count('command_accepted') === count('task_completed');
-    }, { timeoutMs: 60_000, what: 'every command to complete' });
+    await waitUntil(
+      async () => {
+        const reports = await reportHistory(urls[0]!, tenant);
+        history = reports.map((r) => r.position);
+        const count = (type: string) => reports.filter((r) => r.report_type === type).length;
+        return count('command_accepted') === count('task_completed');
+      },
+      { timeoutMs: 60_000, what: 'every command to complete' },
+    );
     const mine = readers.filter((reader) => reader.tenant === tenant);
     await Promise.all(mine.map((reader) => reader.reach(history.at(-1)!)));
     for (const reader of mine) {
-      for (const { sent, snapshot } of reader.resumes) expect(snapshot, 'the snapshot of a resume is as of the id sent').toBe(sent);
+      for (const { sent, snapshot } of reader.resumes)
+        expect(snapshot, 'the snapshot of a resume is as of the id sent').toBe(sent);
       // Exactly the history after the first snapshot: no gap, no duplicate, in order.
       expect(reader.ids).toEqual(history.filter((position) => position > reader.start));
     }
@@ -96,7 +107,8 @@ describe('resuming at the live edge under load', () => {
       const queues = freshQueues();
       cleanups.push(queues.drop, database.drop);
       const env = distributedEnv(database.url, queues);
-      const supervisor = () => spawnNexus({ ...env, LOG_LEVEL: 'warn', NEXUS_DATA_DIR: mkdtempSync(join(tmpdir(), 'nexus-edge-')) });
+      const supervisor = () =>
+        spawnNexus({ ...env, LOG_LEVEL: 'warn', NEXUS_DATA_DIR: mkdtempSync(join(tmpdir(), 'nexus-edge-')) });
       const a = await supervisor();
       processes.push(a);
       const b = await supervisor();

@@ -25,10 +25,19 @@ describe('share packages in the outbox', () => {
   beforeAll(() => {
     base = mkdtempSync(join(tmpdir(), 'nexus-outbox-'));
     mkdirSync(join(base, 'files'));
-    shares = new ShareStore(join(base, 'outbox'), { secret: SECRET, limits: { maxBytesPerTenant: 4096, retentionMs: 10 * HOUR } });
+    shares = new ShareStore(join(base, 'outbox'), {
+      secret: SECRET,
+      limits: { maxBytesPerTenant: 4096, retentionMs: 10 * HOUR },
+    });
   });
 
-  async function share(tenant: Tenant, command_id: string, bytes: number, at: number, hours = 1): Promise<ShareManifest> {
+  async function share(
+    tenant: Tenant,
+    command_id: string,
+    bytes: number,
+    at: number,
+    hours = 1,
+  ): Promise<ShareManifest> {
     const path = join(base, 'files', `${command_id}.bin`);
     writeFileSync(path, Buffer.alloc(bytes, 7));
     const handle = await open(path, 'r');
@@ -84,7 +93,10 @@ describe('data.export', () => {
   const streams = new Map<string, SseClient>();
 
   beforeAll(async () => {
-    nexus = await startTestNexus({ OUTBOX_MAX_BYTES_PER_TENANT: '8192', OUTBOX_RETENTION_HOURS: '1' }, { now: () => new Date(clock) });
+    nexus = await startTestNexus(
+      { OUTBOX_MAX_BYTES_PER_TENANT: '8192', OUTBOX_RETENTION_HOURS: '1' },
+      { now: () => new Date(clock) },
+    );
   });
   afterAll(async () => {
     for (const s of streams.values()) s.close();
@@ -99,7 +111,11 @@ describe('data.export', () => {
     const response = await nexus.command(tenant, { command_type, params });
     expect(response.status).toBe(202);
     const { command_id } = (await response.json()) as { command_id: string };
-    await stream.until((c) => c.reports.some((r) => r.command_id === command_id && ['task_completed', 'task_dead_lettered'].includes(r.report_type)));
+    await stream.until((c) =>
+      c.reports.some(
+        (r) => r.command_id === command_id && ['task_completed', 'task_dead_lettered'].includes(r.report_type),
+      ),
+    );
     return stream.reports.filter((r) => r.command_id === command_id);
   }
 
@@ -118,7 +134,10 @@ describe('data.export', () => {
     for (let i = 0; i < 40; i++) await run(busy, 'echo.test', { i, padding: 'x'.repeat(100) });
     const reports = await run(busy, 'data.export', { source: 'events' });
     expect(reports.map((r) => r.report_type).filter((t) => t === 'task_started')).toHaveLength(1);
-    expect(reports.at(-1)).toMatchObject({ report_type: 'task_dead_lettered', payload: { error: { code: 'OUTBOX_FULL' } } });
+    expect(reports.at(-1)).toMatchObject({
+      report_type: 'task_dead_lettered',
+      payload: { error: { code: 'OUTBOX_FULL' } },
+    });
     expect(readdirSync(folder(busy))).toEqual([]);
   });
 
@@ -127,7 +146,10 @@ describe('data.export', () => {
     writeFileSync(join(folder(full), 'kept.bin'), Buffer.alloc(9000));
     utimesSync(join(folder(full), 'kept.bin'), clock / 1000, clock / 1000);
     const reports = await run(full, 'data.export', {});
-    expect(reports.at(-1)).toMatchObject({ report_type: 'task_dead_lettered', payload: { error: { code: 'OUTBOX_FULL' } } });
+    expect(reports.at(-1)).toMatchObject({
+      report_type: 'task_dead_lettered',
+      payload: { error: { code: 'OUTBOX_FULL' } },
+    });
     expect(readdirSync(folder(full))).toEqual(['kept.bin']);
   });
 });

@@ -4,7 +4,11 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/events/envelope.js';
 import { ConcurrencyError, StoreUnavailableError, type EventStore } from '../../src/store/event-store.js';
-import { openPostgresEventStore, type PostgresEventStore, type PostgresEventStoreOptions } from '../../src/store/postgres/postgres-event-store.js';
+import {
+  openPostgresEventStore,
+  type PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from '../../src/store/postgres/postgres-event-store.js';
 import { eventStoreConformance } from '../support/event-store-conformance.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -53,7 +57,11 @@ const event = (n: number | string = 0) => ({
 const positions = (events: readonly RecordedEvent[]) => events.map((e) => e.position);
 
 /** Every event of a subscription until `enough` says so. */
-async function collect(store: EventStore, enough: (seen: RecordedEvent[]) => boolean, batchSize?: number): Promise<RecordedEvent[]> {
+async function collect(
+  store: EventStore,
+  enough: (seen: RecordedEvent[]) => boolean,
+  batchSize?: number,
+): Promise<RecordedEvent[]> {
   const controller = new AbortController();
   const seen: RecordedEvent[] = [];
   for await (const batch of store.subscribe({ after: 0, signal: controller.signal, batchSize })) {
@@ -66,7 +74,10 @@ const count = (n: number) => (seen: RecordedEvent[]) => seen.length >= n;
 
 describe('postgres: several instances on one log', () => {
   const opened: EventStore[] = [];
-  const open = async (schema: string, options: Partial<PostgresEventStoreOptions> = {}): Promise<PostgresEventStore> => {
+  const open = async (
+    schema: string,
+    options: Partial<PostgresEventStoreOptions> = {},
+  ): Promise<PostgresEventStore> => {
     const store = await openPostgresEventStore({ connectionString: url, schema, ...options });
     opened.push(store);
     return store;
@@ -90,7 +101,11 @@ describe('postgres: several instances on one log', () => {
     const seen = collect(reader, count(60));
     const written = [];
     for (let i = 0; i < 30; i++) written.push(await writer.append(tenant, `s-${i}`, [event(i)], 'no_stream'));
-    written.push(...(await Promise.all(Array.from({ length: 30 }, (_, i) => writer.append(tenant, `t-${i}`, [event(i)], 'no_stream')))));
+    written.push(
+      ...(await Promise.all(
+        Array.from({ length: 30 }, (_, i) => writer.append(tenant, `t-${i}`, [event(i)], 'no_stream')),
+      )),
+    );
     const expected = written.flatMap((w) => positions(w.events)).sort((a, b) => a - b);
     expect(positions(await seen)).toEqual(expected);
   });
@@ -113,7 +128,9 @@ describe('postgres: several instances on one log', () => {
     })();
     const appendFrom = async (store: EventStore, name: string) => {
       for (let round = 0; round < 20; round++) {
-        await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(tenant, `${name}-${round}-${i}`, [event(i)], 'no_stream')));
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) => store.append(tenant, `${name}-${round}-${i}`, [event(i)], 'no_stream')),
+        );
       }
     };
     await Promise.all([appendFrom(a, 'a'), appendFrom(b, 'b')]);
@@ -142,7 +159,11 @@ describe('postgres: several instances on one log', () => {
     const writer = await open(schema);
     const reader = await open(schema, { pollIntervalMs: 600_000 });
     const listeners = async () =>
-      (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`nexus-listen:${schema}`])).rows.map((r) => r.pid);
+      (
+        await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [
+          `nexus-listen:${schema}`,
+        ])
+      ).rows.map((r) => r.pid);
     // only an instance with subscribers follows the log: the writer never LISTENs
     const before = await writer.append(tenant, 's-0', [event('before')], 'no_stream');
     expect(await listeners()).toHaveLength(0);
@@ -150,11 +171,17 @@ describe('postgres: several instances on one log', () => {
     await waitUntil(async () => (await listeners()).length === 1, { what: 'the subscribed instance to LISTEN' });
     const killed = await listeners();
     await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [killed]);
-    await waitUntil(async () => (await listeners()).every((pid) => !killed.includes(pid)), { what: 'the listener to be gone' });
+    await waitUntil(async () => (await listeners()).every((pid) => !killed.includes(pid)), {
+      what: 'the listener to be gone',
+    });
     const missed = await writer.append(tenant, 's-1', [event('during')], 'no_stream');
     await waitUntil(async () => (await listeners()).length === 1, { what: 'the subscribed instance to LISTEN again' });
     const live = await writer.append(tenant, 's-2', [event('after')], 'no_stream');
-    expect(positions(await seen)).toEqual([...positions(before.events), ...positions(missed.events), ...positions(live.events)]);
+    expect(positions(await seen)).toEqual([
+      ...positions(before.events),
+      ...positions(missed.events),
+      ...positions(live.events),
+    ]);
   });
 
   it('fails an append whose data JSON or PostgreSQL refuses alone, not the appends committed with it', async () => {
@@ -165,7 +192,12 @@ describe('postgres: several instances on one log', () => {
       store.append(tenant, 's-3', [{ ...event(), data: { big: 1n } }], 'no_stream'),
       store.append(tenant, 's-2', [event()], 'no_stream'),
     ]);
-    expect([good.status, refused.status, unserializable.status, other.status]).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect([good.status, refused.status, unserializable.status, other.status]).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
     expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
     expect((unserializable as PromiseRejectedResult).reason).toBeInstanceOf(TypeError);
     expect((await store.verifyChain(tenant)).ok).toBe(true);
@@ -188,7 +220,9 @@ describe('postgres: several instances on one log', () => {
   it('lifts old event versions with the upcaster when reading', async () => {
     const schema = freshSchema();
     await (await open(schema)).append(tenant, 's-1', [event(41)], 'no_stream');
-    const upcasting = await open(schema, { upcast: (_type, version, data) => (version === 1 ? { n: (data as { n: number }).n + 1 } : data) });
+    const upcasting = await open(schema, {
+      upcast: (_type, version, data) => (version === 1 ? { n: (data as { n: number }).n + 1 } : data),
+    });
     expect((await upcasting.readStream(tenant, 's-1'))[0]!.data).toEqual({ n: 42 });
   });
 });
@@ -205,7 +239,9 @@ describe('postgres: availability', () => {
   });
 
   it('reports an unreachable server as StoreUnavailableError', async () => {
-    await expect(openPostgresEventStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test' })).rejects.toThrow(StoreUnavailableError);
+    await expect(openPostgresEventStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test' })).rejects.toThrow(
+      StoreUnavailableError,
+    );
   });
 
   it('gives up connecting to a server that never answers, instead of hanging', async () => {
@@ -214,7 +250,10 @@ describe('postgres: availability', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as { port: number };
     const started = Date.now();
-    const opening = openPostgresEventStore({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, connectTimeoutMs: 300 });
+    const opening = openPostgresEventStore({
+      connectionString: `postgres://postgres@127.0.0.1:${port}/test`,
+      connectTimeoutMs: 300,
+    });
     await expect(opening).rejects.toThrow(StoreUnavailableError);
     expect(Date.now() - started).toBeLessThan(5_000);
     for (const socket of sockets) socket.destroy();
@@ -225,17 +264,22 @@ describe('postgres: availability', () => {
     const schema = freshSchema();
     const store = await openPostgresEventStore({ connectionString: url, schema, poolSize: 4 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.append(tenant, `s-${i}`, [event(i)], 'no_stream')));
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`nexus:${schema}`]);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      `nexus:${schema}`,
+    ]);
     const failures: unknown[] = [];
-    await waitUntil(async () => {
-      try {
-        await store.append(tenant, `after-${failures.length}`, [event()], 'no_stream');
-        return true;
-      } catch (error) {
-        failures.push(error);
-        return false;
-      }
-    }, { what: 'an append to succeed again' });
+    await waitUntil(
+      async () => {
+        try {
+          await store.append(tenant, `after-${failures.length}`, [event()], 'no_stream');
+          return true;
+        } catch (error) {
+          failures.push(error);
+          return false;
+        }
+      },
+      { what: 'an append to succeed again' },
+    );
     expect(failures.length).toBeLessThanOrEqual(4);
     for (const failure of failures) expect(failure).toBeInstanceOf(StoreUnavailableError);
     await store.close();
@@ -248,7 +292,8 @@ describe('postgres hash chain', () => {
     const schema = freshSchema();
     const store = await openPostgresEventStore({ connectionString: url, schema });
     const p: number[] = [];
-    for (let n = 0; n < 5; n++) p.push((await store.append(tenant, `s-${n}`, [event(n)], 'no_stream')).events[0]!.position);
+    for (let n = 0; n < 5; n++)
+      p.push((await store.append(tenant, `s-${n}`, [event(n)], 'no_stream')).events[0]!.position);
     expect((await store.verifyChain(tenant)).ok).toBe(true);
     await store.close();
     await tamper(`"${schema}".events`, p);
@@ -259,7 +304,9 @@ describe('postgres hash chain', () => {
   }
 
   it('detects an edited event', async () => {
-    const { verdict, p } = await tampered((events, p) => admin.query(`UPDATE ${events} SET data = '{"n":99}' WHERE position = $1`, [p[2]]));
+    const { verdict, p } = await tampered((events, p) =>
+      admin.query(`UPDATE ${events} SET data = '{"n":99}' WHERE position = $1`, [p[2]]),
+    );
     expect(verdict).toMatchObject({ ok: false, broken_at: p[2] });
   });
 
@@ -277,12 +324,16 @@ describe('postgres hash chain', () => {
   });
 
   it('detects a deleted event in the middle', async () => {
-    const { verdict, p } = await tampered((events, p) => admin.query(`DELETE FROM ${events} WHERE position = $1`, [p[1]]));
+    const { verdict, p } = await tampered((events, p) =>
+      admin.query(`DELETE FROM ${events} WHERE position = $1`, [p[1]]),
+    );
     expect(verdict).toMatchObject({ ok: false, broken_at: p[2] });
   });
 
   it('detects events removed from the end', async () => {
-    const { verdict } = await tampered((events, p) => admin.query(`DELETE FROM ${events} WHERE position >= $1`, [p[3]]));
+    const { verdict } = await tampered((events, p) =>
+      admin.query(`DELETE FROM ${events} WHERE position >= $1`, [p[3]]),
+    );
     expect(verdict).toMatchObject({ ok: false, reason: 'events at the end of the log were removed' });
   });
 });

@@ -46,7 +46,12 @@ describe('postgres: a connection that fails at COMMIT', () => {
     await proxy.close();
   });
 
-  const logged = async () => (await direct.query<{ event_id: string; position: string }>(`SELECT event_id, position FROM "${schema}".events ORDER BY position`)).rows;
+  const logged = async () =>
+    (
+      await direct.query<{ event_id: string; position: string }>(
+        `SELECT event_id, position FROM "${schema}".events ORDER BY position`,
+      )
+    ).rows;
 
   it('answers with the recorded events when the server received COMMIT but its answer was lost', async () => {
     await open();
@@ -64,7 +69,10 @@ describe('postgres: a connection that fails at COMMIT', () => {
     const cut = proxy.cutOn({ on: simpleQuery('COMMIT'), when: 'after' });
     const given = [event(1), event(2)];
     // One batch: an append that writes, and one refused under the same lock.
-    const [appended, refused] = [store.append(tenant, 's-1', given, 'no_stream'), store.append(tenant, 'taken', [event(9)], 'no_stream')];
+    const [appended, refused] = [
+      store.append(tenant, 's-1', given, 'no_stream'),
+      store.append(tenant, 'taken', [event(9)], 'no_stream'),
+    ];
     await cut;
 
     await expect(refused).rejects.toThrow(ConcurrencyError);
@@ -74,7 +82,11 @@ describe('postgres: a connection that fails at COMMIT', () => {
       [given[0]!.event_id, 2, 0, 's-1', { n: 1 }],
       [given[1]!.event_id, 3, 1, 's-1', { n: 2 }],
     ]);
-    expect((await logged()).map((row) => row.event_id)).toEqual([expect.any(String), given[0]!.event_id, given[1]!.event_id]);
+    expect((await logged()).map((row) => row.event_id)).toEqual([
+      expect.any(String),
+      given[0]!.event_id,
+      given[1]!.event_id,
+    ]);
 
     // The store goes on from there: revisions, positions and the tail all agree with the log.
     const next = await store.append(tenant, 's-1', [event(3)], 1);
@@ -100,14 +112,17 @@ describe('postgres: a connection that fails at COMMIT', () => {
   it.each([
     ['at BEGIN', simpleQuery('BEGIN')],
     ['at the INSERT', bindOf('nexus_write')],
-  ])('answers StoreUnavailableError when the connection fails %s, before COMMIT, and nothing is recorded', async (_at, on) => {
-    await open();
-    const cut = proxy.cutOn({ on, when: 'after' });
-    await expect(store.append(tenant, 's-1', [event(1)], 'no_stream')).rejects.toThrow(StoreUnavailableError);
-    await cut;
-    expect(await logged()).toEqual([]);
-    expect((await store.append(tenant, 's-1', [event(1)], 'no_stream')).events[0]!.position).toBe(1);
-  });
+  ])(
+    'answers StoreUnavailableError when the connection fails %s, before COMMIT, and nothing is recorded',
+    async (_at, on) => {
+      await open();
+      const cut = proxy.cutOn({ on, when: 'after' });
+      await expect(store.append(tenant, 's-1', [event(1)], 'no_stream')).rejects.toThrow(StoreUnavailableError);
+      await cut;
+      expect(await logged()).toEqual([]);
+      expect((await store.append(tenant, 's-1', [event(1)], 'no_stream')).events[0]!.position).toBe(1);
+    },
+  );
 
   it('answers StoreUnavailableError when the server stays out of reach for the whole time it may take to find out', async () => {
     await open();

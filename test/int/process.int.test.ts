@@ -52,7 +52,9 @@ describe('the NEXUS process', () => {
     const second = await spawnNexus({ NEXUS_DATA_DIR: dataDir });
     try {
       const replay = await SseClient.connect(`${second.url}/agent/reports/stream?last_event_id=0`, headers);
-      await replay.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      await replay.until((c) =>
+        c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'),
+      );
       expect(replay.reports.map((r) => r.position)).toEqual(stream.reports.map((r) => r.position));
       replay.close();
     } finally {
@@ -76,7 +78,10 @@ describe('the NEXUS process', () => {
       await waitUntil(() => nexus.logs.some((line) => line.msg === 'task failed'), { what: 'the task log line' });
       const mine = nexus.logs.filter((line) => line.correlation_id === 'trace-logs-1');
       expect(mine.map((line) => line.msg)).toEqual(expect.arrayContaining(['request', 'task failed']));
-      expect(mine.find((line) => line.msg === 'task failed')).toMatchObject({ level: 'warn', error: { code: 'BAD_INPUT' } });
+      expect(mine.find((line) => line.msg === 'task failed')).toMatchObject({
+        level: 'warn',
+        error: { code: 'BAD_INPUT' },
+      });
     } finally {
       await nexus.kill('SIGTERM');
     }

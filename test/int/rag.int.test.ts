@@ -22,9 +22,12 @@ const bread = [
   'Bulk fermentation ends when the dough has risen by half and shows bubbles on the sides of the container. Then shape a boule or a batard, and proof it overnight in the fridge in a floured banneton.',
   'Bake in a preheated Dutch oven at 250 degrees, twenty minutes with the lid on to trap steam, then twenty-five minutes with the lid off until the crust is deep brown. Let the loaf cool for an hour before slicing it.',
 ].join('\n\n');
-const tomatoes = 'Tomato plants want deep watering twice a week rather than a little every day.\n\nPinch out the suckers that grow between the stem and the branches. Early blight shows as brown rings on the lower leaves: remove them and mulch the soil.';
-const astronomy = '# Moons of Jupiter\n\nGalileo saw the four largest moons of Jupiter through his telescope in 1610: Io, Europa, Ganymede and Callisto. Io has active volcanoes; Europa hides an ocean under its ice.';
-const bees = 'Honeybees carry pollen from flower to flower: pollination of orchards depends on them. A strong hive holds fifty thousand workers in summer.';
+const tomatoes =
+  'Tomato plants want deep watering twice a week rather than a little every day.\n\nPinch out the suckers that grow between the stem and the branches. Early blight shows as brown rings on the lower leaves: remove them and mulch the soil.';
+const astronomy =
+  '# Moons of Jupiter\n\nGalileo saw the four largest moons of Jupiter through his telescope in 1610: Io, Europa, Ganymede and Callisto. Io has active volcanoes; Europa hides an ocean under its ice.';
+const bees =
+  'Honeybees carry pollen from flower to flower: pollination of orchards depends on them. A strong hive holds fifty thousand workers in summer.';
 
 let root: string;
 let outside: string;
@@ -75,7 +78,13 @@ describe('the RAG index', () => {
   it('indexes the .md and .txt files of the folder and its subfolders, refusing links that lead out', async () => {
     const counts = await ingest();
     // seen: the four documents and broken.txt; skipped: broken.txt (NUL bytes) and the two links leading out
-    expect(counts).toMatchObject({ files_seen: 5, files_indexed: 4, files_unchanged: 0, files_removed: 0, files_skipped: 3 });
+    expect(counts).toMatchObject({
+      files_seen: 5,
+      files_indexed: 4,
+      files_unchanged: 0,
+      files_removed: 0,
+      files_skipped: 3,
+    });
     expect(counts.chunks_indexed).toBeGreaterThanOrEqual(5); // bread.md is more than one passage
     expect(search('exfiltrate password')).toEqual([]);
     expect(search('zeppelin quasar')).toEqual([]);
@@ -109,7 +118,22 @@ describe('the RAG index', () => {
   });
 
   it('takes any user text as a query without an FTS5 syntax error', () => {
-    for (const hostile of ['"', 'AND OR', '*', 'NEAR(', 'NEAR(sourdough', 'sourdough" OR "x', 'text:starter', '^flour', '-', '()', '{}', "'; DROP TABLE chunks; --", '   ', 'sourdough*']) {
+    for (const hostile of [
+      '"',
+      'AND OR',
+      '*',
+      'NEAR(',
+      'NEAR(sourdough',
+      'sourdough" OR "x',
+      'text:starter',
+      '^flour',
+      '-',
+      '()',
+      '{}',
+      "'; DROP TABLE chunks; --",
+      '   ',
+      'sourdough*',
+    ]) {
       expect(() => search(hostile)).not.toThrow();
     }
     expect(search('"')).toEqual([]);
@@ -118,7 +142,13 @@ describe('the RAG index', () => {
   });
 
   it('indexes nothing again when nothing changed', async () => {
-    expect(await ingest()).toMatchObject({ files_seen: 5, files_indexed: 0, files_unchanged: 4, files_removed: 0, chunks_indexed: 0 });
+    expect(await ingest()).toMatchObject({
+      files_seen: 5,
+      files_indexed: 0,
+      files_unchanged: 4,
+      files_removed: 0,
+      chunks_indexed: 0,
+    });
   });
 
   it('indexes again only the file whose content changed, forgetting its old passages', async () => {
@@ -173,39 +203,64 @@ function context(signal = new AbortController().signal, forTenant = tenant): Han
 describe('rag.ingest and rag.query', () => {
   it('refuse to ingest without a configured folder', async () => {
     const command = ragIngest({ indexDir, wholeFolderTenants: ['rag/p'] });
-    await expect(Promise.resolve(command.handler!(command.params.parse({}), context()))).rejects.toMatchObject({ code: 'HANDLER_UNAVAILABLE', retryable: false });
+    await expect(Promise.resolve(command.handler!(command.params.parse({}), context()))).rejects.toMatchObject({
+      code: 'HANDLER_UNAVAILABLE',
+      retryable: false,
+    });
   });
 
   it('classify a path leading out of the folder, and a folder that is not there', async () => {
     const command = ragIngest({ folder: root, indexDir, wholeFolderTenants: ['rag/p'] });
-    await expect(Promise.resolve(command.handler!(command.params.parse({ path: '../outside' }), context()))).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER' });
-    await expect(Promise.resolve(command.handler!(command.params.parse({ path: 'nowhere' }), context()))).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    await expect(
+      Promise.resolve(command.handler!(command.params.parse({ path: '../outside' }), context())),
+    ).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER' });
+    await expect(
+      Promise.resolve(command.handler!(command.params.parse({ path: 'nowhere' }), context())),
+    ).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
     const missing = ragIngest({ folder: join(root, 'unmounted'), indexDir, wholeFolderTenants: ['rag/p'] });
-    await expect(Promise.resolve(missing.handler!(missing.params.parse({}), context()))).rejects.toMatchObject({ code: 'RAG_FOLDER_UNAVAILABLE', retryable: true });
+    await expect(Promise.resolve(missing.handler!(missing.params.parse({}), context()))).rejects.toMatchObject({
+      code: 'RAG_FOLDER_UNAVAILABLE',
+      retryable: true,
+    });
   });
 
   it('keep one index per tenant', async () => {
     const other: Tenant = { org_id: 'rag', project_id: 'other' };
     const query = ragQuery({ indexDir, wholeFolderTenants: [] });
-    expect(await query.handler!(query.params.parse({ query: 'sourdough' }), context(undefined, other))).toEqual({ query: 'sourdough', passages: [] });
+    expect(await query.handler!(query.params.parse({ query: 'sourdough' }), context(undefined, other))).toEqual({
+      query: 'sourdough',
+      passages: [],
+    });
     expect(query.params.safeParse({ query: 'x', limit: 51 }).success).toBe(false);
   });
 
   it('run as commands of an embedded NEXUS', async () => {
     const settings = { folder: root, indexDir: join(indexDir, 'nexus'), wholeFolderTenants: ['rag/p'] };
-    const nexus = await startTestNexus({}, { catalog: (deps) => new Catalog([...builtInCatalog(deps).list(), ragIngest(settings), ragQuery(settings)]) });
+    const nexus = await startTestNexus(
+      {},
+      { catalog: (deps) => new Catalog([...builtInCatalog(deps).list(), ragIngest(settings), ragQuery(settings)]) },
+    );
     const client = await nexus.stream(tenant, { lastEventId: 0 });
     const resultOf = async (command_type: string, params: Record<string, unknown>) => {
       const response = await nexus.command(tenant, { command_type, params });
       expect(response.status).toBe(202);
       const { command_id } = (await response.json()) as { command_id: string };
-      const completed = () => client.reports.find((r) => r.command_id === command_id && r.report_type === 'task_completed');
+      const completed = () =>
+        client.reports.find((r) => r.command_id === command_id && r.report_type === 'task_completed');
       await client.until(() => completed() !== undefined);
       return completed()!.payload.result;
     };
     try {
-      expect(await resultOf('rag.ingest', {})).toMatchObject({ path: '.', files_seen: 4, files_indexed: 3, files_skipped: 3, files_removed: 0 });
-      const { passages } = (await resultOf('rag.query', { query: 'proof overnight banneton', limit: 2 })) as { passages: Passage[] };
+      expect(await resultOf('rag.ingest', {})).toMatchObject({
+        path: '.',
+        files_seen: 4,
+        files_indexed: 3,
+        files_skipped: 3,
+        files_removed: 0,
+      });
+      const { passages } = (await resultOf('rag.query', { query: 'proof overnight banneton', limit: 2 })) as {
+        passages: Passage[];
+      };
       expect(passages[0]).toMatchObject({ path: 'bread.md' });
       expect(passages[0]!.snippet).toContain('**banneton**');
     } finally {
@@ -221,14 +276,20 @@ describe('rag.ingest across tenants', () => {
   const acme: Tenant = { org_id: 'acme', project_id: 'web' };
   const beta: Tenant = { org_id: 'beta', project_id: 'app' };
   const ops: Tenant = { org_id: 'ops', project_id: 'search' };
-  const settings = () => ({ folder: shared, indexDir: join(shared, '..', 'tenant-index'), wholeFolderTenants: ['ops/*'] });
+  const settings = () => ({
+    folder: shared,
+    indexDir: join(shared, '..', 'tenant-index'),
+    wholeFolderTenants: ['ops/*'],
+  });
   const ingestAs = async (who: Tenant, params: Record<string, unknown> = {}) => {
     const command = ragIngest(settings());
     return command.handler!(command.params.parse(params), context(undefined, who));
   };
   const passagesOf = async (who: Tenant, text: string) => {
     const command = ragQuery(settings());
-    const { passages } = (await command.handler!(command.params.parse({ query: text }), context(undefined, who))) as { passages: Passage[] };
+    const { passages } = (await command.handler!(command.params.parse({ query: text }), context(undefined, who))) as {
+      passages: Passage[];
+    };
     return passages.map((p) => p.path);
   };
 
@@ -247,14 +308,20 @@ describe('rag.ingest across tenants', () => {
 
   it("read only the tenant's own folder: not another tenant's files, nor the shared root", async () => {
     expect(await ingestAs(acme)).toMatchObject({ path: '.', files_seen: 2, files_indexed: 2, files_skipped: 1 });
-    expect(await passagesOf(acme, 'launch newsletter tagline')).toEqual(expect.arrayContaining(['launch.md', 'drafts/tagline.txt']));
+    expect(await passagesOf(acme, 'launch newsletter tagline')).toEqual(
+      expect.arrayContaining(['launch.md', 'drafts/tagline.txt']),
+    );
     expect(await passagesOf(acme, 'discount GOLDFISH pricing')).toEqual([]);
     expect(await passagesOf(acme, 'handbook holidays expense')).toEqual([]);
     for (const path of ['..', '../..', '../../beta/app', '../app', join(shared, 'beta', 'app')]) {
       await expect(ingestAs(acme, { path })).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER', retryable: false });
     }
     await expect(ingestAs(acme, { path: 'beta-link' })).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER' });
-    expect(await ingestAs(acme, { path: 'drafts' })).toMatchObject({ path: 'drafts', files_seen: 1, files_unchanged: 1 });
+    expect(await ingestAs(acme, { path: 'drafts' })).toMatchObject({
+      path: 'drafts',
+      files_seen: 1,
+      files_unchanged: 1,
+    });
     expect(await ingestAs(beta)).toMatchObject({ files_seen: 1, files_indexed: 1 });
     expect(await passagesOf(beta, 'launch newsletter handbook')).toEqual([]);
   });
@@ -264,15 +331,32 @@ describe('rag.ingest across tenants', () => {
     expect(await passagesOf(ops, 'handbook holidays')).toEqual(['handbook.md']);
     // found once, through acme's link to it (the first way to it in name order)
     expect(await passagesOf(ops, 'discount GOLDFISH')).toEqual([expect.stringMatching(/pricing\.md$/)]);
-    expect(await ingestAs(ops, { path: 'acme' })).toMatchObject({ path: 'acme', files_seen: 3, files_unchanged: 3, files_removed: 0 });
+    expect(await ingestAs(ops, { path: 'acme' })).toMatchObject({
+      path: 'acme',
+      files_seen: 3,
+      files_unchanged: 3,
+      files_removed: 0,
+    });
   });
 
   it('fail without retries for a tenant that has no folder (or a link for one), with retries when the RAG folder itself is gone', async () => {
-    await expect(ingestAs({ org_id: 'gamma', project_id: 'new' })).rejects.toMatchObject({ code: 'RAG_TENANT_FOLDER_NOT_FOUND', retryable: false, message: expect.stringContaining('gamma/new') });
-    await expect(ingestAs({ org_id: 'acme', project_id: 'other' })).rejects.toMatchObject({ code: 'RAG_TENANT_FOLDER_NOT_FOUND', retryable: false });
-    await expect(ingestAs({ org_id: 'gamma', project_id: 'linked' })).rejects.toMatchObject({ code: 'PATH_OUTSIDE_FOLDER', retryable: false });
+    await expect(ingestAs({ org_id: 'gamma', project_id: 'new' })).rejects.toMatchObject({
+      code: 'RAG_TENANT_FOLDER_NOT_FOUND',
+      retryable: false,
+      message: expect.stringContaining('gamma/new'),
+    });
+    await expect(ingestAs({ org_id: 'acme', project_id: 'other' })).rejects.toMatchObject({
+      code: 'RAG_TENANT_FOLDER_NOT_FOUND',
+      retryable: false,
+    });
+    await expect(ingestAs({ org_id: 'gamma', project_id: 'linked' })).rejects.toMatchObject({
+      code: 'PATH_OUTSIDE_FOLDER',
+      retryable: false,
+    });
     const unmounted = ragIngest({ ...settings(), folder: join(shared, 'unmounted') });
-    await expect(Promise.resolve(unmounted.handler!(unmounted.params.parse({}), context(undefined, acme)))).rejects.toMatchObject({ code: 'RAG_FOLDER_UNAVAILABLE', retryable: true });
+    await expect(
+      Promise.resolve(unmounted.handler!(unmounted.params.parse({}), context(undefined, acme))),
+    ).rejects.toMatchObject({ code: 'RAG_FOLDER_UNAVAILABLE', retryable: true });
   });
 
   it('follow RAG_WHOLE_FOLDER_TENANTS in an embedded NEXUS', async () => {
@@ -280,8 +364,15 @@ describe('rag.ingest across tenants', () => {
     const results = async (who: Tenant) => {
       const client = await nexus.stream(who, { lastEventId: 0 });
       try {
-        const { command_id } = (await (await nexus.command(who, { command_type: 'rag.ingest', params: {} })).json()) as { command_id: string };
-        const ended = () => client.reports.find((r) => r.command_id === command_id && (r.report_type === 'task_completed' || r.report_type === 'task_dead_lettered'));
+        const { command_id } = (await (
+          await nexus.command(who, { command_type: 'rag.ingest', params: {} })
+        ).json()) as { command_id: string };
+        const ended = () =>
+          client.reports.find(
+            (r) =>
+              r.command_id === command_id &&
+              (r.report_type === 'task_completed' || r.report_type === 'task_dead_lettered'),
+          );
         await client.until(() => ended() !== undefined);
         return ended()!;
       } finally {
@@ -291,7 +382,9 @@ describe('rag.ingest across tenants', () => {
     try {
       expect((await results(acme)).payload.result).toMatchObject({ files_seen: 2 });
       expect((await results(ops)).payload.result).toMatchObject({ files_seen: 4 });
-      expect((await results({ org_id: 'default', project_id: 'nexus' })).payload).toMatchObject({ error: { code: 'RAG_TENANT_FOLDER_NOT_FOUND' } });
+      expect((await results({ org_id: 'default', project_id: 'nexus' })).payload).toMatchObject({
+        error: { code: 'RAG_TENANT_FOLDER_NOT_FOUND' },
+      });
     } finally {
       await nexus.stop();
     }

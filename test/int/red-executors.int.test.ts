@@ -48,7 +48,11 @@ beforeAll(async () => {
       let raw = '';
       data.on('data', (chunk: Buffer) => (raw += chunk.toString()));
       data.on('end', () => {
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw });
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+        });
         done();
       });
     },
@@ -104,7 +108,11 @@ const reportsOf = (commandId: string) => stream.reports.filter((r) => r.command_
 
 describe('email.send', () => {
   it('delivers to the SMTP server only after approval, exactly once', async () => {
-    const { command_id, ask_id } = await requestAs('alice', 'email.send', { to: 'customer@example.com', subject: 'Your order', text: 'It ships today.' });
+    const { command_id, ask_id } = await requestAs('alice', 'email.send', {
+      to: 'customer@example.com',
+      subject: 'Your order',
+      text: 'It ships today.',
+    });
     await stream.until(() => reportsOf(command_id).some((r) => r.report_type === 'ask_created'));
     expect(mails).toHaveLength(0);
     expect((await decide(ask_id, 'approve')).status).toBe(202);
@@ -118,7 +126,11 @@ describe('email.send', () => {
 
   it('a denied email is never sent', async () => {
     const before = mails.length;
-    const { command_id, ask_id } = await requestAs('alice', 'email.send', { to: 'x@example.com', subject: 'No', text: 'no' });
+    const { command_id, ask_id } = await requestAs('alice', 'email.send', {
+      to: 'x@example.com',
+      subject: 'No',
+      text: 'no',
+    });
     await stream.until(() => reportsOf(command_id).some((r) => r.report_type === 'ask_created'));
     expect((await decide(ask_id, 'deny')).status).toBe(202);
     await stream.until(() => reportsOf(command_id).some((r) => r.report_type === 'ask_resolved'));
@@ -129,7 +141,12 @@ describe('email.send', () => {
 
 describe('payment.execute', () => {
   it('pays once per approval even when the task is retried: one Idempotency-Key, signed', async () => {
-    const { command_id, ask_id } = await requestAs('alice', 'payment.execute', { amount: 42.5, currency: 'EUR', payee: 'ACME GmbH', reference: 'inv-7' });
+    const { command_id, ask_id } = await requestAs('alice', 'payment.execute', {
+      amount: 42.5,
+      currency: 'EUR',
+      payee: 'ACME GmbH',
+      reference: 'inv-7',
+    });
     await stream.until(() => reportsOf(command_id).some((r) => r.report_type === 'ask_created'));
     expect(paymentRequests).toHaveLength(0);
     expect((await decide(ask_id, 'approve')).status).toBe(202);
@@ -140,9 +157,19 @@ describe('payment.execute', () => {
     const key = `nexus-${command_id}`;
     expect(paymentRequests.map((r) => r.key)).toEqual([key, key]);
     expect(payments.size).toBe(1);
-    expect(payments.get(key)!.body).toMatchObject({ amount: 42.5, currency: 'EUR', payee: 'ACME GmbH', reference: 'inv-7', command_id });
+    expect(payments.get(key)!.body).toMatchObject({
+      amount: 42.5,
+      currency: 'EUR',
+      payee: 'ACME GmbH',
+      reference: 'inv-7',
+      command_id,
+    });
     expect(paymentRequests.every((r) => /^[0-9a-f]{64}$/.test(r.signature ?? ''))).toBe(true);
     const completed = reportsOf(command_id).find((r) => r.report_type === 'task_completed')!;
-    expect(completed.payload.result).toMatchObject({ status: 200, idempotency_key: key, response: { payment_id: `pay-${key}` } });
+    expect(completed.payload.result).toMatchObject({
+      status: 200,
+      idempotency_key: key,
+      response: { payment_id: `pay-${key}` },
+    });
   });
 });

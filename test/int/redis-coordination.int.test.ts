@@ -37,7 +37,7 @@ describe('task leases', () => {
     expect(await b.acquire(t, 'cmd')).toBe(true);
   });
 
-  it('a dead holder\'s lease (no heartbeat) is taken over at once; a lease that vanished is taken back by its holder', async () => {
+  it("a dead holder's lease (no heartbeat) is taken over at once; a lease that vanished is taken back by its holder", async () => {
     const t = tenant();
     const dead = new TaskLeases(redis, 'worker-dead', 60_000);
     const other = new TaskLeases(redis, 'worker-other', 60_000);

@@ -19,7 +19,10 @@ interface SignedIn {
 }
 
 async function signIn(key: string, at = tenant): Promise<SignedIn> {
-  const response = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': key, 'x-org-id': at.org_id, 'x-project-id': at.project_id } });
+  const response = await fetch(`${nexus.url}/session`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'x-org-id': at.org_id, 'x-project-id': at.project_id },
+  });
   expect(response.status).toBe(201);
   const setCookie = response.headers.get('set-cookie')!;
   const body = (await response.json()) as Record<string, unknown>;
@@ -34,7 +37,11 @@ describe('dashboard sessions', () => {
     expect(session.setCookie).toMatch(/^nexus_session=[^;]+; Max-Age=900; Path=\/; HttpOnly; SameSite=Strict$/);
     expect(session.setCookie).not.toContain(ADMIN_KEY);
     expect(Buffer.from(session.cookie.split('=')[1]!.split('.')[0]!, 'base64url').toString()).not.toContain(ADMIN_KEY);
-    expect(session.body).toMatchObject({ principal: { id: 'admin', roles: ['requester', 'approver', 'admin'] }, org_id: 'dash', project_id: 'p' });
+    expect(session.body).toMatchObject({
+      principal: { id: 'admin', roles: ['requester', 'approver', 'admin'] },
+      org_id: 'dash',
+      project_id: 'p',
+    });
     const again = await fetch(`${nexus.url}/session`, { headers: withCookie(session) });
     expect(await again.json()).toMatchObject({ principal: { id: 'admin' }, csrf_token: session.csrf });
     const withKey = await fetch(`${nexus.url}/session`, { headers: { 'x-api-key': ADMIN_KEY } });
@@ -47,7 +54,9 @@ describe('dashboard sessions', () => {
     const stream = await SseClient.connect(`${nexus.url}/agent/reports/stream`, withCookie(session));
     expect(stream.snapshot).toMatchObject({ org_id: 'dash', project_id: 'p' });
     stream.close();
-    const other = await fetch(`${nexus.url}/agent/snapshot`, { headers: withCookie(session, { 'x-org-id': 'other', 'x-project-id': 'p' }) });
+    const other = await fetch(`${nexus.url}/agent/snapshot`, {
+      headers: withCookie(session, { 'x-org-id': 'other', 'x-project-id': 'p' }),
+    });
     expect(other.status).toBe(403);
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('forbidden_tenant');
   });
@@ -76,10 +85,15 @@ describe('dashboard sessions', () => {
   it('refuse a forged or cleared cookie with 401, and renew a valid one without the key', async () => {
     const session = await signIn(ADMIN_KEY);
     const [name, token] = session.cookie.split('=') as [string, string];
-    const forged = await fetch(`${nexus.url}/agent/snapshot`, { headers: { cookie: `${name}=${token.slice(0, -2)}xx` } });
+    const forged = await fetch(`${nexus.url}/agent/snapshot`, {
+      headers: { cookie: `${name}=${token.slice(0, -2)}xx` },
+    });
     expect(forged.status).toBe(401);
     expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('session_expired');
-    const renewed = await fetch(`${nexus.url}/session`, { method: 'POST', headers: withCookie(session, { 'x-csrf-token': session.csrf }) });
+    const renewed = await fetch(`${nexus.url}/session`, {
+      method: 'POST',
+      headers: withCookie(session, { 'x-csrf-token': session.csrf }),
+    });
     expect(renewed.status).toBe(201);
     expect(renewed.headers.get('set-cookie')).toMatch(/^nexus_session=/);
     const signOut = await fetch(`${nexus.url}/session`, { method: 'DELETE', headers: withCookie(session) });
@@ -89,7 +103,10 @@ describe('dashboard sessions', () => {
 
   it('keep their CSRF token when renewed, so every tab of one sign-in goes on working', async () => {
     const session = await signIn(ADMIN_KEY);
-    const renewed = await fetch(`${nexus.url}/session`, { method: 'POST', headers: withCookie(session, { 'x-csrf-token': session.csrf }) });
+    const renewed = await fetch(`${nexus.url}/session`, {
+      method: 'POST',
+      headers: withCookie(session, { 'x-csrf-token': session.csrf }),
+    });
     const cookie = renewed.headers.get('set-cookie')!.split(';')[0]!;
     expect(((await renewed.json()) as { csrf_token: string }).csrf_token).toBe(session.csrf);
     const pause = await fetch(`${nexus.url}/agent/autopilot`, {
@@ -102,8 +119,13 @@ describe('dashboard sessions', () => {
 
   it('over HTTPS are __Host- cookies, and a plain one is not taken there', async () => {
     const https = { 'x-forwarded-proto': 'https' };
-    const response = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'x-org-id': 'dash', 'x-project-id': 'p', ...https } });
-    expect(response.headers.get('set-cookie')).toMatch(/^__Host-nexus_session=[^;]+; Max-Age=900; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    const response = await fetch(`${nexus.url}/session`, {
+      method: 'POST',
+      headers: { 'x-api-key': ADMIN_KEY, 'x-org-id': 'dash', 'x-project-id': 'p', ...https },
+    });
+    expect(response.headers.get('set-cookie')).toMatch(
+      /^__Host-nexus_session=[^;]+; Max-Age=900; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+    );
     const hostOnly = response.headers.get('set-cookie')!.split(';')[0]!;
     expect((await fetch(`${nexus.url}/agent/snapshot`, { headers: { cookie: hostOnly, ...https } })).status).toBe(200);
     const plain = `nexus_session=${hostOnly.split('=').slice(1).join('=')}`;
@@ -111,10 +133,16 @@ describe('dashboard sessions', () => {
   });
 
   it('cannot be opened with a bad key or for NEXUS own logs', async () => {
-    const bad = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': 'wrong-key-123', 'x-org-id': 'dash', 'x-project-id': 'p' } });
+    const bad = await fetch(`${nexus.url}/session`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'wrong-key-123', 'x-org-id': 'dash', 'x-project-id': 'p' },
+    });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('set-cookie')).toBeNull();
-    const system = await fetch(`${nexus.url}/session`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'x-org-id': '_nexus', 'x-project-id': '_executors' } });
+    const system = await fetch(`${nexus.url}/session`, {
+      method: 'POST',
+      headers: { 'x-api-key': ADMIN_KEY, 'x-org-id': '_nexus', 'x-project-id': '_executors' },
+    });
     expect(system.status).toBe(403);
   });
 
@@ -134,20 +162,36 @@ describe('dashboard sessions', () => {
 
 describe('sessions across a restart', () => {
   const principal = (key: string) =>
-    JSON.stringify([{ id: 'alice', key_sha256: createHash('sha256').update(key).digest('hex'), roles: ['approver'], tenants: ['dash/*'] }]);
+    JSON.stringify([
+      {
+        id: 'alice',
+        key_sha256: createHash('sha256').update(key).digest('hex'),
+        roles: ['approver'],
+        tenants: ['dash/*'],
+      },
+    ]);
 
   it('outlive a restart on the same data, and end when the principal is given another key', async () => {
     const first = await startTestNexus({ NEXUS_PRINCIPALS: principal('alice-key-0123456789') });
-    const response = await fetch(`${first.url}/session`, { method: 'POST', headers: { 'x-api-key': 'alice-key-0123456789', 'x-org-id': 'dash', 'x-project-id': 'p' } });
+    const response = await fetch(`${first.url}/session`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'alice-key-0123456789', 'x-org-id': 'dash', 'x-project-id': 'p' },
+    });
     const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
     await first.stop();
 
-    const same = await startTestNexus({ NEXUS_DATA_DIR: first.dataDir, NEXUS_PRINCIPALS: principal('alice-key-0123456789') });
+    const same = await startTestNexus({
+      NEXUS_DATA_DIR: first.dataDir,
+      NEXUS_PRINCIPALS: principal('alice-key-0123456789'),
+    });
     const again = await fetch(`${same.url}/session`, { headers: { cookie } });
     expect(await again.json()).toMatchObject({ principal: { id: 'alice' }, org_id: 'dash' });
     await same.stop();
 
-    const rotated = await startTestNexus({ NEXUS_DATA_DIR: first.dataDir, NEXUS_PRINCIPALS: principal('alice-new-key-0123456789') });
+    const rotated = await startTestNexus({
+      NEXUS_DATA_DIR: first.dataDir,
+      NEXUS_PRINCIPALS: principal('alice-new-key-0123456789'),
+    });
     try {
       const refused = await fetch(`${rotated.url}/agent/snapshot`, { headers: { cookie } });
       expect(refused.status).toBe(401);
@@ -165,10 +209,16 @@ describe('sessions in development mode (no keys)', () => {
       const none = await fetch(`${dev.url}/session`);
       expect(none.status).toBe(401);
       expect(((await none.json()) as { error: { code: string } }).error.code).toBe('no_session');
-      const opened = await fetch(`${dev.url}/session`, { method: 'POST', headers: { 'x-org-id': 'dev', 'x-project-id': 'p' } });
+      const opened = await fetch(`${dev.url}/session`, {
+        method: 'POST',
+        headers: { 'x-org-id': 'dev', 'x-project-id': 'p' },
+      });
       expect(opened.status).toBe(201);
       const cookie = opened.headers.get('set-cookie')!.split(';')[0]!;
-      expect(await (await fetch(`${dev.url}/session`, { headers: { cookie } })).json()).toMatchObject({ principal: { id: 'development' }, org_id: 'dev' });
+      expect(await (await fetch(`${dev.url}/session`, { headers: { cookie } })).json()).toMatchObject({
+        principal: { id: 'development' },
+        org_id: 'dev',
+      });
       expect((await fetch(`${dev.url}/session`, { headers: { cookie, 'x-org-id': 'other' } })).status).toBe(403);
       const stream = await SseClient.connect(`${dev.url}/agent/reports/stream`, { cookie });
       expect(stream.snapshot).toMatchObject({ org_id: 'dev', project_id: 'p' });

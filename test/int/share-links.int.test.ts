@@ -37,7 +37,10 @@ describe('ShareStore', () => {
   beforeAll(() => {
     base = mkdtempSync(join(tmpdir(), 'nexus-links-'));
     writeFileSync(join(base, 'q3.csv'), 'quarter,revenue\nq3,42\n');
-    shares = new ShareStore(join(base, 'outbox'), { secret: SECRET, limits: { maxBytesPerTenant: 1 << 20, retentionMs: 24 * HOUR } });
+    shares = new ShareStore(join(base, 'outbox'), {
+      secret: SECRET,
+      limits: { maxBytesPerTenant: 1 << 20, retentionMs: 24 * HOUR },
+    });
   });
 
   async function share(tenant: Tenant, command_id: string) {
@@ -115,14 +118,21 @@ describe('ShareStore', () => {
       c.set('tenant', acme);
       await next();
     });
-    hono.route('/agent', shareLinkRoutes({ shares, now: () => new Date(clock), publicUrl: () => 'https://nexus.example.com' }));
-    const { share_url } = (await (await hono.request('http://evil.example/agent/shares/cmd-3', { headers: { host: 'evil.example' } })).json()) as { share_url: string };
+    hono.route(
+      '/agent',
+      shareLinkRoutes({ shares, now: () => new Date(clock), publicUrl: () => 'https://nexus.example.com' }),
+    );
+    const { share_url } = (await (
+      await hono.request('http://evil.example/agent/shares/cmd-3', { headers: { host: 'evil.example' } })
+    ).json()) as { share_url: string };
     expect(share_url).toBe(`https://nexus.example.com/shares/${(await shares.forCommand(acme, 'cmd-3'))!.token}`);
   });
 
   it('serves the share at /shares/{token} without a key, and 410 once expired on both routes', async () => {
     await share(acme, 'cmd-4');
-    const { share_url } = (await (await app().request('/agent/shares/cmd-4', asTenant(acme))).json()) as { share_url: string };
+    const { share_url } = (await (await app().request('/agent/shares/cmd-4', asTenant(acme))).json()) as {
+      share_url: string;
+    };
     const listing = await app().request(share_url);
     expect(listing.status).toBe(200);
     const { files } = (await listing.json()) as { files: Array<{ url: string }> };
@@ -148,7 +158,9 @@ describe('external_share.prepare end to end', () => {
   async function runToEnd(commandId: string) {
     let last: { report_type: string; payload: Record<string, unknown> } | undefined;
     await waitUntil(async () => {
-      const page = (await (await nexus.get('/agent/reports?after=0&limit=1000', tenant)).json()) as { reports: Array<{ command_id: string; report_type: string; payload: Record<string, unknown> }> };
+      const page = (await (await nexus.get('/agent/reports?after=0&limit=1000', tenant)).json()) as {
+        reports: Array<{ command_id: string; report_type: string; payload: Record<string, unknown> }>;
+      };
       last = page.reports.filter((r) => r.command_id === commandId).at(-1);
       return last?.report_type === 'task_completed' || last?.report_type === 'task_dead_lettered';
     });
@@ -159,7 +171,10 @@ describe('external_share.prepare end to end', () => {
     const workspace = join(nexus.dataDir, 'workspace', tenant.org_id, tenant.project_id);
     mkdirSync(join(workspace, 'reports'), { recursive: true });
     writeFileSync(join(workspace, 'reports', 'q3.csv'), 'quarter,revenue\nq3,42\n');
-    const requested = await nexus.command(tenant, { command_type: 'external_share.prepare', params: { recipient: 'cfo@example.com', files: ['reports/q3.csv'] } });
+    const requested = await nexus.command(tenant, {
+      command_type: 'external_share.prepare',
+      params: { recipient: 'cfo@example.com', files: ['reports/q3.csv'] },
+    });
     const { ask_id, command_id } = (await requested.json()) as { ask_id: string; command_id: string };
     const decided = await fetch(`${nexus.url}/approvals/${ask_id}/decide`, {
       method: 'POST',
@@ -183,7 +198,10 @@ describe('external_share.prepare end to end', () => {
     for (const source of ['events', 'reports']) {
       const response = await nexus.command(tenant, { command_type: 'data.export', params: { source } });
       const exported = await runToEnd(((await response.json()) as { command_id: string }).command_id);
-      const file = readFileSync(join(nexus.dataDir, 'outbox', (exported.payload.result as { file: string }).file), 'utf8');
+      const file = readFileSync(
+        join(nexus.dataDir, 'outbox', (exported.payload.result as { file: string }).file),
+        'utf8',
+      );
       expect(file).toContain(result.share_id as string);
       expect(file).not.toContain(token);
     }

@@ -25,7 +25,6 @@ eventStoreConformance('sqlite', sqlite(), { leaveOutPayloads: true });
 // Subscribers then cross from the disk to the in-memory recent events and back all the time.
 eventStoreConformance('sqlite, 3 recent events in memory', sqlite(3), { leaveOutPayloads: true });
 
-
 describe('sqlite hash chain', () => {
   const tenant = { org_id: 'audit', project_id: 'p' };
   const event = (n: number) => ({
@@ -41,7 +40,8 @@ describe('sqlite hash chain', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'nexus-chain-')), 'nexus.db');
     const store = await openSqliteEventStore({ path });
     const positions: number[] = [];
-    for (let n = 0; n < 5; n++) positions.push((await store.append(tenant, `s-${n}`, [event(n)], 'no_stream')).events[0]!.position);
+    for (let n = 0; n < 5; n++)
+      positions.push((await store.append(tenant, `s-${n}`, [event(n)], 'no_stream')).events[0]!.position);
     expect((await store.verifyChain(tenant)).ok).toBe(true);
     await store.close();
     const db = new Database(path);
@@ -54,7 +54,9 @@ describe('sqlite hash chain', () => {
   }
 
   it('detects an edited event', async () => {
-    const { verdict, positions } = await tampered((db, p) => db.prepare(`UPDATE events SET data = '{"n":99}' WHERE position = ?`).run(p[2]));
+    const { verdict, positions } = await tampered((db, p) =>
+      db.prepare(`UPDATE events SET data = '{"n":99}' WHERE position = ?`).run(p[2]),
+    );
     expect(verdict).toMatchObject({ ok: false, broken_at: positions[2] });
   });
 
@@ -71,7 +73,9 @@ describe('sqlite hash chain', () => {
   });
 
   it('detects a deleted event in the middle', async () => {
-    const { verdict, positions } = await tampered((db, p) => db.prepare('DELETE FROM events WHERE position = ?').run(p[1]));
+    const { verdict, positions } = await tampered((db, p) =>
+      db.prepare('DELETE FROM events WHERE position = ?').run(p[1]),
+    );
     expect(verdict).toMatchObject({ ok: false, broken_at: positions[2] });
   });
 

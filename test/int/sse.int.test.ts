@@ -16,7 +16,11 @@ afterAll(() => nexus.stop());
 async function send(tenant: Tenant, count: number, prefix: string): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const response = await nexus.command(tenant, { command_type: 'echo.test', params: { i }, correlation_id: `${prefix}-${i}` });
+    const response = await nexus.command(tenant, {
+      command_type: 'echo.test',
+      params: { i },
+      correlation_id: `${prefix}-${i}`,
+    });
     expect(response.status).toBe(202);
     ids.push(((await response.json()) as { command_id: string }).command_id);
   }
@@ -30,7 +34,7 @@ const completed = (client: SseClient, commandIds: readonly string[]) => () => {
 
 async function history(tenant: Tenant): Promise<number[]> {
   const positions: number[] = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = (await (await nexus.get(`/agent/reports?after=${after}&limit=1000`, tenant)).json()) as {
       reports: Array<{ position: number }>;
       next_after: number;
@@ -55,13 +59,29 @@ describe('GET /agent/reports/stream', () => {
     expect(client.retry).toBe(3000);
     expect(client.events[0]!.event).toBe('snapshot');
     const snapshot = client.snapshot!;
-    expect(Object.keys(snapshot)).toEqual(['autopilot', 'worklog', 'asks', 'memory', 'sidecar', 'dead_letters', 'org_id', 'project_id', 'position', 'timestamp']);
+    expect(Object.keys(snapshot)).toEqual([
+      'autopilot',
+      'worklog',
+      'asks',
+      'memory',
+      'sidecar',
+      'dead_letters',
+      'org_id',
+      'project_id',
+      'position',
+      'timestamp',
+    ]);
     expect(client.events[0]!.id).toBe(String(snapshot.position));
 
     const [commandId] = await send(acme, 1, 'live');
     await client.until(completed(client, [commandId!]));
     const mine = client.reports.filter((r) => r.command_id === commandId);
-    expect(mine.map((r) => r.report_type)).toEqual(['command_accepted', 'task_queued', 'task_started', 'task_completed']);
+    expect(mine.map((r) => r.report_type)).toEqual([
+      'command_accepted',
+      'task_queued',
+      'task_started',
+      'task_completed',
+    ]);
     expect(mine.every((r) => r.correlation_id === 'live-0')).toBe(true);
     for (const event of client.events.filter((e) => e.event === 'report')) {
       expect(Number(event.id)).toBe((JSON.parse(event.data) as { position: number }).position);
@@ -159,11 +179,18 @@ describe('GET /agent/reports/stream', () => {
     const tenant = { org_id: 'slow', project_id: 'p' };
     const socket = connect(Number(new URL(nexus.url).port), '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write(`GET /agent/reports/stream HTTP/1.1\r\nhost: x\r\nx-api-key: ${API_KEY}\r\nx-org-id: slow\r\nx-project-id: p\r\n\r\n`);
+    socket.write(
+      `GET /agent/reports/stream HTTP/1.1\r\nhost: x\r\nx-api-key: ${API_KEY}\r\nx-org-id: slow\r\nx-project-id: p\r\n\r\n`,
+    );
     socket.pause();
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     const fast = await nexus.stream(tenant);
-    const sseClients = async () => ((await (await fetch(`${nexus.url}/health`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as { sse: { clients: number } }).sse.clients;
+    const sseClients = async () =>
+      (
+        (await (await fetch(`${nexus.url}/health`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as {
+          sse: { clients: number };
+        }
+      ).sse.clients;
     await waitUntil(async () => (await sseClients()) === 2, { what: 'both clients to be connected' });
 
     // Enough to fill the kernel's socket buffers (several MB on loopback) many times over.
@@ -254,8 +281,12 @@ describe('limits', () => {
     try {
       const tenant = { org_id: 'big', project_id: 'p' };
       const watcher = await own.stream(tenant);
-      const { command_id } = (await (await own.command(tenant, { command_type: 'memory.set', params: { key: 'big', value: 'x'.repeat(5000) } })).json()) as { command_id: string };
-      await watcher.until((c) => c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'));
+      const { command_id } = (await (
+        await own.command(tenant, { command_type: 'memory.set', params: { key: 'big', value: 'x'.repeat(5000) } })
+      ).json()) as { command_id: string };
+      await watcher.until((c) =>
+        c.reports.some((r) => r.command_id === command_id && r.report_type === 'task_completed'),
+      );
       watcher.close();
       const snapshot = await own.get('/agent/snapshot', tenant);
       expect(snapshot.status).toBe(503);

@@ -15,10 +15,23 @@ let store: EventStore;
 
 async function appendCommand(n: number) {
   const ids = { command_id: `cmd-${n}`, task_id: `task-${n}`, command_type: 'echo.test' };
-  const domain = [life.accepted(), life.queued(), life.started(), life.succeeded()].map((e) => ({ ...e, data: { ...e.data, ...ids } }));
+  const domain = [life.accepted(), life.queued(), life.started(), life.succeeded()].map((e) => ({
+    ...e,
+    data: { ...e.data, ...ids },
+  }));
   const metadata = { correlation_id: `c-${n}`, occurred_at: new Date(1_800_000_000_000 + n).toISOString() };
-  await store.append(tenant, `command-cmd-${n}`, domain.map((e) => ({ ...e, event_id: newId(), version: 1, metadata })), 'no_stream');
-  await store.append({ org_id: 'noise', project_id: 'p' }, `command-noise-${n}`, [{ ...life.accepted(), event_id: newId(), version: 1, metadata }], 'no_stream');
+  await store.append(
+    tenant,
+    `command-cmd-${n}`,
+    domain.map((e) => ({ ...e, event_id: newId(), version: 1, metadata })),
+    'no_stream',
+  );
+  await store.append(
+    { org_id: 'noise', project_id: 'p' },
+    `command-noise-${n}`,
+    [{ ...life.accepted(), event_id: newId(), version: 1, metadata }],
+    'no_stream',
+  );
 }
 
 beforeAll(async () => {
@@ -41,7 +54,9 @@ describe('StateHistory (snapshot as of a past position)', () => {
       hub = await store.headPosition();
     }
     for (let position = 0; position <= hub; position++) {
-      expect(await history.at(position, () => hub), `at ${position}`).toEqual(await foldFeed(store, tenant, projection, position));
+      expect(await history.at(position, () => hub), `at ${position}`).toEqual(
+        await foldFeed(store, tenant, projection, position),
+      );
     }
     expect((await history.current()).state).toEqual(await foldFeed(store, tenant, projection, hub));
   });
@@ -49,12 +64,21 @@ describe('StateHistory (snapshot as of a past position)', () => {
   it('folds the whole history once, on first use: later past states fold at most checkpointEvery events', async () => {
     const hub = await store.headPosition();
     let read = 0;
-    const counting: EventStore = { ...store, readFeed: async (query) => {
-      const page = await store.readFeed(query);
-      read += page.length;
-      return page;
-    } };
-    const history = new StateHistory({ store: counting, tenant, projection, checkpointEvery: 4, hubPosition: () => hub });
+    const counting: EventStore = {
+      ...store,
+      readFeed: async (query) => {
+        const page = await store.readFeed(query);
+        read += page.length;
+        return page;
+      },
+    };
+    const history = new StateHistory({
+      store: counting,
+      tenant,
+      projection,
+      checkpointEvery: 4,
+      hubPosition: () => hub,
+    });
     await history.at(10, () => hub);
     const whole = read;
     expect(whole).toBeGreaterThan(20);

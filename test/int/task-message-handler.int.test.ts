@@ -51,10 +51,21 @@ describe('task messages', () => {
       return new TaskMessageHandler({
         store,
         catalog,
-        memory: () => ({ get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} }),
+        memory: () => ({
+          get: async () => undefined,
+          all: async () => ({}),
+          set: async () => {},
+          delete: async () => {},
+        }),
         executorId: workerId,
         retryPolicy: { max_retries: 3, base_delay_ms: 10, max_delay_ms: 10 },
-        triage: { requeue: [], hold: [], alarm: [], max_requeues: 0, ask_terms: { ttl_seconds: 3600, warning_seconds: 300 } },
+        triage: {
+          requeue: [],
+          hold: [],
+          alarm: [],
+          max_requeues: 0,
+          ask_terms: { ttl_seconds: 3600, warning_seconds: 300 },
+        },
         taskTimeoutMs: 10_000,
         logger: createLogger({ level: 'silent' }),
         now: () => new Date(),
@@ -68,14 +79,34 @@ describe('task messages', () => {
       });
     };
     const command_id = randomUUID();
-    await handleCommand(store, commandLifeDecider, { tenant, stream: commandStream(command_id) }, {
-      type: 'SubmitCommand',
-      data: { command_id, task_id: randomUUID(), command_type: 'test.slow', params: {}, risk_level: 'GREEN', description: 'slow', ask_ttl_seconds: 60, ask_warning_seconds: 0 },
-      metadata: { now: new Date(), correlation_id: 'c', actor: 'alice' },
-    }, { newEventId: () => randomUUID() });
+    await handleCommand(
+      store,
+      commandLifeDecider,
+      { tenant, stream: commandStream(command_id) },
+      {
+        type: 'SubmitCommand',
+        data: {
+          command_id,
+          task_id: randomUUID(),
+          command_type: 'test.slow',
+          params: {},
+          risk_level: 'GREEN',
+          description: 'slow',
+          ask_ttl_seconds: 60,
+          ask_warning_seconds: 0,
+        },
+        metadata: { now: new Date(), correlation_id: 'c', actor: 'alice' },
+      },
+      { newEventId: () => randomUUID() },
+    );
     const message = { tenant, command_id, correlation_id: 'c', attempt: 1 };
     const [one, two] = [handler('worker-one'), handler('worker-two')];
-    const outcomes = await Promise.all([one.handle(message), one.handle(message), two.handle(message), one.handle(message)]);
+    const outcomes = await Promise.all([
+      one.handle(message),
+      one.handle(message),
+      two.handle(message),
+      one.handle(message),
+    ]);
     expect(runs).toBe(1);
     expect(overlap).toBe(1);
     expect(outcomes.filter((o) => o === 'succeeded')).toHaveLength(1);

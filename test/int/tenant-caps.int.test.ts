@@ -7,10 +7,18 @@ import { waitUntil } from '../support/wait.js';
 const acme: Tenant = { org_id: 'caps', project_id: 'acme' };
 const other: Tenant = { org_id: 'caps', project_id: 'other' };
 
-const red = (nexus: TestNexus, tenant: Tenant, note: string) => nexus.command(tenant, { command_type: 'external_share.prepare', params: { recipient: 'a@example.com', message: note } });
+const red = (nexus: TestNexus, tenant: Tenant, note: string) =>
+  nexus.command(tenant, {
+    command_type: 'external_share.prepare',
+    params: { recipient: 'a@example.com', message: note },
+  });
 
 async function errorOf(response: Response) {
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { error: { code: string; message: string } } };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: (await response.json()) as { error: { code: string; message: string } },
+  };
 }
 
 describe('per-tenant caps', () => {
@@ -39,27 +47,44 @@ describe('per-tenant caps', () => {
       await stream.until((c) => c.reports.some((r) => r.report_type === 'ask_resolved'));
       stream.close();
       // Accepted as soon as the dispatcher has followed the decision (a 429 records nothing).
-      await waitUntil(async () => (await red(nexus, acme, 'three again')).status === 202, { what: 'the decision to make room' });
+      await waitUntil(async () => (await red(nexus, acme, 'three again')).status === 202, {
+        what: 'the decision to make room',
+      });
     } finally {
       await nexus.stop();
     }
   });
 
   it('memory: a memory.set past TENANT_MAX_MEMORY_KEYS or _BYTES gets 429; a handler writing past them fails MEMORY_FULL', async () => {
-    const nexus = await startTestNexus({ TENANT_MAX_MEMORY_KEYS: '1', TENANT_MAX_MEMORY_BYTES: '2048', MAX_RETRIES: '0' }, { catalog: testCatalog });
+    const nexus = await startTestNexus(
+      { TENANT_MAX_MEMORY_KEYS: '1', TENANT_MAX_MEMORY_BYTES: '2048', MAX_RETRIES: '0' },
+      { catalog: testCatalog },
+    );
     try {
       const stream = await nexus.stream(acme, { lastEventId: 0 });
-      const set = (key: string, value: unknown) => nexus.command(acme, { command_type: 'memory.set', params: { key, value } });
+      const set = (key: string, value: unknown) =>
+        nexus.command(acme, { command_type: 'memory.set', params: { key, value } });
       const a = (await (await set('a', 'first')).json()) as { command_id: string };
-      await stream.until((c) => c.reports.some((r) => r.command_id === a.command_id && r.report_type === 'task_completed'));
+      await stream.until((c) =>
+        c.reports.some((r) => r.command_id === a.command_id && r.report_type === 'task_completed'),
+      );
       // Replacing a key is fine; a new key is one too many; a value too large is refused.
       expect((await set('a', 'second')).status).toBe(202);
-      expect(await errorOf(await set('b', 'new'))).toMatchObject({ status: 429, body: { error: { code: 'tenant_cap_reached', message: expect.stringContaining('TENANT_MAX_MEMORY_KEYS') } } });
+      expect(await errorOf(await set('b', 'new'))).toMatchObject({
+        status: 429,
+        body: { error: { code: 'tenant_cap_reached', message: expect.stringContaining('TENANT_MAX_MEMORY_KEYS') } },
+      });
       expect((await errorOf(await set('a', 'x'.repeat(3000)))).body.error.message).toContain('TENANT_MAX_MEMORY_BYTES');
       // An agent's own write, past the cap, fails for good with MEMORY_FULL.
-      const agent = (await (await nexus.command(acme, { command_type: 'test.remember', params: { key: 'b', value: 1 } })).json()) as { command_id: string };
-      await stream.until((c) => c.reports.some((r) => r.command_id === agent.command_id && r.report_type === 'task_dead_lettered'));
-      expect(stream.reports.find((r) => r.command_id === agent.command_id && r.report_type === 'task_failed')!.payload).toMatchObject({ error: { code: 'MEMORY_FULL' } });
+      const agent = (await (
+        await nexus.command(acme, { command_type: 'test.remember', params: { key: 'b', value: 1 } })
+      ).json()) as { command_id: string };
+      await stream.until((c) =>
+        c.reports.some((r) => r.command_id === agent.command_id && r.report_type === 'task_dead_lettered'),
+      );
+      expect(
+        stream.reports.find((r) => r.command_id === agent.command_id && r.report_type === 'task_failed')!.payload,
+      ).toMatchObject({ error: { code: 'MEMORY_FULL' } });
       stream.close();
     } finally {
       await nexus.stop();

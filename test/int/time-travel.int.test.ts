@@ -27,7 +27,10 @@ beforeAll(async () => {
   const approved = await send({ command_type: 'test.red', params: { file: '/dev/null', note: 'a' } });
   const denied = await send({ command_type: 'test.red', params: { file: '/dev/null', note: 'd' } });
   await send({ command_type: 'test.red', params: { file: '/dev/null', note: 'pending' } });
-  for (const [ask, decision] of [[approved.ask_id, 'approve'], [denied.ask_id, 'deny']] as const) {
+  for (const [ask, decision] of [
+    [approved.ask_id, 'approve'],
+    [denied.ask_id, 'deny'],
+  ] as const) {
     await fetch(`${nexus.url}/approvals/${ask}/decide`, {
       method: 'POST',
       // the admin key: the client key requested these, and may not decide them (four eyes)
@@ -35,13 +38,17 @@ beforeAll(async () => {
       body: JSON.stringify({ decision }),
     });
   }
-  await watcher.until((c) =>
-    [...ids.slice(0, 6), approved.command_id].every((id) => c.reports.some((r) => r.command_id === id && r.report_type === 'task_completed')) &&
-    c.reports.some((r) => r.report_type === 'task_dead_lettered'),
+  await watcher.until(
+    (c) =>
+      [...ids.slice(0, 6), approved.command_id].every((id) =>
+        c.reports.some((r) => r.command_id === id && r.report_type === 'task_completed'),
+      ) && c.reports.some((r) => r.report_type === 'task_dead_lettered'),
   );
   watcher.close();
   // the log as it is, read back raw through the paged history
-  const page = (await (await nexus.get('/agent/reports?limit=1000', tenant)).json()) as { reports: Array<{ position: number }> };
+  const page = (await (await nexus.get('/agent/reports?limit=1000', tenant)).json()) as {
+    reports: Array<{ position: number }>;
+  };
   const { readFeed } = await import('../support/read-log.js');
   events = await readFeed(nexus.dataDir, tenant);
   expect(events.map((e) => e.position)).toEqual(page.reports.map((r) => r.position));
@@ -61,8 +68,12 @@ describe('time travel', () => {
 
   it('GET /agent/reports?up_to=N is the feed as it stood at N', async () => {
     const middle = events[Math.floor(events.length / 2)]!.position;
-    const page = (await (await nexus.get(`/agent/reports?limit=1000&up_to=${middle}`, tenant)).json()) as { reports: Array<{ position: number }> };
-    expect(page.reports.map((r) => r.position)).toEqual(events.filter((e) => e.position <= middle).map((e) => e.position));
+    const page = (await (await nexus.get(`/agent/reports?limit=1000&up_to=${middle}`, tenant)).json()) as {
+      reports: Array<{ position: number }>;
+    };
+    expect(page.reports.map((r) => r.position)).toEqual(
+      events.filter((e) => e.position <= middle).map((e) => e.position),
+    );
   });
 
   it('GET /agent/snapshot/diff tells what changed between two positions', async () => {

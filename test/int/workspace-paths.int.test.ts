@@ -50,7 +50,10 @@ describe('workspace paths at the door', () => {
   });
 
   it.each(refused)('external_share.prepare refuses %j (%s) among its files', async (path) => {
-    const response = await nexus.command(tenant, { command_type: 'external_share.prepare', params: { recipient: 'a@example.com', files: ['ok.txt', path] } });
+    const response = await nexus.command(tenant, {
+      command_type: 'external_share.prepare',
+      params: { recipient: 'a@example.com', files: ['ok.txt', path] },
+    });
     expect(response.status).toBe(422);
     const body = (await response.json()) as { error: { code: string; details: Array<{ path: string }> } };
     expect(body.error.code).toBe('invalid_params');
@@ -58,9 +61,13 @@ describe('workspace paths at the door', () => {
   });
 
   it('records nothing for a refused path', async () => {
-    const before = (await (await nexus.get('/agent/reports?after=0&limit=1000', tenant)).json()) as { reports: unknown[] };
+    const before = (await (await nexus.get('/agent/reports?after=0&limit=1000', tenant)).json()) as {
+      reports: unknown[];
+    };
     await nexus.command(tenant, { command_type: 'file.delete', params: { path: '../../etc/passwd' } });
-    const after = (await (await nexus.get('/agent/reports?after=0&limit=1000', tenant)).json()) as { reports: unknown[] };
+    const after = (await (await nexus.get('/agent/reports?after=0&limit=1000', tenant)).json()) as {
+      reports: unknown[];
+    };
     expect(after.reports).toHaveLength(before.reports.length);
   });
 
@@ -74,8 +81,14 @@ describe('the run-time checks stay (defence in depth)', () => {
   it('file.delete still refuses a path out of the workspace when its handler is called directly', async () => {
     const workspaceDir = mkdtempSync(join(tmpdir(), 'nexus-ws-'));
     const { handler } = fileDelete(workspaceDir);
-    await expect(handler!({ path: '../../etc/passwd', recursive: false }, handlerContext())).rejects.toMatchObject({ code: 'PATH_OUTSIDE_WORKSPACE' });
-    await expect(handler!({ path: '/etc/passwd', recursive: false }, handlerContext())).rejects.toMatchObject({ code: 'PATH_OUTSIDE_WORKSPACE' });
-    await expect(handler!({ path: 'a/..', recursive: true }, handlerContext())).rejects.toMatchObject({ code: 'PATH_OUTSIDE_WORKSPACE' });
+    await expect(handler!({ path: '../../etc/passwd', recursive: false }, handlerContext())).rejects.toMatchObject({
+      code: 'PATH_OUTSIDE_WORKSPACE',
+    });
+    await expect(handler!({ path: '/etc/passwd', recursive: false }, handlerContext())).rejects.toMatchObject({
+      code: 'PATH_OUTSIDE_WORKSPACE',
+    });
+    await expect(handler!({ path: 'a/..', recursive: true }, handlerContext())).rejects.toMatchObject({
+      code: 'PATH_OUTSIDE_WORKSPACE',
+    });
   });
 });

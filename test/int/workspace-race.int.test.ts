@@ -104,7 +104,9 @@ describe.runIf(linux)('a folder swapped for a link after it was pinned (Linux, /
   });
 
   it('a pinned folder that turns out to lie outside the root is refused before acting', async () => {
-    await expect(withPinnedDir(outside, workspace, () => rm(join(outside, 'q3.csv')))).rejects.toMatchObject({ code: 'SYMLINK_ESCAPE' });
+    await expect(withPinnedDir(outside, workspace, () => rm(join(outside, 'q3.csv')))).rejects.toMatchObject({
+      code: 'SYMLINK_ESCAPE',
+    });
     expect(existsSync(join(outside, 'q3.csv'))).toBe(true);
   });
 });

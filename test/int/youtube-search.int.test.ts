@@ -66,21 +66,44 @@ const googleError = (code: number, message: string, reason: string, domain = 'gl
 
 /** How the fake API answers, by the `q` it gets. */
 const behaviours: Record<string, { status: number; body: unknown }> = {
-  'bad request': { status: 400, body: googleError(400, "Request contains an invalid argument.", 'invalidRegionCode', 'youtube.parameter') },
+  'bad request': {
+    status: 400,
+    body: googleError(400, 'Request contains an invalid argument.', 'invalidRegionCode', 'youtube.parameter'),
+  },
   'bad key': {
     status: 400,
     body: {
       error: {
         code: 400,
         message: 'API key not valid. Please pass a valid API key.',
-        errors: [{ message: 'API key not valid. Please pass a valid API key.', domain: 'global', reason: 'badRequest' }],
+        errors: [
+          { message: 'API key not valid. Please pass a valid API key.', domain: 'global', reason: 'badRequest' },
+        ],
         status: 'INVALID_ARGUMENT',
-        details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }],
+        details: [
+          { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
+        ],
       },
     },
   },
-  'quota spent': { status: 403, body: googleError(403, 'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.', 'quotaExceeded', 'youtube.quota') },
-  forbidden: { status: 403, body: googleError(403, 'YouTube Data API v3 has not been used in project 42 before or it is disabled.', 'accessNotConfigured', 'usageLimits') },
+  'quota spent': {
+    status: 403,
+    body: googleError(
+      403,
+      'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.',
+      'quotaExceeded',
+      'youtube.quota',
+    ),
+  },
+  forbidden: {
+    status: 403,
+    body: googleError(
+      403,
+      'YouTube Data API v3 has not been used in project 42 before or it is disabled.',
+      'accessNotConfigured',
+      'usageLimits',
+    ),
+  },
   'too many': { status: 429, body: googleError(429, 'Too many requests.', 'rateLimitExceeded') },
   'server error': { status: 500, body: googleError(500, 'Backend Error', 'backendError') },
   'not json': { status: 200, body: '<html>captive portal</html>' },
@@ -102,8 +125,13 @@ beforeAll(async () => {
     seen.push({ url, headers: req.headers });
     const q = url.searchParams.get('q') ?? '';
     if (q === 'hang') return; // never answers: the handler's timeout must end it
-    const behaviour = url.pathname === '/youtube/v3/search' ? (behaviours[q] ?? { status: 200, body: searchListResponse }) : { status: 404, body: 'not found' };
-    res.writeHead(behaviour.status, { 'content-type': typeof behaviour.body === 'string' ? 'text/html' : 'application/json; charset=UTF-8' });
+    const behaviour =
+      url.pathname === '/youtube/v3/search'
+        ? (behaviours[q] ?? { status: 200, body: searchListResponse })
+        : { status: 404, body: 'not found' };
+    res.writeHead(behaviour.status, {
+      'content-type': typeof behaviour.body === 'string' ? 'text/html' : 'application/json; charset=UTF-8',
+    });
     res.end(typeof behaviour.body === 'string' ? behaviour.body : JSON.stringify(behaviour.body));
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
@@ -114,7 +142,14 @@ afterAll(async () => {
   await new Promise((resolve) => api.close(resolve));
 });
 
-const settings = (overrides: Partial<YoutubeSettings> = {}): YoutubeSettings => ({ apiKey: KEY, baseUrl, defaultRegion: 'KR', defaultLanguage: 'ko', timeoutMs: 5_000, ...overrides });
+const settings = (overrides: Partial<YoutubeSettings> = {}): YoutubeSettings => ({
+  apiKey: KEY,
+  baseUrl,
+  defaultRegion: 'KR',
+  defaultLanguage: 'ko',
+  timeoutMs: 5_000,
+  ...overrides,
+});
 
 function context(signal = new AbortController().signal): HandlerContext {
   return handlerContext({ tenant, signal });
@@ -175,7 +210,13 @@ describe('youtube.search against a local YouTube Data API', () => {
 
   it('lets the command override region, language and page size, and pass a page token', async () => {
     await run({ query: 'k-pop', max_results: 50, region: 'us', language: 'en', page_token: 'CAIQAA' });
-    expect(Object.fromEntries(lastRequest().url.searchParams)).toMatchObject({ q: 'k-pop', maxResults: '50', regionCode: 'US', relevanceLanguage: 'en', pageToken: 'CAIQAA' });
+    expect(Object.fromEntries(lastRequest().url.searchParams)).toMatchObject({
+      q: 'k-pop',
+      maxResults: '50',
+      regionCode: 'US',
+      relevanceLanguage: 'en',
+      pageToken: 'CAIQAA',
+    });
   });
 
   it('leaves regionCode and relevanceLanguage out when neither the command nor the settings give them', async () => {
@@ -208,17 +249,26 @@ describe('youtube.search against a local YouTube Data API', () => {
 
   it('fails HANDLER_UNAVAILABLE without a key, and calls nothing', async () => {
     const before = seen.length;
-    await expect(run({ query: 'anything' }, { apiKey: undefined })).rejects.toMatchObject({ code: 'HANDLER_UNAVAILABLE', retryable: false });
+    await expect(run({ query: 'anything' }, { apiKey: undefined })).rejects.toMatchObject({
+      code: 'HANDLER_UNAVAILABLE',
+      retryable: false,
+    });
     expect(seen.length).toBe(before);
   });
 
   it('retries an API that does not answer in time, or cannot be reached', async () => {
-    await expect(run({ query: 'hang' }, { timeoutMs: 100 })).rejects.toMatchObject({ code: 'YOUTUBE_UNAVAILABLE', retryable: true });
+    await expect(run({ query: 'hang' }, { timeoutMs: 100 })).rejects.toMatchObject({
+      code: 'YOUTUBE_UNAVAILABLE',
+      retryable: true,
+    });
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    await expect(run({ query: 'x' }, { baseUrl: `http://127.0.0.1:${port}/youtube/v3` })).rejects.toMatchObject({ code: 'YOUTUBE_UNAVAILABLE', retryable: true });
+    await expect(run({ query: 'x' }, { baseUrl: `http://127.0.0.1:${port}/youtube/v3` })).rejects.toMatchObject({
+      code: 'YOUTUBE_UNAVAILABLE',
+      retryable: true,
+    });
   });
 
   it("stops when the task's signal fires, with the signal's reason", async () => {
@@ -230,20 +280,30 @@ describe('youtube.search against a local YouTube Data API', () => {
   });
 
   it('runs as a command of an embedded NEXUS and reports the videos in task_completed', async () => {
-    const nexus = await startTestNexus({}, { catalog: (deps) => new Catalog([...builtInCatalog(deps).list(), youtubeSearch(settings())]) });
+    const nexus = await startTestNexus(
+      {},
+      { catalog: (deps) => new Catalog([...builtInCatalog(deps).list(), youtubeSearch(settings())]) },
+    );
     const client = await nexus.stream(tenant, { lastEventId: 0 });
     try {
-      const response = await nexus.command(tenant, { command_type: 'youtube.search', params: { query: 'sourdough', max_results: 2 } });
+      const response = await nexus.command(tenant, {
+        command_type: 'youtube.search',
+        params: { query: 'sourdough', max_results: 2 },
+      });
       expect(response.status).toBe(202);
       const { command_id } = (await response.json()) as { command_id: string };
-      const completed = () => client.reports.find((r) => r.command_id === command_id && r.report_type === 'task_completed');
+      const completed = () =>
+        client.reports.find((r) => r.command_id === command_id && r.report_type === 'task_completed');
       await client.until(() => completed() !== undefined);
       const result = completed()!.payload.result as { videos: Array<{ video_id: string }> };
       expect(result.videos.map((v) => v.video_id)).toEqual(['a1b2c3d4e5F', 'Zz9Yy8Xx7Ww']);
       expect(lastRequest().headers['x-goog-api-key']).toBe(KEY);
       expect(lastRequest().url.searchParams.get('maxResults')).toBe('2');
 
-      const refused = await nexus.command(tenant, { command_type: 'youtube.search', params: { query: 'x', max_results: 99 } });
+      const refused = await nexus.command(tenant, {
+        command_type: 'youtube.search',
+        params: { query: 'x', max_results: 99 },
+      });
       expect(refused.status).toBe(422);
     } finally {
       client.close();

@@ -57,7 +57,10 @@ export interface ApiSpec {
  *   const api = await apiSpec();
  *   const { status, events } = await api.when({ method: 'POST', path: '/sidecar/command', tenant, body });
  */
-export async function apiSpec(env: Record<string, string> = {}, options: { catalog?: (deps: BuiltInDeps) => Catalog; now?: () => Date } = {}): Promise<ApiSpec> {
+export async function apiSpec(
+  env: Record<string, string> = {},
+  options: { catalog?: (deps: BuiltInDeps) => Catalog; now?: () => Date } = {},
+): Promise<ApiSpec> {
   const config = loadConfig({
     NEXUS_API_KEY: API_KEY,
     ADMIN_API_KEY: ADMIN_KEY,
@@ -75,8 +78,16 @@ export async function apiSpec(env: Record<string, string> = {}, options: { catal
     store: { store, kind: 'sqlite' },
     listenUrl: () => 'http://nexus.test',
   });
-  const projection = snapshotProjection({ worklogKeep: config.STREAM_WORKLOG_KEEP, deadLettersKeep: config.DEAD_LETTERS_KEEP });
-  const hub = await FeedHub.start({ store: core.store, projection, render: reportFrame, keep: config.STREAM_EVENT_KEEP });
+  const projection = snapshotProjection({
+    worklogKeep: config.STREAM_WORKLOG_KEEP,
+    deadLettersKeep: config.DEAD_LETTERS_KEEP,
+  });
+  const hub = await FeedHub.start({
+    store: core.store,
+    projection,
+    render: reportFrame,
+    keep: config.STREAM_EVENT_KEEP,
+  });
   core.closing.defer('fan-out', () => hub.close());
   // What the dispatcher would follow: each tenant's waiting asks and memory.
   const usage = new TenantUsage();
@@ -112,7 +123,11 @@ export async function apiSpec(env: Record<string, string> = {}, options: { catal
       if (key !== null) sent['x-api-key'] = key;
       if (tenant) Object.assign(sent, { 'x-org-id': tenant.org_id, 'x-project-id': tenant.project_id });
       if (body !== undefined) sent['content-type'] ??= 'application/json';
-      const init = { method, headers: sent, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) };
+      const init = {
+        method,
+        headers: sent,
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      };
       const response = await app.request(path, init);
       const text = await response.text();
       let parsed: unknown = text;

@@ -50,7 +50,10 @@ export function freshQueues(): { TASK_QUEUE: string; DLQ_QUEUE: string; drop: ()
 }
 
 /** The environment of a supervisor or worker of one distributed test NEXUS. */
-export function distributedEnv(databaseUrl: string, queues: { TASK_QUEUE: string; DLQ_QUEUE: string }): Record<string, string> {
+export function distributedEnv(
+  databaseUrl: string,
+  queues: { TASK_QUEUE: string; DLQ_QUEUE: string },
+): Record<string, string> {
   return {
     DATABASE_URL: databaseUrl,
     RABBITMQ_URL: SERVICES.rabbitmq,
@@ -64,7 +67,8 @@ export function distributedEnv(databaseUrl: string, queues: { TASK_QUEUE: string
   };
 }
 
-const run = (command: string, args: string[]) => execFileSync(command, args, { stdio: 'pipe', timeout: 120_000 }).toString();
+const run = (command: string, args: string[]) =>
+  execFileSync(command, args, { stdio: 'pipe', timeout: 120_000 }).toString();
 
 /** `rabbitmqctl stop_app`: the broker process stays, AMQP goes away. */
 export function stopRabbit(): void {
@@ -73,10 +77,17 @@ export function stopRabbit(): void {
 
 export async function startRabbit(): Promise<void> {
   run('rabbitmqctl', ['start_app']);
-  await waitUntil(async () => (await connect(SERVICES.rabbitmq).then((c) => c.close().then(() => true), () => false)), {
-    timeoutMs: 60_000,
-    what: 'RabbitMQ to accept connections',
-  });
+  await waitUntil(
+    async () =>
+      await connect(SERVICES.rabbitmq).then(
+        (c) => c.close().then(() => true),
+        () => false,
+      ),
+    {
+      timeoutMs: 60_000,
+      what: 'RabbitMQ to accept connections',
+    },
+  );
 }
 
 /** Stops Redis (it keeps nothing on disk here) and starts it again as the machine does. */
@@ -87,14 +98,30 @@ export async function restartRedis(): Promise<void> {
     // redis-cli reports the connection it lost as an error: that is the shutdown
   }
   run('redis-server', [
-    '--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no',
-    '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log',
+    '--daemonize',
+    'yes',
+    '--bind',
+    '127.0.0.1',
+    '-::1',
+    '--port',
+    '6379',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    '/var/lib/redis',
+    '--logfile',
+    '/var/log/redis/ci.log',
   ]);
-  await waitUntil(() => {
-    try {
-      return run('redis-cli', ['-h', '127.0.0.1', 'ping']).trim() === 'PONG';
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 30_000, what: 'Redis to answer' });
+  await waitUntil(
+    () => {
+      try {
+        return run('redis-cli', ['-h', '127.0.0.1', 'ping']).trim() === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 30_000, what: 'Redis to answer' },
+  );
 }

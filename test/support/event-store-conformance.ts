@@ -36,7 +36,11 @@ async function collect(iterable: AsyncIterable<readonly RecordedEvent[]>, count:
  * The contract of the `EventStore` port. Every adapter runs it:
  *   eventStoreConformance('sqlite', async () => ({ store, reopen }));
  */
-export function eventStoreConformance(name: string, open: () => Promise<StoreHarness>, can: { leaveOutPayloads?: boolean } = {}): void {
+export function eventStoreConformance(
+  name: string,
+  open: () => Promise<StoreHarness>,
+  can: { leaveOutPayloads?: boolean } = {},
+): void {
   describe(`EventStore conformance: ${name}`, () => {
     const opened: EventStore[] = [];
     const harness = async () => {
@@ -57,7 +61,12 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
 
     it('appends to a new stream and reads it back in order, with revisions from 0', async () => {
       const { store } = await harness();
-      const result = await store.append(alpha, 's-1', [event('A', { a: 1 }), event('B', { b: [1, 'two', null] })], 'no_stream');
+      const result = await store.append(
+        alpha,
+        's-1',
+        [event('A', { a: 1 }), event('B', { b: [1, 'two', null] })],
+        'no_stream',
+      );
       expect(result.revision).toBe(1);
       const read = await store.readStream(alpha, 's-1');
       expect(read.map((e) => [e.type, e.revision, e.data])).toEqual([
@@ -102,7 +111,9 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
     it('lets exactly one of many concurrent appends at the same revision win', async () => {
       const { store } = await harness();
       await store.append(alpha, 's-1', [event()], 'no_stream');
-      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => store.append(alpha, 's-1', [event()], 0)));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, () => store.append(alpha, 's-1', [event()], 0)),
+      );
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
       const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       expect(rejected).toHaveLength(19);
@@ -194,7 +205,7 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       const one = await store.readFeed({ tenant: alpha, after: 0, limit: 100, maxBytes: 1 });
       expect(one).toHaveLength(1);
       const all: RecordedEvent[] = [];
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const page = await store.readFeed({ tenant: alpha, after, limit: 100, maxBytes: 250_000 });
         if (page.length === 0) break;
         all.push(...page);
@@ -205,13 +216,23 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
 
     it(`reads the log without payloads for a reader of ids and status${can.leaveOutPayloads ? ' (params and result left out)' : ' (this store sends them anyway)'}`, async () => {
       const { store: writer, reopen } = await harness();
-      await writer.append(alpha, 's-1', [event('CommandAccepted', { command_id: 'c', params: { big: 'x'.repeat(1000) } }), event('TaskSucceeded', { command_id: 'c', result: { big: 'y' } })], 'no_stream');
+      await writer.append(
+        alpha,
+        's-1',
+        [
+          event('CommandAccepted', { command_id: 'c', params: { big: 'x'.repeat(1000) } }),
+          event('TaskSucceeded', { command_id: 'c', result: { big: 'y' } }),
+        ],
+        'no_stream',
+      );
       await writer.append(alpha, 's-2', [event('AskCreated', { ask_id: 'a', params: { kept: true } })], 'no_stream');
       // Read as at a start: what was just written is not in memory any more.
       const store = await reopen();
       const full = await store.readFeed({ after: 0, limit: 10 });
       const lean = await store.readFeed({ after: 0, limit: 10, withoutPayloads: true });
-      expect(lean.map((e) => [e.position, e.type, e.event_id, e.revision])).toEqual(full.map((e) => [e.position, e.type, e.event_id, e.revision]));
+      expect(lean.map((e) => [e.position, e.type, e.event_id, e.revision])).toEqual(
+        full.map((e) => [e.position, e.type, e.event_id, e.revision]),
+      );
       expect(lean[2]!.data).toEqual({ ask_id: 'a', params: { kept: true } });
       if (can.leaveOutPayloads) {
         expect(lean[0]!.data).toEqual({ command_id: 'c', params: {} });
@@ -223,7 +244,13 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
 
     it('filters the feed by event type', async () => {
       const { store } = await harness();
-      for (let i = 0; i < 6; i++) await store.append(i % 2 ? alpha : beta, `s-${i}`, [event(i % 3 === 0 ? 'Wanted' : 'Other', { i })], 'no_stream');
+      for (let i = 0; i < 6; i++)
+        await store.append(
+          i % 2 ? alpha : beta,
+          `s-${i}`,
+          [event(i % 3 === 0 ? 'Wanted' : 'Other', { i })],
+          'no_stream',
+        );
       const all = await store.readFeed({ after: 0, types: ['Wanted'], limit: 10 });
       expect(all.map((e) => (e.data as unknown as { i: number }).i)).toEqual([0, 3]);
       const mine = await store.readFeed({ tenant: alpha, after: 0, types: ['Wanted', 'Other'], limit: 10 });
@@ -277,7 +304,11 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       const { store } = await harness();
       const controller = new AbortController();
       const seen = collect(store.subscribe({ after: 0, signal: controller.signal }), 500);
-      await Promise.all(Array.from({ length: 500 }, (_, i) => store.append(i % 2 ? alpha : beta, `s-${i}`, [event('T', { i })], 'no_stream')));
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          store.append(i % 2 ? alpha : beta, `s-${i}`, [event('T', { i })], 'no_stream'),
+        ),
+      );
       const events = await seen;
       controller.abort();
       const all = positions(events);
@@ -285,12 +316,17 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
       expect([...all].sort((a, b) => a - b)).toEqual(all);
     });
 
-    it("keeps a hash chain per tenant that verifies over what was appended", async () => {
+    it('keeps a hash chain per tenant that verifies over what was appended', async () => {
       const { store } = await harness();
       expect(await store.verifyChain(alpha)).toEqual({ ok: true, events: 0, head: null });
       await store.append(alpha, 's-1', [event('A'), event('B')], 'no_stream');
       await store.append(beta, 's-1', [event('X')], 'no_stream');
-      const last = await store.append(alpha, 's-2', [event('C', { nested: { deep: [1, 2] }, text: 'line\nbreak "quoted"' })], 'no_stream');
+      const last = await store.append(
+        alpha,
+        's-2',
+        [event('C', { nested: { deep: [1, 2] }, text: 'line\nbreak "quoted"' })],
+        'no_stream',
+      );
       const alphaChain = await store.verifyChain(alpha);
       expect(alphaChain).toMatchObject({ ok: true, events: 3, head: { position: last.events[0]!.position } });
       expect(alphaChain.head!.link).toMatch(/^[0-9a-f]{64}$/);
@@ -299,7 +335,9 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
 
     it('verifies a sound chain while appends keep landing', async () => {
       const { store } = await harness();
-      const appends = Promise.all(Array.from({ length: 300 }, (_, i) => store.append(alpha, `s-${i}`, [event()], 'no_stream')));
+      const appends = Promise.all(
+        Array.from({ length: 300 }, (_, i) => store.append(alpha, `s-${i}`, [event()], 'no_stream')),
+      );
       const verdicts = [];
       for (let i = 0; i < 20; i++) verdicts.push(await store.verifyChain(alpha));
       await appends;
@@ -310,7 +348,9 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
 
     it('keeps what was acknowledged across a close and reopen', async () => {
       const h = await harness();
-      const acknowledged = await Promise.all(Array.from({ length: 50 }, (_, i) => h.store.append(alpha, `s-${i}`, [event('T', { i })], 'no_stream')));
+      const acknowledged = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => h.store.append(alpha, `s-${i}`, [event('T', { i })], 'no_stream')),
+      );
       const reopened = await h.reopen();
       const feed = await reopened.readFeed({ tenant: alpha, after: 0, limit: 100 });
       expect(positions(feed)).toEqual(acknowledged.map((a) => a.events[0]!.position));

@@ -38,11 +38,25 @@ const ids = { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test' 
 export const events = {
   accepted: (risk: 'GREEN' | 'YELLOW' | 'RED' = 'GREEN'): CommandLifeEvent => ({
     type: 'CommandAccepted',
-    data: { ...ids, params: { hello: 'world' }, risk_level: risk, description: 'Answer the params unchanged', requested_by: 'alice', idempotency_key: 'key-1', request_hash: 'hash-1' },
+    data: {
+      ...ids,
+      params: { hello: 'world' },
+      risk_level: risk,
+      description: 'Answer the params unchanged',
+      requested_by: 'alice',
+      idempotency_key: 'key-1',
+      request_hash: 'hash-1',
+    },
   }),
   queued: (attempt = 1): CommandLifeEvent => ({ type: 'TaskQueued', data: { ...ids, attempt } }),
-  started: (attempt = 1, executor_id = 'worker-a'): CommandLifeEvent => ({ type: 'TaskStarted', data: { ...ids, attempt, executor_id } }),
-  succeeded: (attempt = 1): CommandLifeEvent => ({ type: 'TaskSucceeded', data: { ...ids, attempt, result: { echo: 1 }, duration_ms: 2 } }),
+  started: (attempt = 1, executor_id = 'worker-a'): CommandLifeEvent => ({
+    type: 'TaskStarted',
+    data: { ...ids, attempt, executor_id },
+  }),
+  succeeded: (attempt = 1): CommandLifeEvent => ({
+    type: 'TaskSucceeded',
+    data: { ...ids, attempt, result: { echo: 1 }, duration_ms: 2 },
+  }),
   failed: (attempt = 1, retryable = true): CommandLifeEvent => ({
     type: 'TaskFailed',
     data: { ...ids, attempt, error: { code: 'BOOM', message: 'boom' }, retryable, duration_ms: 1 },
@@ -58,7 +72,10 @@ export const events = {
 };
 
 /** Events as the log would hand them back: positions from 1, one stream. */
-export function recorded(domainEvents: readonly CommandLifeEvent[], options: { tenant?: Tenant; from?: number } = {}): RecordedEvent[] {
+export function recorded(
+  domainEvents: readonly CommandLifeEvent[],
+  options: { tenant?: Tenant; from?: number } = {},
+): RecordedEvent[] {
   return domainEvents.map((event, i) => ({
     ...event,
     position: (options.from ?? 1) + i,
@@ -67,6 +84,10 @@ export function recorded(domainEvents: readonly CommandLifeEvent[], options: { t
     revision: i,
     event_id: `event-${(options.from ?? 1) + i}`,
     version: 1,
-    metadata: { correlation_id: 'corr-1', occurred_at: new Date(now.getTime() + i * 1000).toISOString(), actor: 'alice' },
+    metadata: {
+      correlation_id: 'corr-1',
+      occurred_at: new Date(now.getTime() + i * 1000).toISOString(),
+      actor: 'alice',
+    },
   }));
 }

@@ -23,7 +23,10 @@ export function handlerContext(overrides: Partial<HandlerContext> = {}): Handler
       delete: async (key) => void memory.delete(key),
     },
     progress: async () => {},
-    llm: { complete: () => Promise.reject(new Error('no LLM here')), extract: () => Promise.reject(new Error('no LLM here')) },
+    llm: {
+      complete: () => Promise.reject(new Error('no LLM here')),
+      extract: () => Promise.reject(new Error('no LLM here')),
+    },
     ...overrides,
   };
 }

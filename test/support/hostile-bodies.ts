@@ -15,15 +15,39 @@ export type JsonMutation =
 export type Body =
   | { readonly kind: 'none'; readonly declareZero: boolean }
   | { readonly kind: 'json'; readonly value: unknown; readonly mutation: JsonMutation; readonly framing: Framing }
-  | { readonly kind: 'text'; readonly text: string | { readonly repeat: string; readonly times: number }; readonly framing: Framing }
+  | {
+      readonly kind: 'text';
+      readonly text: string | { readonly repeat: string; readonly times: number };
+      readonly framing: Framing;
+    }
   | { readonly kind: 'bytes'; readonly bytes: readonly number[]; readonly framing: Framing }
-  | { readonly kind: 'deep'; readonly depth: number; readonly shape: 'array' | 'object' | 'mixed'; readonly inside: 'bare' | 'params'; readonly framing: Framing }
+  | {
+      readonly kind: 'deep';
+      readonly depth: number;
+      readonly shape: 'array' | 'object' | 'mixed';
+      readonly inside: 'bare' | 'params';
+      readonly framing: Framing;
+    }
   | { readonly kind: 'huge'; readonly bytes: number; readonly inside: 'bare' | 'params'; readonly framing: Framing };
 
 /** The catalog's types and the test ones whose handlers touch nothing outside NEXUS's folders. */
 export const COMMAND_TYPES = [
-  'echo.test', 'file.delete', 'data.export', 'memory.set', 'memory.delete', 'external_share.prepare', 'email.send',
-  'payment.execute', 'llm.complete', 'llm.extract', 'youtube.search', 'rag.ingest', 'rag.query', 'test.fatal', 'test.flaky', 'test.poison',
+  'echo.test',
+  'file.delete',
+  'data.export',
+  'memory.set',
+  'memory.delete',
+  'external_share.prepare',
+  'email.send',
+  'payment.execute',
+  'llm.complete',
+  'llm.extract',
+  'youtube.search',
+  'rag.ingest',
+  'rag.query',
+  'test.fatal',
+  'test.flaky',
+  'test.poison',
 ] as const;
 
 /** Fails for good with BAD_INPUT at once: held when BAD_INPUT is in AUTO_HOLD_FAILURE_CODES, so an admin may requeue or discard it. */
@@ -38,14 +62,44 @@ export const sometimes = <T>(arbitrary: fc.Arbitrary<T>, percent: number): fc.Ar
 
 const paramsOf: Record<(typeof COMMAND_TYPES)[number], fc.Arbitrary<unknown>> = {
   'echo.test': fc.dictionary(fc.string({ unit: 'binary', maxLength: 10 }), jsonValue, { maxKeys: 5 }),
-  'file.delete': fc.record({ path: fc.oneof(fc.constantFrom('a.txt', 'dir', '../x', '/etc/passwd', '.', ''), fc.string()), recursive: fc.boolean() }, { requiredKeys: ['path'] }),
-  'data.export': fc.record({ source: fc.constantFrom('events', 'reports'), format: fc.constantFrom('ndjson', 'csv'), after: fc.nat(100) }, { requiredKeys: [] }),
-  'memory.set': fc.record({ key: fc.oneof(fc.constantFrom('k', 'plan'), fc.stringMatching(/^[\x21-\x7E]{1,20}$/)), value: jsonValue }),
+  'file.delete': fc.record(
+    {
+      path: fc.oneof(fc.constantFrom('a.txt', 'dir', '../x', '/etc/passwd', '.', ''), fc.string()),
+      recursive: fc.boolean(),
+    },
+    { requiredKeys: ['path'] },
+  ),
+  'data.export': fc.record(
+    { source: fc.constantFrom('events', 'reports'), format: fc.constantFrom('ndjson', 'csv'), after: fc.nat(100) },
+    { requiredKeys: [] },
+  ),
+  'memory.set': fc.record({
+    key: fc.oneof(fc.constantFrom('k', 'plan'), fc.stringMatching(/^[\x21-\x7E]{1,20}$/)),
+    value: jsonValue,
+  }),
   'memory.delete': fc.record({ key: fc.constantFrom('k', 'plan', 'missing') }),
-  'external_share.prepare': fc.record({ recipient: fc.constantFrom('test@example.com', 'not-an-email'), message: fc.string(), expires_in_hours: fc.integer({ min: 1, max: 720 }) }, { requiredKeys: ['recipient'] }),
-  'email.send': fc.record({ to: fc.constantFrom('a@example.com', ['a@example.com', 'b@example.com']), subject: fc.string({ minLength: 1 }), text: fc.string() }),
-  'payment.execute': fc.record({ amount: fc.double({ min: 0.01, max: 1e6, noNaN: true }), currency: fc.constantFrom('EUR', 'USD', 'eur'), payee: fc.string({ minLength: 1 }) }),
-  'llm.complete': fc.record({ prompt: fc.string(), max_tokens: fc.integer({ min: 1, max: 100 }) }, { requiredKeys: ['prompt'] }),
+  'external_share.prepare': fc.record(
+    {
+      recipient: fc.constantFrom('test@example.com', 'not-an-email'),
+      message: fc.string(),
+      expires_in_hours: fc.integer({ min: 1, max: 720 }),
+    },
+    { requiredKeys: ['recipient'] },
+  ),
+  'email.send': fc.record({
+    to: fc.constantFrom('a@example.com', ['a@example.com', 'b@example.com']),
+    subject: fc.string({ minLength: 1 }),
+    text: fc.string(),
+  }),
+  'payment.execute': fc.record({
+    amount: fc.double({ min: 0.01, max: 1e6, noNaN: true }),
+    currency: fc.constantFrom('EUR', 'USD', 'eur'),
+    payee: fc.string({ minLength: 1 }),
+  }),
+  'llm.complete': fc.record(
+    { prompt: fc.string(), max_tokens: fc.integer({ min: 1, max: 100 }) },
+    { requiredKeys: ['prompt'] },
+  ),
   'llm.extract': fc.record({ prompt: fc.string(), schema: fc.constantFrom({ type: 'object' }, { type: 'nope' }, {}) }),
   'youtube.search': fc.record({ query: fc.string() }),
   'rag.ingest': fc.constant({}),
@@ -56,18 +110,55 @@ const paramsOf: Record<(typeof COMMAND_TYPES)[number], fc.Arbitrary<unknown>> = 
 };
 
 /** Echo, the RED types (asks to decide) and the held type come up more often. */
-const typeWeight = (type: string) => (type === 'echo.test' ? 3 : ['email.send', 'payment.execute', 'external_share.prepare', HELD_TYPE].includes(type) ? 3 : 1);
+const typeWeight = (type: string) =>
+  type === 'echo.test'
+    ? 3
+    : ['email.send', 'payment.execute', 'external_share.prepare', HELD_TYPE].includes(type)
+      ? 3
+      : 1;
 
 /** `{"command_type","params",…}`: mostly a type of the catalog with fitting params, some not. */
 const commandBody: fc.Arbitrary<unknown> = fc
   .record({
     command: fc.oneof(
-      { weight: 9, arbitrary: fc.oneof(...COMMAND_TYPES.map((type) => ({ weight: typeWeight(type), arbitrary: paramsOf[type].map((params) => ({ command_type: type, params })) }))) },
-      { weight: 1, arbitrary: fc.record({ command_type: fc.oneof(fc.constantFrom(...COMMAND_TYPES), fc.string({ unit: 'binary' })), params: jsonValue }) },
+      {
+        weight: 9,
+        arbitrary: fc.oneof(
+          ...COMMAND_TYPES.map((type) => ({
+            weight: typeWeight(type),
+            arbitrary: paramsOf[type].map((params) => ({ command_type: type, params })),
+          })),
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          command_type: fc.oneof(fc.constantFrom(...COMMAND_TYPES), fc.string({ unit: 'binary' })),
+          params: jsonValue,
+        }),
+      },
     ),
-    correlation_id: sometimes(fc.oneof({ weight: 4, arbitrary: correlationId }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 140 }) }), 30),
-    description: sometimes(fc.oneof({ weight: 5, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) }, { weight: 1, arbitrary: fc.string({ minLength: 495, maxLength: 505 }) }), 25),
-    stray: sometimes(fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'extra', 'command_id'), jsonValue, { minKeys: 1, maxKeys: 1 }), 8),
+    correlation_id: sometimes(
+      fc.oneof(
+        { weight: 4, arbitrary: correlationId },
+        { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 140 }) },
+      ),
+      30,
+    ),
+    description: sometimes(
+      fc.oneof(
+        { weight: 5, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+        { weight: 1, arbitrary: fc.string({ minLength: 495, maxLength: 505 }) },
+      ),
+      25,
+    ),
+    stray: sometimes(
+      fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'extra', 'command_id'), jsonValue, {
+        minKeys: 1,
+        maxKeys: 1,
+      }),
+      8,
+    ),
   })
   .map(({ command, stray, correlation_id, description }) => ({
     ...(command as object),
@@ -78,15 +169,40 @@ const commandBody: fc.Arbitrary<unknown> = fc
 
 const decisionBody = fc
   .record({
-    decision: fc.oneof({ weight: 9, arbitrary: fc.constantFrom('approve', 'deny') }, { weight: 1, arbitrary: fc.string() }),
-    reason: sometimes(fc.oneof({ weight: 5, arbitrary: fc.string({ unit: 'binary' }) }, { weight: 1, arbitrary: fc.string({ minLength: 1995, maxLength: 2005 }) }), 40),
+    decision: fc.oneof(
+      { weight: 9, arbitrary: fc.constantFrom('approve', 'deny') },
+      { weight: 1, arbitrary: fc.string() },
+    ),
+    reason: sometimes(
+      fc.oneof(
+        { weight: 5, arbitrary: fc.string({ unit: 'binary' }) },
+        { weight: 1, arbitrary: fc.string({ minLength: 1995, maxLength: 2005 }) },
+      ),
+      40,
+    ),
     payload_hash: sometimes(fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.string()), 10),
   })
-  .map(({ decision, reason, payload_hash }) => ({ decision, ...(reason === undefined ? {} : { reason }), ...(payload_hash === undefined ? {} : { payload_hash }) }));
+  .map(({ decision, reason, payload_hash }) => ({
+    decision,
+    ...(reason === undefined ? {} : { reason }),
+    ...(payload_hash === undefined ? {} : { payload_hash }),
+  }));
 
-const reasonBody = fc.record({ reason: fc.oneof({ weight: 5, arbitrary: fc.string({ unit: 'binary' }) }, { weight: 1, arbitrary: fc.integer() }) }, { requiredKeys: [] });
+const reasonBody = fc.record(
+  { reason: fc.oneof({ weight: 5, arbitrary: fc.string({ unit: 'binary' }) }, { weight: 1, arbitrary: fc.integer() }) },
+  { requiredKeys: [] },
+);
 
-const autopilotBody = fc.record({ action: fc.oneof({ weight: 9, arbitrary: fc.constantFrom('pause', 'resume') }, { weight: 1, arbitrary: fc.string() }), reason: fc.string() }, { requiredKeys: ['action'] });
+const autopilotBody = fc.record(
+  {
+    action: fc.oneof(
+      { weight: 9, arbitrary: fc.constantFrom('pause', 'resume') },
+      { weight: 1, arbitrary: fc.string() },
+    ),
+    reason: fc.string(),
+  },
+  { requiredKeys: ['action'] },
+);
 
 const framing: fc.Arbitrary<Framing> = fc.oneof(
   { weight: 8, arbitrary: fc.constant('length' as const) },
@@ -109,32 +225,83 @@ const jsonMutation: fc.Arbitrary<JsonMutation> = fc.oneof(
   },
 );
 
-const json = (value: fc.Arbitrary<unknown>): fc.Arbitrary<Body> => fc.record({ kind: fc.constant('json' as const), value, mutation: jsonMutation, framing });
+const json = (value: fc.Arbitrary<unknown>): fc.Arbitrary<Body> =>
+  fc.record({ kind: fc.constant('json' as const), value, mutation: jsonMutation, framing });
 
 const ODD_BODIES = [
-  '{"command_type":"echo.test","params":{"__proto__":{"polluted":true}}}', '{"command_type":"echo.test","params":{"a":1,"a":2}}',
-  '{"command_type":"echo.test","params":{"s":"\\ud800"}}', '{"command_type":"echo.test","params":{"s":"\\u0000"}}', '{"command_type":"echo.test","params":{"n":1e400}}',
-  '{"command_type":"memory.set","params":{"key":"k","value":null}}', '{"command_type":"echo.test","params":{"constructor":{"prototype":{"x":1}}}}',
-  'command_type=echo.test', 'null', '[]', '"x"', '{}', '{"decision":"approve"}', '{"action":"pause"}', ' ', '\ufeff{}',
+  '{"command_type":"echo.test","params":{"__proto__":{"polluted":true}}}',
+  '{"command_type":"echo.test","params":{"a":1,"a":2}}',
+  '{"command_type":"echo.test","params":{"s":"\\ud800"}}',
+  '{"command_type":"echo.test","params":{"s":"\\u0000"}}',
+  '{"command_type":"echo.test","params":{"n":1e400}}',
+  '{"command_type":"memory.set","params":{"key":"k","value":null}}',
+  '{"command_type":"echo.test","params":{"constructor":{"prototype":{"x":1}}}}',
+  'command_type=echo.test',
+  'null',
+  '[]',
+  '"x"',
+  '{}',
+  '{"decision":"approve"}',
+  '{"action":"pause"}',
+  ' ',
+  '\ufeff{}',
 ] as const;
 
-const depth = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 100_000 }));
+const depth = fc.oneof(
+  fc.integer({ min: 1, max: 40 }),
+  fc.integer({ min: 1, max: 3000 }),
+  fc.integer({ min: 1, max: 100_000 }),
+);
 
 /** Any body at all. */
 const anyBody: fc.Arbitrary<Body> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('none' as const), declareZero: fc.boolean() }) },
-  { weight: 3, arbitrary: json(fc.oneof(commandBody, decisionBody, fc.jsonValue({ maxDepth: 60, stringUnit: 'binary' }))) },
+  {
+    weight: 3,
+    arbitrary: json(fc.oneof(commandBody, decisionBody, fc.jsonValue({ maxDepth: 60, stringUnit: 'binary' }))),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('text' as const),
-      text: fc.oneof(fc.constantFrom(...ODD_BODIES), fc.string({ unit: 'binary' }), fc.record({ repeat: fc.constantFrom('a', '[', '{"a":', '"\\u00e9', '😀'), times: fc.integer({ min: 1, max: 90_000 }) })),
+      text: fc.oneof(
+        fc.constantFrom(...ODD_BODIES),
+        fc.string({ unit: 'binary' }),
+        fc.record({
+          repeat: fc.constantFrom('a', '[', '{"a":', '"\\u00e9', '😀'),
+          times: fc.integer({ min: 1, max: 90_000 }),
+        }),
+      ),
       framing,
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 300 }), framing }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('deep' as const), depth, shape: fc.constantFrom('array' as const, 'object' as const, 'mixed' as const), inside: fc.constantFrom('bare' as const, 'params' as const), framing }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('huge' as const), bytes: fc.integer({ min: 65_000, max: 300_000 }), inside: fc.constantFrom('bare' as const, 'params' as const), framing }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('bytes' as const),
+      bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 300 }),
+      framing,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('deep' as const),
+      depth,
+      shape: fc.constantFrom('array' as const, 'object' as const, 'mixed' as const),
+      inside: fc.constantFrom('bare' as const, 'params' as const),
+      framing,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('huge' as const),
+      bytes: fc.integer({ min: 65_000, max: 300_000 }),
+      inside: fc.constantFrom('bare' as const, 'params' as const),
+      framing,
+    }),
+  },
 );
 
 /** The body the route at `path` reads, mostly; any body otherwise, and always sometimes. */

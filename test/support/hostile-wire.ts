@@ -47,7 +47,13 @@ const isControl = (code: number) => code < 0x20 || code === 0x7f;
 
 /** As it is, but for what would end the request line (controls, spaces): those as %XX. */
 const rawEncode = (text: string): string =>
-  [...text].map((char) => (isControl(char.charCodeAt(0)) || char === ' ' ? `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}` : char)).join('');
+  [...text]
+    .map((char) =>
+      isControl(char.charCodeAt(0)) || char === ' '
+        ? `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`
+        : char,
+    )
+    .join('');
 
 function pathParam(param: PathParam, arena: Arena): { text: string; tenant?: Tenant } {
   if ('known' in param) {
@@ -73,7 +79,9 @@ function target(request: HostileRequest, arena: Arena): { path: string; knownTen
     path = rawEncode(materialize(request.target.path));
   }
   const encode = request.query.encoding === 'percent' ? percentEncode : rawEncode;
-  const query = request.query.pairs.map(([key, value]) => `${encode(materialize(key))}=${encode(materialize(value))}`).join('&');
+  const query = request.query.pairs
+    .map(([key, value]) => `${encode(materialize(key))}=${encode(materialize(value))}`)
+    .join('&');
   return { path: query === '' ? path : `${path}?${query}`, ...(knownTenant ? { knownTenant } : {}) };
 }
 
@@ -97,7 +105,14 @@ function nested(depth: number, shape: 'array' | 'object' | 'mixed'): string {
   if (shape === 'array') return '['.repeat(depth) + ']'.repeat(depth);
   if (shape === 'object') return '{"a":'.repeat(depth) + '0' + '}'.repeat(depth);
   const levels = Array.from({ length: depth }, (_, i) => i % 2 === 0);
-  return levels.map((array) => (array ? '[' : '{"a":')).join('') + '0' + levels.reverse().map((array) => (array ? ']' : '}')).join('');
+  return (
+    levels.map((array) => (array ? '[' : '{"a":')).join('') +
+    '0' +
+    levels
+      .reverse()
+      .map((array) => (array ? ']' : '}'))
+      .join('')
+  );
 }
 
 const inParams = (json: string) => `{"command_type":"echo.test","params":{"x":${json}}}`;
@@ -126,7 +141,9 @@ function bodyBytes(body: Body): Buffer | undefined {
 const cut = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}…(${text.length} chars)`);
 
 /** Bytes of the body as a JSON string literal, cut: readable whatever they hold. */
-const bodyPreview = (bytes: Buffer) => cut(JSON.stringify(bytes.subarray(0, 600).toString('utf8')), 400) + (bytes.length > 600 ? `…(${bytes.length} bytes)` : '');
+const bodyPreview = (bytes: Buffer) =>
+  cut(JSON.stringify(bytes.subarray(0, 600).toString('utf8')), 400) +
+  (bytes.length > 600 ? `…(${bytes.length} bytes)` : '');
 
 function pieces(bytes: Buffer, size: number): Buffer[] {
   const out: Buffer[] = [];
@@ -135,36 +152,72 @@ function pieces(bytes: Buffer, size: number): Buffer[] {
 }
 
 /** Methods Node's parser knows (llhttp); it refuses the others before NEXUS sees the request. */
-const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'M-SEARCH', 'PROPFIND']);
+const KNOWN_METHODS = new Set([
+  'GET',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'TRACE',
+  'M-SEARCH',
+  'PROPFIND',
+]);
 /** Node's default --max-http-header-size. */
 const MAX_HEAD_BYTES = 16 * 1024;
 
 /** What of the request Node's HTTP parser refuses, if anything: NEXUS never sees such a request. */
-function nodeRefuses(method: string, path: string, headers: ReadonlyArray<readonly [string, string]>, headBytes: number): string | undefined {
+function nodeRefuses(
+  method: string,
+  path: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+  headBytes: number,
+): string | undefined {
   if (method === 'CONNECT') return 'CONNECT';
   if (!KNOWN_METHODS.has(method)) return `the method ${method}`;
   if (headBytes > MAX_HEAD_BYTES - 64) return `a head of ${headBytes} bytes`;
-  if (/[^\x21-\x7e]/.test(path) || !/^(\/|\*$|https?:\/\/)/.test(path)) return `the target ${JSON.stringify(path.slice(0, 40))}`;
-  if (headers.some(([, value]) => [...value].some((char) => char !== '\t' && isControl(char.charCodeAt(0))))) return 'a control character in a header value';
+  if (/[^\x21-\x7e]/.test(path) || !/^(\/|\*$|https?:\/\/)/.test(path))
+    return `the target ${JSON.stringify(path.slice(0, 40))}`;
+  if (headers.some(([, value]) => [...value].some((char) => char !== '\t' && isControl(char.charCodeAt(0)))))
+    return 'a control character in a header value';
   return undefined;
 }
 
 /** How the body travels: the headers that frame it and its pieces; `short` declares more than it sends. */
-function frame(body: Buffer | undefined, request: HostileRequest): { lines: string[]; chunks: Buffer[]; shown: string; missing?: number } {
-  if (body === undefined) return { lines: request.body.kind === 'none' && request.body.declareZero ? ['content-length: 0'] : [], chunks: [], shown: '(no body)' };
+function frame(
+  body: Buffer | undefined,
+  request: HostileRequest,
+): { lines: string[]; chunks: Buffer[]; shown: string; missing?: number } {
+  if (body === undefined)
+    return {
+      lines: request.body.kind === 'none' && request.body.declareZero ? ['content-length: 0'] : [],
+      chunks: [],
+      shown: '(no body)',
+    };
   const framing = request.body.kind === 'none' ? 'length' : request.body.framing;
   const preview = bodyPreview(body);
   if (framing === 'chunked') {
     const size = Math.max(1, Math.ceil(body.length / 3));
-    const chunks = pieces(body, size).map((piece) => Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]));
-    return { lines: ['transfer-encoding: chunked'], chunks: [...chunks, Buffer.from('0\r\n\r\n')], shown: `body (${request.body.kind}, ${body.length} bytes, chunked): ${preview}` };
+    const chunks = pieces(body, size).map((piece) =>
+      Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]),
+    );
+    return {
+      lines: ['transfer-encoding: chunked'],
+      chunks: [...chunks, Buffer.from('0\r\n\r\n')],
+      shown: `body (${request.body.kind}, ${body.length} bytes, chunked): ${preview}`,
+    };
   }
   if (framing === 'short') {
     const missing = 1 + (body.length % 97);
     const shown = `body (${request.body.kind}, ${body.length} of the ${body.length + missing} bytes declared, then the client ends its side): ${preview}`;
     return { lines: [`content-length: ${body.length + missing}`], chunks: pieces(body, 64 * 1024), shown, missing };
   }
-  return { lines: [`content-length: ${body.length}`], chunks: pieces(body, 64 * 1024), shown: `body (${request.body.kind}, ${body.length} bytes): ${preview}` };
+  return {
+    lines: [`content-length: ${body.length}`],
+    chunks: pieces(body, 64 * 1024),
+    shown: `body (${request.body.kind}, ${body.length} bytes): ${preview}`,
+  };
 }
 
 /**
@@ -174,9 +227,12 @@ function frame(body: Buffer | undefined, request: HostileRequest): { lines: stri
  */
 export function toWire(request: HostileRequest, arena: Arena): WireRequest {
   const { path, knownTenant } = target(request, arena);
-  const headers = request.headers.map(([name, value]) => [name, headerValue(value, arena, knownTenant ?? arena.sessionTenant)] as const);
+  const headers = request.headers.map(
+    ([name, value]) => [name, headerValue(value, arena, knownTenant ?? arena.sessionTenant)] as const,
+  );
   // As NEXUS reads them: Node trims the value and joins repeated headers with ", ".
-  const valuesOf = (wanted: string) => headers.filter(([name]) => name.toLowerCase() === wanted).map(([, value]) => value.replace(/^[ \t]+|[ \t]+$/g, ''));
+  const valuesOf = (wanted: string) =>
+    headers.filter(([name]) => name.toLowerCase() === wanted).map(([, value]) => value.replace(/^[ \t]+|[ \t]+$/g, ''));
   const [org, project] = [valuesOf('x-org-id'), valuesOf('x-project-id')];
   const tenant = {
     org_id: org.length > 0 ? org.join(', ') : arena.sessionTenant.org_id,
@@ -192,7 +248,8 @@ export function toWire(request: HostileRequest, arena: Arena): WireRequest {
     framed.missing !== undefined
       ? `its body is ${framed.missing} bytes short of its Content-Length`
       : refusal && `Node's HTTP parser refuses ${refusal} (400 or 431, then a close that may reset the answer away)`;
-  const commandType = request.body.kind === 'json' ? (request.body.value as { command_type?: unknown } | null)?.command_type : undefined;
+  const commandType =
+    request.body.kind === 'json' ? (request.body.value as { command_type?: unknown } | null)?.command_type : undefined;
   return {
     chunks: [head, ...framed.chunks],
     halfClose: framed.missing !== undefined,
@@ -200,6 +257,10 @@ export function toWire(request: HostileRequest, arena: Arena): WireRequest {
     tenant,
     ...(typeof commandType === 'string' ? { commandType } : {}),
     ...(mayDrop ? { mayDrop } : {}),
-    text: [`${request.method} ${cut(path, 300)} HTTP/1.1`, ...lines.slice(1).map((line) => cut(JSON.stringify(line).slice(1, -1), 200)), framed.shown].join('\n  '),
+    text: [
+      `${request.method} ${cut(path, 300)} HTTP/1.1`,
+      ...lines.slice(1).map((line) => cut(JSON.stringify(line).slice(1, -1), 200)),
+      framed.shown,
+    ].join('\n  '),
   };
 }

@@ -42,41 +42,145 @@ const BASES: Record<Base, { line: string; body?: string }> = {
 };
 
 const REQUEST_LINES = [
-  '', ' ', 'GET /', 'GET / HTTP/1.1 extra', 'GET  /health  HTTP/1.1', 'GET /health HTTP/9.9', 'GET /health HTTP/1.0', 'GET /health HTTP/2.0', 'PRI * HTTP/2.0',
-  'get /health HTTP/1.1', 'GET\t/health\tHTTP/1.1', 'GET /he\u0000alth HTTP/1.1', 'GET http://x/health HTTP/1.1', 'GET health HTTP/1.1', ' GET /health HTTP/1.1',
-  'GET /health HTTP/1.1 ', 'OPTIONS * HTTP/1.1', 'CONNECT 127.0.0.1:1 HTTP/1.1', 'GET /health?\u00ff HTTP/1.1', 'GET /\u00e9\u0301 HTTP/1.1', 'POST /sidecar/command HTTP/1.1\u0000',
-  'GET /%00 HTTP/1.1', 'GET /%zz HTTP/1.1', 'GET /?%zz=%zz HTTP/1.1', 'GET /agent/reports?after=%ff HTTP/1.1', 'DELETE /session HTTP/1.1', 'HTTP/1.1 200 OK',
+  '',
+  ' ',
+  'GET /',
+  'GET / HTTP/1.1 extra',
+  'GET  /health  HTTP/1.1',
+  'GET /health HTTP/9.9',
+  'GET /health HTTP/1.0',
+  'GET /health HTTP/2.0',
+  'PRI * HTTP/2.0',
+  'get /health HTTP/1.1',
+  'GET\t/health\tHTTP/1.1',
+  'GET /he\u0000alth HTTP/1.1',
+  'GET http://x/health HTTP/1.1',
+  'GET health HTTP/1.1',
+  ' GET /health HTTP/1.1',
+  'GET /health HTTP/1.1 ',
+  'OPTIONS * HTTP/1.1',
+  'CONNECT 127.0.0.1:1 HTTP/1.1',
+  'GET /health?\u00ff HTTP/1.1',
+  'GET /\u00e9\u0301 HTTP/1.1',
+  'POST /sidecar/command HTTP/1.1\u0000',
+  'GET /%00 HTTP/1.1',
+  'GET /%zz HTTP/1.1',
+  'GET /?%zz=%zz HTTP/1.1',
+  'GET /agent/reports?after=%ff HTTP/1.1',
+  'DELETE /session HTTP/1.1',
+  'HTTP/1.1 200 OK',
 ] as const;
 
 const HEADER_LINES = [
-  'x-org-id : fuzz', 'no-colon-line', ' folded continuation', '\tfolded', 'x-api-key: a\rb', 'bad\u0001name: v', ': empty-name', 'x-org-id: \u0000', 'x-org-id: a\u007fb',
-  'content-length: -1', 'content-length: 1e3', 'content-length: 99999999999999999999', 'content-length: 5', 'content-length: 5, 6', 'content-length: +5',
-  'transfer-encoding: gzip, chunked', 'transfer-encoding: chunked', 'transfer-encoding: identity', 'transfer-encoding: chunked, gzip', 'upgrade: websocket',
-  'connection: upgrade', 'connection: keep-alive', 'expect: 100-continue', 'host: other.example', 'host:', 'x-org-id: fu\u00e9zz', 'x-\u00f8rg: 1', 'x-project-id: raw, raw',
-  'cookie: nexus_session=\u00ff\u00fe', 'last-event-id: \u00ff', 'x-correlation-id: \u00e9', 'content-type: application/json; charset=utf-16', 'content-encoding: gzip',
+  'x-org-id : fuzz',
+  'no-colon-line',
+  ' folded continuation',
+  '\tfolded',
+  'x-api-key: a\rb',
+  'bad\u0001name: v',
+  ': empty-name',
+  'x-org-id: \u0000',
+  'x-org-id: a\u007fb',
+  'content-length: -1',
+  'content-length: 1e3',
+  'content-length: 99999999999999999999',
+  'content-length: 5',
+  'content-length: 5, 6',
+  'content-length: +5',
+  'transfer-encoding: gzip, chunked',
+  'transfer-encoding: chunked',
+  'transfer-encoding: identity',
+  'transfer-encoding: chunked, gzip',
+  'upgrade: websocket',
+  'connection: upgrade',
+  'connection: keep-alive',
+  'expect: 100-continue',
+  'host: other.example',
+  'host:',
+  'x-org-id: fu\u00e9zz',
+  'x-\u00f8rg: 1',
+  'x-project-id: raw, raw',
+  'cookie: nexus_session=\u00ff\u00fe',
+  'last-event-id: \u00ff',
+  'x-correlation-id: \u00e9',
+  'content-type: application/json; charset=utf-16',
+  'content-encoding: gzip',
 ] as const;
 
 const text = (max: number): fc.Arbitrary<Text> =>
-  fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.record({ repeat: fc.constantFrom('a', '/', 'x-a: 1\r\n', '\u00e9'), times: fc.integer({ min: 100, max }) }));
+  fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.record({ repeat: fc.constantFrom('a', '/', 'x-a: 1\r\n', '\u00e9'), times: fc.integer({ min: 100, max }) }),
+  );
 
 const CHUNKED_BODIES = [
-  'zz\r\nhello\r\n0\r\n\r\n', 'fffffffffffffffffff\r\nhello\r\n0\r\n\r\n', `5;${'a'.repeat(10_000)}\r\nhello\r\n0\r\n\r\n`, '5\r\nhello\r\n', '2\r\nhello\r\n0\r\n\r\n',
-  '5\r\nhello0\r\n\r\n', '-5\r\nhello\r\n0\r\n\r\n', '5\nhello\n0\n\n', '0\r\nx-trailer: \u0000\r\n\r\n', '0\r\n\r\n', ' 5\r\nhello\r\n0\r\n\r\n',
+  'zz\r\nhello\r\n0\r\n\r\n',
+  'fffffffffffffffffff\r\nhello\r\n0\r\n\r\n',
+  `5;${'a'.repeat(10_000)}\r\nhello\r\n0\r\n\r\n`,
+  '5\r\nhello\r\n',
+  '2\r\nhello\r\n0\r\n\r\n',
+  '5\r\nhello0\r\n\r\n',
+  '-5\r\nhello\r\n0\r\n\r\n',
+  '5\nhello\n0\n\n',
+  '0\r\nx-trailer: \u0000\r\n\r\n',
+  '0\r\n\r\n',
+  ' 5\r\nhello\r\n0\r\n\r\n',
 ] as const;
 
 const framing: fc.Arbitrary<Framing> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: 'length' as const }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('chunks' as const), wire: fc.oneof(fc.constantFrom(...CHUNKED_BODIES), text(3000)) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('chunks' as const),
+      wire: fc.oneof(fc.constantFrom(...CHUNKED_BODIES), text(3000)),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'both' as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('declared' as const), length: fc.constantFrom('0', '1', '3', '-1', 'abc', '1e2', '18446744073709551616', '') }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('declared' as const),
+      length: fc.constantFrom('0', '1', '3', '-1', 'abc', '1e2', '18446744073709551616', ''),
+    }),
+  },
 );
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('request-line' as const), line: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...REQUEST_LINES) }, { weight: 1, arbitrary: text(20_000) }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('line-end' as const), end: fc.constantFrom('\n' as const, '\r' as const, '\n\r' as const) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('header' as const), at: fc.nat(8), line: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...HEADER_LINES) }, { weight: 1, arbitrary: text(3000) }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('request-line' as const),
+      line: fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom(...REQUEST_LINES) },
+        { weight: 1, arbitrary: text(20_000) },
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('line-end' as const),
+      end: fc.constantFrom('\n' as const, '\r' as const, '\n\r' as const),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('header' as const),
+      at: fc.nat(8),
+      line: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...HEADER_LINES) }, { weight: 1, arbitrary: text(3000) }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('framing' as const), framing }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('trailing' as const), bytes: fc.oneof(fc.constant('GET /health HTTP/1.1\r\nhost: x\r\n\r\n'), text(500)) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('trailing' as const),
+      bytes: fc.oneof(fc.constant('GET /health HTTP/1.1\r\nhost: x\r\n\r\n'), text(500)),
+    }),
+  },
 );
 
 export const malformedMessage: fc.Arbitrary<Malformed> = fc.oneof(
@@ -134,7 +238,9 @@ export function malformedToWire(message: Malformed, arena: Arena): WireRequest {
   }
   const head = [requestLine, ...headers].join(lineEnd) + lineEnd + lineEnd;
   const bytes = message.noise ? Buffer.from(message.noise) : Buffer.from(head + payload + trailing, 'utf8');
-  const offsets = [...new Set(message.cuts.map((cut) => Math.floor(cut * bytes.length)))].filter((at) => at > 0 && at < bytes.length).sort((a, b) => a - b);
+  const offsets = [...new Set(message.cuts.map((cut) => Math.floor(cut * bytes.length)))]
+    .filter((at) => at > 0 && at < bytes.length)
+    .sort((a, b) => a - b);
   const chunks = [0, ...offsets].map((start, i) => bytes.subarray(start, [...offsets, bytes.length][i]));
   const shown = JSON.stringify(bytes.subarray(0, 1200).toString('utf8'));
   return {

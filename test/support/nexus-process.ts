@@ -12,7 +12,10 @@ const root = resolve(import.meta.dirname, '..', '..');
 const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** Runs `src/main/supervisor-main.ts` to its exit, for start-up failures: its exit code and stderr. */
-export function runNexusToExit(env: Record<string, string>, options: { dotenv?: string } = {}): Promise<{ code: number | null; stderr: string }> {
+export function runNexusToExit(
+  env: Record<string, string>,
+  options: { dotenv?: string } = {},
+): Promise<{ code: number | null; stderr: string }> {
   const cwd = mkdtempSync(join(tmpdir(), 'nexus-proc-'));
   if (options.dotenv !== undefined) writeFileSync(join(cwd, '.env'), options.dotenv);
   const child = spawn(process.execPath, ['--import', tsx, join(root, 'src', 'main', 'supervisor-main.ts')], {
@@ -83,27 +86,39 @@ export async function spawnNexus(
   // `compiled`: run the build in dist/ with the flags of `npm start` (run `npm run build` first).
   // `testCommands`: add the command types of test/support/test-commands.ts.
   const entry = options.compiled
-    ? [...(process.env.NEXUS_NODE_FLAGS === undefined ? ['--single-threaded-gc'] : []), join(root, 'dist', 'src', 'main', 'supervisor-main.js')]
-    : ['--import', tsx, join(root, options.testCommands ? 'test/support/main-with-test-commands.ts' : 'src/main/supervisor-main.ts')];
-  const child = spawn(process.execPath, [...(process.env.NEXUS_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...entry], {
-    cwd,
-    env: {
-      PATH: process.env.PATH,
-      NEXUS_API_KEY: API_KEY,
-      ADMIN_API_KEY: ADMIN_KEY,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      RATE_LIMIT_PER_SECOND: '0',
-      ...env,
-      PORT: String(port),
+    ? [
+        ...(process.env.NEXUS_NODE_FLAGS === undefined ? ['--single-threaded-gc'] : []),
+        join(root, 'dist', 'src', 'main', 'supervisor-main.js'),
+      ]
+    : [
+        '--import',
+        tsx,
+        join(root, options.testCommands ? 'test/support/main-with-test-commands.ts' : 'src/main/supervisor-main.ts'),
+      ];
+  const child = spawn(
+    process.execPath,
+    [...(process.env.NEXUS_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...entry],
+    {
+      cwd,
+      env: {
+        PATH: process.env.PATH,
+        NEXUS_API_KEY: API_KEY,
+        ADMIN_API_KEY: ADMIN_KEY,
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        RATE_LIMIT_PER_SECOND: '0',
+        ...env,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const { logs, output, exited } = watch(child);
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(
     async () => {
-      if (output.exitCode !== undefined) throw new Error(`NEXUS exited with ${output.exitCode} before serving: ${output.stderr}`);
+      if (output.exitCode !== undefined)
+        throw new Error(`NEXUS exited with ${output.exitCode} before serving: ${output.stderr}`);
       return (await fetch(`${url}/health`).catch(() => undefined))?.ok === true;
     },
     { timeoutMs: 30_000, what: 'NEXUS to serve' },
@@ -131,7 +146,8 @@ export async function spawnWorker(env: Record<string, string>): Promise<NexusPro
   const { logs, output, exited } = watch(child);
   await waitUntil(
     () => {
-      if (output.exitCode !== undefined) throw new Error(`worker exited with ${output.exitCode} before taking tasks: ${output.stderr}`);
+      if (output.exitCode !== undefined)
+        throw new Error(`worker exited with ${output.exitCode} before taking tasks: ${output.stderr}`);
       return logs.some((line) => line.msg === 'worker is taking tasks');
     },
     { timeoutMs: 30_000, what: 'the worker to take tasks' },

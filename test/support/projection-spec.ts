@@ -4,7 +4,8 @@ import type { RecordedEvent } from '../../src/events/envelope.js';
 
 /** Given recorded events → the expected view; and the same events replayed change nothing. */
 export function projectionSpec<S>(projection: FeedProjection<S>) {
-  const fold = (events: readonly RecordedEvent[], from = projection.initialState()) => events.reduce(projection.evolve, from);
+  const fold = (events: readonly RecordedEvent[], from = projection.initialState()) =>
+    events.reduce(projection.evolve, from);
   return {
     given(events: readonly RecordedEvent[]) {
       return {

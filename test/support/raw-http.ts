@@ -76,8 +76,13 @@ function parseResponse(buffer: Buffer, from: number, closed: boolean, head: bool
     (headers[line.slice(0, colon).trim().toLowerCase()] ??= []).push(line.slice(colon + 1).trim());
   }
   const bodyStart = headerEnd + 4;
-  const done = (body: Buffer, next: number): Parsed => ({ response: { status, headers, body }, next, interim: status >= 100 && status < 200 });
-  if ((status >= 100 && status < 200) || status === 204 || status === 304 || head) return done(Buffer.alloc(0), bodyStart);
+  const done = (body: Buffer, next: number): Parsed => ({
+    response: { status, headers, body },
+    next,
+    interim: status >= 100 && status < 200,
+  });
+  if ((status >= 100 && status < 200) || status === 204 || status === 304 || head)
+    return done(Buffer.alloc(0), bodyStart);
   if (headers['transfer-encoding']?.join(',').toLowerCase().includes('chunked')) {
     const chunked = decodeChunked(buffer, bodyStart);
     if (chunked === 'incomplete' && closed) return 'invalid';
@@ -95,7 +100,11 @@ function parseResponse(buffer: Buffer, from: number, closed: boolean, head: bool
 }
 
 /** The complete responses in `buffer`, in order, skipping interim (1xx) ones. */
-function parseAll(buffer: Buffer, closed: boolean, head: boolean): { responses: RawResponse[]; streaming?: RawResponse } {
+function parseAll(
+  buffer: Buffer,
+  closed: boolean,
+  head: boolean,
+): { responses: RawResponse[]; streaming?: RawResponse } {
   const responses: RawResponse[] = [];
   let at = 0;
   while (at < buffer.length) {
@@ -106,7 +115,10 @@ function parseAll(buffer: Buffer, closed: boolean, head: boolean): { responses: 
         const headEnd = buffer.indexOf(CRLF2, at);
         if (headEnd !== -1) {
           const partial = parseResponse(buffer.subarray(0, headEnd + 4), at, true, true);
-          if (typeof partial !== 'string' && (headerOf(partial.response, 'content-type') ?? '').startsWith('text/event-stream')) {
+          if (
+            typeof partial !== 'string' &&
+            (headerOf(partial.response, 'content-type') ?? '').startsWith('text/event-stream')
+          ) {
             return { responses, streaming: partial.response };
           }
         }
@@ -143,7 +155,10 @@ export function rawExchange(exchange: RawExchange): Promise<RawOutcome> {
       socket.destroy();
       resolve(outcome);
     };
-    const timer = setTimeout(() => finish({ kind: 'timeout', received: preview(Buffer.concat(received)) }), exchange.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ kind: 'timeout', received: preview(Buffer.concat(received)) }),
+      exchange.timeoutMs,
+    );
     socket.on('connect', async () => {
       for (const chunk of exchange.chunks) {
         if (settled || socket.destroyed) return;

@@ -75,11 +75,18 @@ export class ResumingReader {
 }
 
 /** Every report of a tenant (position and type), from `GET /agent/reports`. */
-export async function reportHistory(url: string, tenant: Tenant): Promise<Array<{ position: number; report_type: string }>> {
+export async function reportHistory(
+  url: string,
+  tenant: Tenant,
+): Promise<Array<{ position: number; report_type: string }>> {
   const reports: Array<{ position: number; report_type: string }> = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const response = await fetch(`${url}/agent/reports?after=${after}&limit=1000`, { headers: headersOf(tenant) });
-    const page = (await response.json()) as { reports: Array<{ position: number; report_type: string }>; next_after: number; has_more: boolean };
+    const page = (await response.json()) as {
+      reports: Array<{ position: number; report_type: string }>;
+      next_after: number;
+      has_more: boolean;
+    };
     reports.push(...page.reports.map(({ position, report_type }) => ({ position, report_type })));
     after = page.next_after;
     if (!page.has_more) return reports;

@@ -38,7 +38,8 @@ export class SseClient {
           buffer = lines.pop()!;
           for (const line of lines) {
             if (line === '') {
-              if (fields.data.length > 0) client.push({ id: fields.id, event: fields.event ?? 'message', data: fields.data.join('\n') });
+              if (fields.data.length > 0)
+                client.push({ id: fields.id, event: fields.event ?? 'message', data: fields.data.join('\n') });
               fields = { data: [] };
             } else if (line.startsWith(':')) client.comments++;
             else {
@@ -83,8 +84,8 @@ export class SseClient {
   until(condition: (client: SseClient) => boolean, timeoutMs = 15_000): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (condition(this)) return done(), resolve();
-        if (this.ended) return done(), reject(new Error(`stream ended first (${this.events.length} events)`));
+        if (condition(this)) return (done(), resolve());
+        if (this.ended) return (done(), reject(new Error(`stream ended first (${this.events.length} events)`)));
       };
       const timer = setTimeout(() => {
         done();

@@ -6,7 +6,8 @@ import { defineCommand, TaskFailure } from '../../src/catalog/define-command.js'
 
 const failuresLeft = new Map<string, number>();
 
-const stopped = (signal: AbortSignal) => new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+const stopped = (signal: AbortSignal) =>
+  new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
 
 /** Real command types whose handlers misbehave on purpose, as a user's own handlers might. */
 export const testCommands = [
@@ -77,7 +78,8 @@ export const testCommands = [
     params: z.object({ file: z.string(), line: z.string(), ms: z.number().int().nonnegative().default(0) }),
     handler: async ({ file, line, ms }, { attempt, signal }) => {
       await appendFile(file, `${line} attempt=${attempt}\n`);
-      if (ms > 0 && attempt === 1) await Promise.race([new Promise((resolve) => setTimeout(resolve, ms)), stopped(signal)]);
+      if (ms > 0 && attempt === 1)
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, ms)), stopped(signal)]);
       return { line };
     },
   }),
@@ -107,8 +109,11 @@ export const testCommands = [
   defineCommand({
     type: 'test.red-doubling',
     risk: 'RED',
-    description: 'A risky command whose params schema is not idempotent: parsing doubles the amount (as a changed schema might)',
-    params: z.object({ amount: z.number(), file: z.string() }).transform(({ amount, file }) => ({ amount: amount * 2, file })),
+    description:
+      'A risky command whose params schema is not idempotent: parsing doubles the amount (as a changed schema might)',
+    params: z
+      .object({ amount: z.number(), file: z.string() })
+      .transform(({ amount, file }) => ({ amount: amount * 2, file })),
     handler: async ({ amount, file }, { command_id }) => {
       await appendFile(file, `${command_id} paid ${amount}\n`);
       return { amount };

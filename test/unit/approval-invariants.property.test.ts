@@ -43,11 +43,45 @@ type Op =
 
 const person = fc.constantFrom(...people);
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('submit' as const), risk: fc.constantFrom('RED' as const, 'GREEN' as const), by: person, note: fc.string({ maxLength: 6 }) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('decide' as const), ask: fc.nat(20), decision: fc.constantFrom('approve' as const, 'deny' as const), by: person, hash: fc.constantFrom('none' as const, 'seen' as const, 'forged' as const) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('race' as const), ask: fc.nat(20), deciders: fc.array(fc.record({ decision: fc.constantFrom('approve' as const, 'deny' as const), by: person }), { minLength: 2, maxLength: 5 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('submit' as const),
+      risk: fc.constantFrom('RED' as const, 'GREEN' as const),
+      by: person,
+      note: fc.string({ maxLength: 6 }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('decide' as const),
+      ask: fc.nat(20),
+      decision: fc.constantFrom('approve' as const, 'deny' as const),
+      by: person,
+      hash: fc.constantFrom('none' as const, 'seen' as const, 'forged' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('race' as const),
+      ask: fc.nat(20),
+      deciders: fc.array(fc.record({ decision: fc.constantFrom('approve' as const, 'deny' as const), by: person }), {
+        minLength: 2,
+        maxLength: 5,
+      }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), seconds: fc.integer({ min: 1, max: 90 }) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('run' as const), steps: fc.integer({ min: 1, max: 6 }), deliverTwice: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('run' as const),
+      steps: fc.integer({ min: 1, max: 6 }),
+      deliverTwice: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('forgeClaim' as const), ask: fc.nat(20) }) },
 );
@@ -80,7 +114,13 @@ async function scenario(ops: readonly Op[]) {
     memory: () => ({ get: async () => undefined, all: async () => ({}), set: async () => {}, delete: async () => {} }),
     executorId: 'prop-executor',
     retryPolicy: { max_retries: 1, base_delay_ms: 0, max_delay_ms: 0 },
-    triage: { requeue: [], hold: [], alarm: [], max_requeues: 0, ask_terms: { ttl_seconds: TTL_SECONDS, warning_seconds: 10 } },
+    triage: {
+      requeue: [],
+      hold: [],
+      alarm: [],
+      max_requeues: 0,
+      ask_terms: { ttl_seconds: TTL_SECONDS, warning_seconds: 10 },
+    },
     taskTimeoutMs: 10_000,
     logger: createLogger({ level: 'silent' }),
     now: () => new Date(now),
@@ -88,7 +128,13 @@ async function scenario(ops: readonly Op[]) {
     random: () => 0.5,
   };
   const shutdown = new AbortController().signal;
-  const commands: Array<{ command_id: string; ask_id: string; requester: Person; risk: 'RED' | 'GREEN'; hash: string }> = [];
+  const commands: Array<{
+    command_id: string;
+    ask_id: string;
+    requester: Person;
+    risk: 'RED' | 'GREEN';
+    hash: string;
+  }> = [];
 
   // The embedded dispatcher's loop, step by step: fold the log into the queue, claim what is due.
   let queue = new TaskQueue();
@@ -143,12 +189,22 @@ async function scenario(ops: readonly Op[]) {
         await Promise.all(
           deciders.map((d) =>
             answerAsk(
-              { store, fourEyes: 'always', approvalTtlSeconds: TTL_SECONDS, now: () => new Date(now), newId: () => newId() },
+              {
+                store,
+                fourEyes: 'always',
+                approvalTtlSeconds: TTL_SECONDS,
+                now: () => new Date(now),
+                newId: () => newId(),
+              },
               {
                 tenant,
                 ask_id: target.ask_id,
                 decision: d.decision,
-                ...(d.hash === 'seen' ? { payload_hash: target.hash } : d.hash === 'forged' ? { payload_hash: 'f'.repeat(64) } : {}),
+                ...(d.hash === 'seen'
+                  ? { payload_hash: target.hash }
+                  : d.hash === 'forged'
+                    ? { payload_hash: 'f'.repeat(64) }
+                    : {}),
                 caller: { id: d.by, shared: false, correlation_id: newId('corr') },
               },
             ).catch((error: unknown) => {
@@ -201,22 +257,37 @@ async function scenario(ops: readonly Op[]) {
         const approved = [];
         for (const c of commands.filter((c) => c.risk === 'RED')) {
           const history = await store.readStream(tenant, commandStream(c.command_id));
-          const state = history.reduce((s, e) => commandLifeDecider.evolve(s, e as never), commandLifeDecider.initialState());
-          if (state.status === 'queued' || state.status === 'retry_scheduled') approved.push({ c, state, revision: history.length - 1 });
+          const state = history.reduce(
+            (s, e) => commandLifeDecider.evolve(s, e as never),
+            commandLifeDecider.initialState(),
+          );
+          if (state.status === 'queued' || state.status === 'retry_scheduled')
+            approved.push({ c, state, revision: history.length - 1 });
         }
         const target = approved[step.ask % Math.max(1, approved.length)];
         if (!target || (target.state.status !== 'queued' && target.state.status !== 'retry_scheduled')) break;
         const forgedParams = { note: `${target.state.command.params.note as string}-forged` };
         const claim: CommandLifeCommand = {
           type: 'StartTask',
-          data: { task_id: target.state.command.task_id, attempt: target.state.attempt, executor_id: 'rogue', payload_hash: payloadHash('prop.red', forgedParams) },
+          data: {
+            task_id: target.state.command.task_id,
+            attempt: target.state.attempt,
+            executor_id: 'rogue',
+            payload_hash: payloadHash('prop.red', forgedParams),
+          },
           metadata: { now: new Date(now), correlation_id: 'rogue', actor: 'rogue' },
         };
-        const outcome = await handleCommand(store, commandLifeDecider, { tenant, stream: commandStream(target.c.command_id) }, claim, {
-          newEventId: () => newId(),
-          known: { state: target.state, revision: target.revision },
-          maxTries: 1,
-        }).catch((error: unknown) => {
+        const outcome = await handleCommand(
+          store,
+          commandLifeDecider,
+          { tenant, stream: commandStream(target.c.command_id) },
+          claim,
+          {
+            newEventId: () => newId(),
+            known: { state: target.state, revision: target.revision },
+            maxTries: 1,
+          },
+        ).catch((error: unknown) => {
           if (!(error instanceof DomainError) && !(error instanceof ConcurrencyError)) throw error;
           return undefined;
         });
@@ -240,22 +311,32 @@ async function scenario(ops: readonly Op[]) {
 
 function check({ executions, commands }: Awaited<ReturnType<typeof scenario>>, log: readonly RecordedEvent[]) {
   for (const command of commands) {
-    const events = log.filter((e) => (e.data as { command_id?: string }).command_id === command.command_id) as RecordedEvent<CommandLifeEvent>[];
+    const events = log.filter(
+      (e) => (e.data as { command_id?: string }).command_id === command.command_id,
+    ) as RecordedEvent<CommandLifeEvent>[];
     const runs = executions.filter((x) => x.command_id === command.command_id);
     expect(runs.length, 'nothing runs twice').toBeLessThanOrEqual(1);
     if (command.risk === 'GREEN') continue;
-    const decisions = events.filter((e) => e.type === 'AskApproved' || e.type === 'AskDenied' || e.type === 'AskExpired');
+    const decisions = events.filter(
+      (e) => e.type === 'AskApproved' || e.type === 'AskDenied' || e.type === 'AskExpired',
+    );
     expect(decisions.length, 'an ask is decided once').toBeLessThanOrEqual(1);
     const approvals = events.filter((e) => e.type === 'AskApproved');
     const asked = events.find((e) => e.type === 'AskCreated');
     for (const approval of approvals) {
       expect(approval.data.decided_by, 'four eyes').not.toBe(command.requester);
-      if (asked?.type === 'AskCreated') expect(Date.parse(approval.metadata.occurred_at), 'decided before the expiry').toBeLessThan(Date.parse(asked.data.expires_at));
+      if (asked?.type === 'AskCreated')
+        expect(Date.parse(approval.metadata.occurred_at), 'decided before the expiry').toBeLessThan(
+          Date.parse(asked.data.expires_at),
+        );
     }
     if (runs.length === 0) continue;
     expect(approvals, 'a RED command runs only after an approval').toHaveLength(1);
     expect(runs[0]!.hash, 'with the payload the approval is bound to').toBe(approvals[0]!.data.payload_hash);
-    expect(events.some((e) => e.type === 'AskDenied' || e.type === 'AskExpired'), 'denied and expired commands never run').toBe(false);
+    expect(
+      events.some((e) => e.type === 'AskDenied' || e.type === 'AskExpired'),
+      'denied and expired commands never run',
+    ).toBe(false);
     const started = events.find((e) => e.type === 'TaskStarted');
     expect(started && started.position > approvals[0]!.position, 'after the approval').toBe(true);
   }
@@ -275,7 +356,10 @@ describe('RED commands never run without the approval of their exact payload', (
         seen.approvals += log.filter((e) => e.type === 'AskApproved').length;
         seen.denials += log.filter((e) => e.type === 'AskDenied').length;
         seen.expiries += log.filter((e) => e.type === 'AskExpired').length;
-        seen.mismatches += log.filter((e) => e.type === 'TaskFailed' && (e.data as { error: { code: string } }).error.code === 'PAYLOAD_HASH_MISMATCH').length;
+        seen.mismatches += log.filter(
+          (e) =>
+            e.type === 'TaskFailed' && (e.data as { error: { code: string } }).error.code === 'PAYLOAD_HASH_MISMATCH',
+        ).length;
       }),
       { numRuns: 2000 },
     );

@@ -37,7 +37,12 @@ describe('POST /sidecar/command', () => {
   it('answers 202 with the ids once CommandAccepted and TaskQueued are recorded', async () => {
     const { status, body, headers, events } = await api.when(command({ ...echo(), correlation_id: 'test-001' }));
     expect(status).toBe(202);
-    expect(body).toMatchObject({ status: 'accepted', correlation_id: 'test-001', risk_level: 'GREEN', command_id: expect.stringMatching(/^cmd-/) });
+    expect(body).toMatchObject({
+      status: 'accepted',
+      correlation_id: 'test-001',
+      risk_level: 'GREEN',
+      command_id: expect.stringMatching(/^cmd-/),
+    });
     expect(headers.get('x-correlation-id')).toBe('test-001');
     const { command_id } = body as { command_id: string };
     expect(events.map((e) => [e.type, e.stream, e.metadata.correlation_id])).toEqual([
@@ -57,7 +62,9 @@ describe('POST /sidecar/command', () => {
   });
 
   it('gives RED commands an ask (and no queued task) and YELLOW ones their level with a warning', async () => {
-    const red = await api.when(command({ command_type: 'external_share.prepare', params: { recipient: 'test@example.com' } }));
+    const red = await api.when(
+      command({ command_type: 'external_share.prepare', params: { recipient: 'test@example.com' } }),
+    );
     expect(red.body).toMatchObject({ risk_level: 'RED', ask_id: expect.stringMatching(/^ask-/) });
     expect(red.events.map((e) => e.type)).toEqual(['CommandAccepted', 'AskCreated']);
     const yellow = await api.when(command({ command_type: 'data.export', params: {} }));
@@ -77,25 +84,47 @@ describe('POST /sidecar/command', () => {
   });
 
   it('400: missing or unsafe tenant headers', async () => {
-    expect(refused(await api.when(command(echo(), {}, { tenant: undefined })))).toMatchObject({ status: 400, code: 'missing_tenant' });
+    expect(refused(await api.when(command(echo(), {}, { tenant: undefined })))).toMatchObject({
+      status: 400,
+      code: 'missing_tenant',
+    });
     for (const org of ['../etc', 'a b', 'x'.repeat(65), 'org/evil', '-leading']) {
-      expect(refused(await api.when(command(echo(), {}, { tenant: { org_id: org, project_id: 'web' } })))).toMatchObject({ status: 400, code: 'invalid_tenant' });
+      expect(
+        refused(await api.when(command(echo(), {}, { tenant: { org_id: org, project_id: 'web' } }))),
+      ).toMatchObject({ status: 400, code: 'invalid_tenant' });
     }
   });
 
   it('400: a bad Idempotency-Key or x-correlation-id', async () => {
-    expect(refused(await api.when(command(echo(), { 'idempotency-key': 'x'.repeat(300) })))).toMatchObject({ status: 400, code: 'invalid_idempotency_key' });
-    expect(refused(await api.when(command(echo(), { 'x-correlation-id': 'y'.repeat(129) })))).toMatchObject({ status: 400, code: 'invalid_correlation_id' });
+    expect(refused(await api.when(command(echo(), { 'idempotency-key': 'x'.repeat(300) })))).toMatchObject({
+      status: 400,
+      code: 'invalid_idempotency_key',
+    });
+    expect(refused(await api.when(command(echo(), { 'x-correlation-id': 'y'.repeat(129) })))).toMatchObject({
+      status: 400,
+      code: 'invalid_correlation_id',
+    });
   });
 
   it('401: no key or a wrong key, checked before anything else', async () => {
-    expect(refused(await api.when(command(undefined, {}, { key: null })))).toMatchObject({ status: 401, code: 'missing_api_key' });
-    expect(refused(await api.when(command(echo(), {}, { key: `${API_KEY}x` })))).toMatchObject({ status: 401, code: 'invalid_api_key' });
-    expect(refused(await api.when({ path: '/agent/reports/stream', tenant: acme, key: 'nope-nope-nope' }))).toMatchObject({ status: 401, code: 'invalid_api_key' });
+    expect(refused(await api.when(command(undefined, {}, { key: null })))).toMatchObject({
+      status: 401,
+      code: 'missing_api_key',
+    });
+    expect(refused(await api.when(command(echo(), {}, { key: `${API_KEY}x` })))).toMatchObject({
+      status: 401,
+      code: 'invalid_api_key',
+    });
+    expect(
+      refused(await api.when({ path: '/agent/reports/stream', tenant: acme, key: 'nope-nope-nope' })),
+    ).toMatchObject({ status: 401, code: 'invalid_api_key' });
   });
 
   it('413: a body declared over MAX_BODY_BYTES', async () => {
-    expect(refused(await api.when(command(echo({ blob: 'x'.repeat(4096) }))))).toMatchObject({ status: 413, code: 'payload_too_large' });
+    expect(refused(await api.when(command(echo({ blob: 'x'.repeat(4096) }))))).toMatchObject({
+      status: 413,
+      code: 'payload_too_large',
+    });
   });
 
   it('415: a body that is not sent as JSON', async () => {
@@ -104,19 +133,29 @@ describe('POST /sidecar/command', () => {
   });
 
   it('422: an unknown command type', async () => {
-    expect(refused(await api.when(command({ command_type: 'rm.everything', params: {} })))).toMatchObject({ status: 422, code: 'unknown_command_type' });
+    expect(refused(await api.when(command({ command_type: 'rm.everything', params: {} })))).toMatchObject({
+      status: 422,
+      code: 'unknown_command_type',
+    });
   });
 
   it("422: params that fail the command type's schema, with the issues", async () => {
     const error = refused(await api.when(command({ command_type: 'file.delete', params: { path: 42 } })));
     expect(error).toMatchObject({ status: 422, code: 'invalid_params' });
     expect(error.details).toEqual([expect.objectContaining({ path: 'path' })]);
-    expect(refused(await api.when(command({ command_type: 'external_share.prepare', params: { recipient: 'not-an-email' } })))).toMatchObject({ status: 422, code: 'invalid_params' });
+    expect(
+      refused(
+        await api.when(command({ command_type: 'external_share.prepare', params: { recipient: 'not-an-email' } })),
+      ),
+    ).toMatchObject({ status: 422, code: 'invalid_params' });
   });
 
   it('422: a body that does not match the envelope (missing or unknown fields)', async () => {
     expect(refused(await api.when(command({ params: {} })))).toMatchObject({ status: 422, code: 'validation_failed' });
-    expect(refused(await api.when(command({ ...echo(), param: {} })))).toMatchObject({ status: 422, code: 'validation_failed' });
+    expect(refused(await api.when(command({ ...echo(), param: {} })))).toMatchObject({
+      status: 422,
+      code: 'validation_failed',
+    });
     expect(refused(await api.when(command([1, 2])))).toMatchObject({ status: 422, code: 'validation_failed' });
   });
 
@@ -128,7 +167,10 @@ describe('POST /sidecar/command', () => {
   });
 
   it('404: an unknown route, as JSON', async () => {
-    expect(refused(await api.when({ path: '/nowhere', tenant: acme }))).toMatchObject({ status: 404, code: 'not_found' });
+    expect(refused(await api.when({ path: '/nowhere', tenant: acme }))).toMatchObject({
+      status: 404,
+      code: 'not_found',
+    });
   });
 
   it('405: a known route asked with a method it does not answer, with Allow', async () => {

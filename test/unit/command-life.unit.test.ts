@@ -26,7 +26,15 @@ const complete = (attempt = 1): CommandLifeCommand => ({
 });
 const fail = (attempt = 1, retryable = true, jitter = 0): CommandLifeCommand => ({
   type: 'FailTask',
-  data: { task_id: 'task-1', attempt, error: { code: 'BOOM', message: 'boom' }, retryable, duration_ms: 1, retry_policy: retryPolicy, jitter },
+  data: {
+    task_id: 'task-1',
+    attempt,
+    error: { code: 'BOOM', message: 'boom' },
+    retryable,
+    duration_ms: 1,
+    retry_policy: retryPolicy,
+    jitter,
+  },
   metadata: metadata(),
 });
 
@@ -36,14 +44,20 @@ describe('SubmitCommand', () => {
   });
 
   it('accepts a YELLOW command with a risk warning, and queues it', () => {
-    const [accepted, warning, queued] = spec.given([]).when(submit({ risk_level: 'YELLOW' })).events();
+    const [accepted, warning, queued] = spec
+      .given([])
+      .when(submit({ risk_level: 'YELLOW' }))
+      .events();
     expect(accepted).toEqual(events.accepted('YELLOW'));
     expect(warning).toMatchObject({ type: 'RiskWarningRaised', data: { ...ids, risk_level: 'YELLOW' } });
     expect(queued).toEqual(events.queued());
   });
 
   it('creates an ask for a RED command and queues nothing', () => {
-    const produced = spec.given([]).when(submit({ risk_level: 'RED' })).events();
+    const produced = spec
+      .given([])
+      .when(submit({ risk_level: 'RED' }))
+      .events();
     expect(produced.map((e) => e.type)).toEqual(['CommandAccepted', 'AskCreated']);
     expect(produced[1]).toEqual({
       type: 'AskCreated',
@@ -67,7 +81,10 @@ describe('SubmitCommand', () => {
   });
 
   it('refuses the same command id with a different request', () => {
-    spec.given([events.accepted()]).when(submit({ request_hash: 'other' })).thenThrows(IdempotencyKeyReusedError);
+    spec
+      .given([events.accepted()])
+      .when(submit({ request_hash: 'other' }))
+      .thenThrows(IdempotencyKeyReusedError);
   });
 });
 
@@ -81,11 +98,17 @@ describe('StartTask', () => {
   });
 
   it('refuses to start a task waiting for approval', () => {
-    spec.given([events.accepted('RED')]).when(start()).thenThrows(TaskNotRunnableError);
+    spec
+      .given([events.accepted('RED')])
+      .when(start())
+      .thenThrows(TaskNotRunnableError);
   });
 
   it('refuses a second executor while one runs the attempt', () => {
-    spec.given([events.accepted(), events.queued(), events.started()]).when(start(1, 'worker-b')).thenThrows(TaskNotRunnableError);
+    spec
+      .given([events.accepted(), events.queued(), events.started()])
+      .when(start(1, 'worker-b'))
+      .thenThrows(TaskNotRunnableError);
   });
 
   it('changes nothing when the same executor claims the same attempt again', () => {
@@ -93,9 +116,21 @@ describe('StartTask', () => {
   });
 
   it('refuses a retry before it is due, and starts it once due', () => {
-    const history = [events.accepted(), events.queued(), events.started(), events.failed(), events.retryScheduled(2, '2026-11-23T10:00:05.000Z', 5000)];
-    spec.given(history).when(start(2, 'worker-a', new Date('2026-11-23T10:00:04.999Z'))).thenThrows(TaskNotRunnableError);
-    spec.given(history).when(start(2, 'worker-a', new Date('2026-11-23T10:00:05.000Z'))).then([events.started(2)]);
+    const history = [
+      events.accepted(),
+      events.queued(),
+      events.started(),
+      events.failed(),
+      events.retryScheduled(2, '2026-11-23T10:00:05.000Z', 5000),
+    ];
+    spec
+      .given(history)
+      .when(start(2, 'worker-a', new Date('2026-11-23T10:00:04.999Z')))
+      .thenThrows(TaskNotRunnableError);
+    spec
+      .given(history)
+      .when(start(2, 'worker-a', new Date('2026-11-23T10:00:05.000Z')))
+      .then([events.started(2)]);
   });
 
   it('refuses a stale attempt number', () => {
@@ -103,7 +138,10 @@ describe('StartTask', () => {
   });
 
   it('refuses to start a finished task', () => {
-    spec.given([events.accepted(), events.queued(), events.started(), events.succeeded()]).when(start()).thenThrows(TaskNotRunnableError);
+    spec
+      .given([events.accepted(), events.queued(), events.started(), events.succeeded()])
+      .when(start())
+      .thenThrows(TaskNotRunnableError);
   });
 });
 
@@ -113,12 +151,22 @@ describe('CompleteTask', () => {
   });
 
   it('changes nothing when the same attempt completes twice', () => {
-    spec.given([events.accepted(), events.queued(), events.started(), events.succeeded()]).when(complete()).thenNothingHappened();
+    spec
+      .given([events.accepted(), events.queued(), events.started(), events.succeeded()])
+      .when(complete())
+      .thenNothingHappened();
   });
 
   it('rejects the result of an attempt that is not running (a stale executor)', () => {
     spec.given([events.accepted(), events.queued()]).when(complete()).thenThrows(StaleAttemptError);
-    const retried = [events.accepted(), events.queued(), events.started(), events.failed(), events.retryScheduled(2, now.toISOString(), 0), events.started(2)];
+    const retried = [
+      events.accepted(),
+      events.queued(),
+      events.started(),
+      events.failed(),
+      events.retryScheduled(2, now.toISOString(), 0),
+      events.started(2),
+    ];
     spec.given(retried).when(complete(1)).thenThrows(StaleAttemptError);
   });
 
@@ -148,16 +196,28 @@ describe('FailTask', () => {
       events.retryScheduled(3, now.toISOString(), 0),
       events.started(3),
     ];
-    spec.given(third).when(fail(3)).then([events.failed(3), events.deadLettered(3)]);
+    spec
+      .given(third)
+      .when(fail(3))
+      .then([events.failed(3), events.deadLettered(3)]);
   });
 
   it('dead-letters a failure that cannot succeed on retry at once', () => {
-    spec.given(running).when(fail(1, false)).then([events.failed(1, false), events.deadLettered(1)]);
+    spec
+      .given(running)
+      .when(fail(1, false))
+      .then([events.failed(1, false), events.deadLettered(1)]);
   });
 
   it('changes nothing when the same failure is recorded twice', () => {
-    spec.given([...running, events.failed(1), events.retryScheduled(2, now.toISOString(), 0)]).when(fail(1)).thenNothingHappened();
-    spec.given([...running, events.failed(1, false), events.deadLettered(1)]).when(fail(1, false)).thenNothingHappened();
+    spec
+      .given([...running, events.failed(1), events.retryScheduled(2, now.toISOString(), 0)])
+      .when(fail(1))
+      .thenNothingHappened();
+    spec
+      .given([...running, events.failed(1, false), events.deadLettered(1)])
+      .when(fail(1, false))
+      .thenNothingHappened();
   });
 
   it('rejects a failure of an attempt that is not running', () => {
@@ -180,22 +240,47 @@ describe('ExpireAsk', () => {
       options: ['approve', 'deny'],
     },
   });
-  const expire = (at: string, ask_id = 'ask-1'): CommandLifeCommand => ({ type: 'ExpireAsk', data: { ask_id }, metadata: metadata(new Date(at)) });
-  const expired = { type: 'AskExpired' as const, data: { ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z', ...ids } };
+  const expire = (at: string, ask_id = 'ask-1'): CommandLifeCommand => ({
+    type: 'ExpireAsk',
+    data: { ask_id },
+    metadata: metadata(new Date(at)),
+  });
+  const expired = {
+    type: 'AskExpired' as const,
+    data: { ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z', ...ids },
+  };
 
   it('ends an undecided ask at its expiry', () => {
-    spec.given([events.accepted('RED'), askCreated()]).when(expire('2026-11-23T11:00:00.000Z')).then([expired]);
+    spec
+      .given([events.accepted('RED'), askCreated()])
+      .when(expire('2026-11-23T11:00:00.000Z'))
+      .then([expired]);
   });
 
   it('refuses before the expiry, and for an ask that is not pending', () => {
-    spec.given([events.accepted('RED'), askCreated()]).when(expire('2026-11-23T10:59:59.999Z')).thenThrows(AskNotPendingError);
-    spec.given([events.accepted('RED'), askCreated()]).when(expire('2026-11-23T12:00:00.000Z', 'ask-2')).thenThrows(AskNotPendingError);
-    spec.given([events.accepted(), events.queued()]).when(expire('2026-11-23T12:00:00.000Z')).thenThrows(AskNotPendingError);
+    spec
+      .given([events.accepted('RED'), askCreated()])
+      .when(expire('2026-11-23T10:59:59.999Z'))
+      .thenThrows(AskNotPendingError);
+    spec
+      .given([events.accepted('RED'), askCreated()])
+      .when(expire('2026-11-23T12:00:00.000Z', 'ask-2'))
+      .thenThrows(AskNotPendingError);
+    spec
+      .given([events.accepted(), events.queued()])
+      .when(expire('2026-11-23T12:00:00.000Z'))
+      .thenThrows(AskNotPendingError);
   });
 
   it('changes nothing when the ask has already expired, and the command never starts', () => {
-    spec.given([events.accepted('RED'), askCreated(), expired]).when(expire('2026-11-23T12:00:00.000Z')).thenNothingHappened();
-    spec.given([events.accepted('RED'), askCreated(), expired]).when(start()).thenThrows(TaskNotRunnableError);
+    spec
+      .given([events.accepted('RED'), askCreated(), expired])
+      .when(expire('2026-11-23T12:00:00.000Z'))
+      .thenNothingHappened();
+    spec
+      .given([events.accepted('RED'), askCreated(), expired])
+      .when(start())
+      .thenThrows(TaskNotRunnableError);
   });
 });
 

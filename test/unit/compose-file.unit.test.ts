@@ -42,9 +42,19 @@ const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta
 const SERVICES = ['eventstore', 'redis', 'rabbitmq', 'nexus-supervisor', 'nexus-worker'];
 const NEXUS = ['nexus-supervisor', 'nexus-worker'];
 /** What the NEXUS services connect to: the variable, the compose service it must name, its port. */
-const BACKENDS = { EVENTSTORE_URL: ['eventstore', '2113'], RABBITMQ_URL: ['rabbitmq', '5672'], REDIS_URL: ['redis', '6379'] } as const;
+const BACKENDS = {
+  EVENTSTORE_URL: ['eventstore', '2113'],
+  RABBITMQ_URL: ['rabbitmq', '5672'],
+  REDIS_URL: ['redis', '6379'],
+} as const;
 /** The folder each service keeps its data in, which must be a named volume. */
-const DATA = { eventstore: '/var/lib/eventstore', redis: '/data', rabbitmq: '/var/lib/rabbitmq', 'nexus-supervisor': '/data', 'nexus-worker': '/data' };
+const DATA = {
+  eventstore: '/var/lib/eventstore',
+  redis: '/data',
+  rabbitmq: '/var/lib/rabbitmq',
+  'nexus-supervisor': '/data',
+  'nexus-worker': '/data',
+};
 /** A 4 GB machine, less room for the kernel and Docker itself. */
 const MEMORY_BUDGET = 3.5 * 1024 ** 3;
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -63,7 +73,9 @@ const envFiles = (s: Service) => [s.env_file ?? []].flat().map((f) => (typeof f 
 
 function environmentOf(s: Service): Map<string, string> {
   if (Array.isArray(s.environment)) {
-    return new Map(s.environment.map((line) => [line.split('=')[0]!, line.includes('=') ? line.slice(line.indexOf('=') + 1) : '']));
+    return new Map(
+      s.environment.map((line) => [line.split('=')[0]!, line.includes('=') ? line.slice(line.indexOf('=') + 1) : '']),
+    );
   }
   return new Map(Object.entries(s.environment ?? {}).map(([name, value]) => [name, String(value ?? '')]));
 }
@@ -84,7 +96,9 @@ function mounts(s: Service): { source: string; target: string; named: boolean }[
 function published(s: Service): { published: string; target: string }[] {
   return (s.ports ?? []).map((p) => {
     if (typeof p === 'object') return { published: String(p.published ?? ''), target: String(p.target ?? '') };
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     return { published: parts.length > 1 ? parts.at(-2)! : '', target: parts.at(-1)! };
   });
 }
@@ -93,7 +107,11 @@ function serviceProblems(name: string, s: Service, all: Record<string, Service>)
   const problems: string[] = [];
   const raw = s.healthcheck?.test;
   const test = typeof raw === 'string' ? ['CMD-SHELL', raw] : (raw ?? []);
-  if (s.healthcheck?.disable === true || !['CMD', 'CMD-SHELL'].includes(test[0] ?? '') || test.slice(1).join('').trim() === '') {
+  if (
+    s.healthcheck?.disable === true ||
+    !['CMD', 'CMD-SHELL'].includes(test[0] ?? '') ||
+    test.slice(1).join('').trim() === ''
+  ) {
     problems.push(`${name}: no healthcheck command`);
   }
   if (s.restart !== 'unless-stopped') problems.push(`${name}: restart is ${s.restart}, not unless-stopped`);
@@ -101,10 +119,12 @@ function serviceProblems(name: string, s: Service, all: Record<string, Service>)
   if (!networksOf(s).includes('nexus')) problems.push(`${name}: not on the nexus network`);
   for (const [dependency, condition] of dependencies(s)) {
     if (!(dependency in all)) problems.push(`${name}: depends on ${dependency}, which is no service`);
-    if (condition !== 'service_healthy') problems.push(`${name}: waits for ${dependency} to be ${condition ?? 'started'}, not healthy`);
+    if (condition !== 'service_healthy')
+      problems.push(`${name}: waits for ${dependency} to be ${condition ?? 'started'}, not healthy`);
   }
   const data = DATA[name as keyof typeof DATA];
-  if (data && !mounts(s).some((m) => m.named && m.target === data)) problems.push(`${name}: ${data} is not on a named volume`);
+  if (data && !mounts(s).some((m) => m.named && m.target === data))
+    problems.push(`${name}: ${data} is not on a named volume`);
   return problems;
 }
 
@@ -117,21 +137,26 @@ function environmentProblems(name: string, s: Service, all: Record<string, Servi
     if (!spec) problems.push(`${name}: sets ${variable}, which src/config/ does not read`);
     if (!known.example.has(variable)) problems.push(`${name}: sets ${variable}, which .env.example does not list`);
     const interpolated = /^\$\{([A-Z0-9_]+)/.exec(value);
-    if (interpolated && interpolated[1] !== variable) problems.push(`${name}: ${variable} is read from \${${interpolated[1]}}`);
-    if (!interpolated && spec && !spec.schema.safeParse(value).success) problems.push(`${name}: ${variable}=${value} is not valid`);
+    if (interpolated && interpolated[1] !== variable)
+      problems.push(`${name}: ${variable} is read from \${${interpolated[1]}}`);
+    if (!interpolated && spec && !spec.schema.safeParse(value).success)
+      problems.push(`${name}: ${variable}=${value} is not valid`);
   }
   for (const key of ['NEXUS_API_KEY', 'ADMIN_API_KEY']) {
-    if (!env.get(key)?.startsWith(`\${${key}:?`)) problems.push(`${name}: ${key} must come from .env as \${${key}:?message}`);
+    if (!env.get(key)?.startsWith(`\${${key}:?`))
+      problems.push(`${name}: ${key} must come from .env as \${${key}:?message}`);
   }
   for (const [variable, [host, port]] of Object.entries(BACKENDS)) {
     const text = env.get(variable) ?? '';
     const url = URL.canParse(text) ? new URL(text) : undefined;
-    if (url?.hostname !== host || url.port !== port) problems.push(`${name}: ${variable} does not point at ${host}:${port}`);
+    if (url?.hostname !== host || url.port !== port)
+      problems.push(`${name}: ${variable} does not point at ${host}:${port}`);
     if (!(host in all)) problems.push(`${name}: ${variable} names ${host}, which is no service`);
     if (!dependencies(s).some(([d]) => d === host)) problems.push(`${name}: does not wait for ${host}`);
   }
   const dataDir = env.get('NEXUS_DATA_DIR');
-  if (!mounts(s).some((m) => m.named && m.target === dataDir)) problems.push(`${name}: NEXUS_DATA_DIR ${dataDir} is not on a named volume`);
+  if (!mounts(s).some((m) => m.named && m.target === dataDir))
+    problems.push(`${name}: NEXUS_DATA_DIR ${dataDir} is not on a named volume`);
   return problems;
 }
 
@@ -149,12 +174,16 @@ function composeProblems(compose: Compose, known: Known): string[] {
     }
   }
   if (memory > MEMORY_BUDGET) problems.push(`memory limits add up to ${(memory / 1024 ** 3).toFixed(2)} GiB`);
-  for (const name of NEXUS.filter((n) => n in services)) problems.push(...environmentProblems(name, services[name]!, services, known));
+  for (const name of NEXUS.filter((n) => n in services))
+    problems.push(...environmentProblems(name, services[name]!, services, known));
   const supervisor = services['nexus-supervisor'];
-  if (supervisor && !published(supervisor).some((p) => p.published === '8000' && p.target === '8000')) problems.push('supervisor: 8000 not published');
-  if (supervisor && !/\bdist\/src\/main\/supervisor-main\.js\b/.test(commandOf(supervisor))) problems.push('supervisor: does not run dist/src/main/supervisor-main.js');
+  if (supervisor && !published(supervisor).some((p) => p.published === '8000' && p.target === '8000'))
+    problems.push('supervisor: 8000 not published');
+  if (supervisor && !/\bdist\/src\/main\/supervisor-main\.js\b/.test(commandOf(supervisor)))
+    problems.push('supervisor: does not run dist/src/main/supervisor-main.js');
   const worker = services['nexus-worker'];
-  if (worker && !/\bdist\/src\/main\/worker-main\.js\b/.test(commandOf(worker))) problems.push('worker: does not run dist/src/main/worker-main.js');
+  if (worker && !/\bdist\/src\/main\/worker-main\.js\b/.test(commandOf(worker)))
+    problems.push('worker: does not run dist/src/main/worker-main.js');
   if (worker && worker.deploy?.replicas !== 2) problems.push('worker: not 2 replicas');
   if (worker?.container_name !== undefined) problems.push('worker: a container_name cannot be replicated');
   return problems;
@@ -173,22 +202,36 @@ function dockerfileProblems(text: string): string[] {
   const user = finalStage.findLast((line) => /^USER\s/i.test(line))?.split(/\s+/)[1];
   const problems: string[] = [];
   if (froms.length < 2) problems.push('Dockerfile: not multi-stage');
-  if (bases.size !== 1) problems.push(`Dockerfile: stages start from different images (${[...bases].join(', ')}), so the native addon may not match`);
-  if (user === undefined || /^(root|0)(:|$)/.test(user)) problems.push(`Dockerfile: the final stage runs as ${user ?? 'root'}`);
-  if (!finalStage.some((line) => /^ENV\s.*\bNODE_ENV=production\b/i.test(line))) problems.push('Dockerfile: NODE_ENV is not production');
-  if (!instructions.some((line) => /^RUN\s.*\bnpm run build\b/.test(line))) problems.push('Dockerfile: npm run build (the server and the dashboard) never runs');
+  if (bases.size !== 1)
+    problems.push(
+      `Dockerfile: stages start from different images (${[...bases].join(', ')}), so the native addon may not match`,
+    );
+  if (user === undefined || /^(root|0)(:|$)/.test(user))
+    problems.push(`Dockerfile: the final stage runs as ${user ?? 'root'}`);
+  if (!finalStage.some((line) => /^ENV\s.*\bNODE_ENV=production\b/i.test(line)))
+    problems.push('Dockerfile: NODE_ENV is not production');
+  if (!instructions.some((line) => /^RUN\s.*\bnpm run build\b/.test(line)))
+    problems.push('Dockerfile: npm run build (the server and the dashboard) never runs');
   for (const folder of ['src', 'web', 'scripts']) {
-    if (!instructions.some((line) => new RegExp(`^COPY\\s+${folder}/?\\s`).test(line))) problems.push(`Dockerfile: npm run build needs ${folder}/, which is not copied`);
+    if (!instructions.some((line) => new RegExp(`^COPY\\s+${folder}/?\\s`).test(line)))
+      problems.push(`Dockerfile: npm run build needs ${folder}/, which is not copied`);
   }
-  if (!finalStage.some((line) => /^COPY\s.*\s\.\/dist\/?$/.test(line))) problems.push('Dockerfile: the final stage has no dist/ (the server and the dashboard)');
+  if (!finalStage.some((line) => /^COPY\s.*\s\.\/dist\/?$/.test(line)))
+    problems.push('Dockerfile: the final stage has no dist/ (the server and the dashboard)');
   for (const folder of ['web', 'src']) {
-    if (finalStage.some((line) => new RegExp(`^COPY\\s.*\\s\\./${folder}/?$`).test(line))) problems.push(`Dockerfile: the final stage carries ${folder}/, but the dashboard is built into dist/`);
+    if (finalStage.some((line) => new RegExp(`^COPY\\s.*\\s\\./${folder}/?$`).test(line)))
+      problems.push(`Dockerfile: the final stage carries ${folder}/, but the dashboard is built into dist/`);
   }
   return problems;
 }
 
 function dockerignoreProblems(text: string): string[] {
-  const lines = text.split('\n').map((line) => line.trim().replace(/^\/|\/$/g, '').replace(/^\*\*\//, ''));
+  const lines = text.split('\n').map((line) =>
+    line
+      .trim()
+      .replace(/^\/|\/$/g, '')
+      .replace(/^\*\*\//, ''),
+  );
   return ['node_modules', 'data', '.git', 'dist', '.env']
     .filter((entry) => !lines.includes(entry) || lines.lastIndexOf(`!${entry}`) > lines.lastIndexOf(entry))
     .map((entry) => `.dockerignore: ${entry} is not excluded`);
@@ -238,20 +281,32 @@ const mutations: Mutation[] = [
   ['a memory limit is gone', (c) => delete svc(c, 'eventstore').deploy],
   ['the limits outgrow 4 GB', (c) => (svc(c, 'eventstore').deploy = { resources: { limits: { memory: '2g' } } })],
   ['a service is off the network', (c) => (svc(c, 'nexus-worker').networks = ['default'])],
-  ['a dependency need only be started', (c) => (dependsOn(c, 'nexus-supervisor').redis = { condition: 'service_started' })],
+  [
+    'a dependency need only be started',
+    (c) => (dependsOn(c, 'nexus-supervisor').redis = { condition: 'service_started' }),
+  ],
   ['dependencies are a plain list', (c) => (svc(c, 'nexus-worker').depends_on = ['eventstore', 'rabbitmq', 'redis'])],
   ['a dependency is no service', (c) => (svc(c, 'redis').depends_on = { postgres: { condition: 'service_healthy' } })],
   ['data goes to a bind mount', (c) => (svc(c, 'nexus-supervisor').volumes = ['./data:/data'])],
   ['a volume is not declared', (c) => delete c.volumes!['redis-data']],
   ['the supervisor publishes another port', (c) => (svc(c, 'nexus-supervisor').ports = ['9000:8000'])],
-  ['the supervisor runs the worker', (c) => (svc(c, 'nexus-supervisor').command = ['node', 'dist/src/main/worker-main.js'])],
-  ['the worker runs the supervisor', (c) => (svc(c, 'nexus-worker').command = ['node', 'dist/src/main/supervisor-main.js'])],
+  [
+    'the supervisor runs the worker',
+    (c) => (svc(c, 'nexus-supervisor').command = ['node', 'dist/src/main/worker-main.js']),
+  ],
+  [
+    'the worker runs the supervisor',
+    (c) => (svc(c, 'nexus-worker').command = ['node', 'dist/src/main/supervisor-main.js']),
+  ],
   ['one worker', (c) => (svc(c, 'nexus-worker').deploy!.replicas = 1)],
   ['a replicated worker has a container name', (c) => (svc(c, 'nexus-worker').container_name = 'nexus-worker')],
   ['a variable the config module does not read', (c) => (env(c, 'nexus-worker').NEXUS_DEBUG = 'true')],
   ['a variable .env.example does not list', (_c, k) => k.example.delete('REDIS_URL')],
   ['a value the config module refuses', (c) => (env(c, 'nexus-supervisor').PORT = 'eighty')],
-  ['the store is not the eventstore service', (c) => (env(c, 'nexus-supervisor').EVENTSTORE_URL = 'esdb://localhost:2113?tls=false')],
+  [
+    'the store is not the eventstore service',
+    (c) => (env(c, 'nexus-supervisor').EVENTSTORE_URL = 'esdb://localhost:2113?tls=false'),
+  ],
   ['redis is on loopback', (c) => (env(c, 'nexus-worker').REDIS_URL = 'redis://127.0.0.1:6379/0')],
   ['the key has a default', (c) => (env(c, 'nexus-supervisor').NEXUS_API_KEY = 'dev-key-change-in-production')],
   ['the user .env is not read', (c) => delete svc(c, 'nexus-worker').env_file],
@@ -269,7 +324,10 @@ describe('a compose file that lost a property fails', () => {
     ['one stage', (t: string) => t.replace(/^FROM node:20-bookworm-slim AS runtime$/m, '')],
     ['the final stage runs as root', (t: string) => `${t}USER root\n`],
     ['no USER at all', (t: string) => t.replace(/^USER .*$/gm, '')],
-    ['stages on different images', (t: string) => t.replace(/ AS runtime$/m, '').replace(/^FROM node:20-bookworm-slim$/m, 'FROM node:20-alpine')],
+    [
+      'stages on different images',
+      (t: string) => t.replace(/ AS runtime$/m, '').replace(/^FROM node:20-bookworm-slim$/m, 'FROM node:20-alpine'),
+    ],
     ['not production', (t: string) => t.replace(/NODE_ENV=production/, 'NODE_ENV=development')],
     ['not built', (t: string) => t.replace(/npm run build/, 'npx tsc -p tsconfig.build.json')],
     ['no build script', (t: string) => t.replace(/^COPY scripts .*$/m, '')],
@@ -281,7 +339,10 @@ describe('a compose file that lost a property fails', () => {
   });
 
   it.each(['node_modules', 'data', '.git', 'dist', '.env'])('.dockerignore without %s', (entry) => {
-    const text = read('.dockerignore').split('\n').filter((line) => line !== entry).join('\n');
+    const text = read('.dockerignore')
+      .split('\n')
+      .filter((line) => line !== entry)
+      .join('\n');
     expect(dockerignoreProblems(text)).not.toEqual([]);
   });
 });

@@ -19,7 +19,14 @@ function readExample(): ExampleLine[] {
     const heading = /^# (REQUIRED|OPTIONAL|ADVANCED)\b/.exec(line);
     if (heading) section = heading[1]!;
     const match = /^(# )?([A-Z][A-Z0-9_]+)=(.*)$/.exec(line);
-    if (match) found.push({ name: match[2]!, value: match[3]!, commented: match[1] !== undefined, help: lines[i - 1]!.replace(/^# /, ''), section });
+    if (match)
+      found.push({
+        name: match[2]!,
+        value: match[3]!,
+        commented: match[1] !== undefined,
+        help: lines[i - 1]!.replace(/^# /, ''),
+        section,
+      });
   });
   return found;
 }
@@ -44,19 +51,32 @@ describe('configuration', () => {
   });
 
   it('.env.example as written is a valid configuration', () => {
-    const env = Object.fromEntries(readExample().filter((l) => !l.commented).map((l) => [l.name, l.value]));
+    const env = Object.fromEntries(
+      readExample()
+        .filter((l) => !l.commented)
+        .map((l) => [l.name, l.value]),
+    );
     expect(() => loadConfig(env)).not.toThrow();
   });
 
   it('defaults to development mode on loopback, port 8000, ./data', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ developmentMode: true, HOST: '127.0.0.1', PORT: 8000, STREAM_EVENT_KEEP: 2000, MAX_RETRIES: 3 });
+    expect(config).toMatchObject({
+      developmentMode: true,
+      HOST: '127.0.0.1',
+      PORT: 8000,
+      STREAM_EVENT_KEEP: 2000,
+      MAX_RETRIES: 3,
+    });
     expect(config.dataDir).toMatch(/\/data$/);
     expect(config.NEXUS_WORKSPACE_DIR).toBe(`${config.dataDir}/workspace`);
   });
 
   it('serves every interface once a key is set', () => {
-    expect(loadConfig({ NEXUS_API_KEY: 'a-long-enough-key' })).toMatchObject({ developmentMode: false, HOST: '0.0.0.0' });
+    expect(loadConfig({ NEXUS_API_KEY: 'a-long-enough-key' })).toMatchObject({
+      developmentMode: false,
+      HOST: '0.0.0.0',
+    });
   });
 
   it('treats empty values as unset', () => {
@@ -107,7 +127,9 @@ describe('configuration', () => {
 
   it('turns authentication on when any key is configured, not only NEXUS_API_KEY', () => {
     expect(loadConfig({ ADMIN_API_KEY: 'an-admin-key-only' }).developmentMode).toBe(false);
-    const principals = JSON.stringify([{ id: 'alice', key_sha256: 'a'.repeat(64), roles: ['requester'], tenants: ['acme/*'] }]);
+    const principals = JSON.stringify([
+      { id: 'alice', key_sha256: 'a'.repeat(64), roles: ['requester'], tenants: ['acme/*'] },
+    ]);
     expect(loadConfig({ NEXUS_PRINCIPALS: principals }).developmentMode).toBe(false);
     expect(loadConfig({}).developmentMode).toBe(true);
   });

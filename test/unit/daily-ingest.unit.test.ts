@@ -12,7 +12,16 @@ describe('the daily RAG ingest', () => {
     const store = memoryEventStore();
     const tenant = { org_id: 'default', project_id: 'nexus' };
     const ingest = () =>
-      new DailyIngest({ store, tenant, hour: 3, minute: 0, logger: createLogger({ level: 'silent' }), now: () => new Date('2026-11-24T03:00:00Z'), newId, askTtlSeconds: 60 });
+      new DailyIngest({
+        store,
+        tenant,
+        hour: 3,
+        minute: 0,
+        logger: createLogger({ level: 'silent' }),
+        now: () => new Date('2026-11-24T03:00:00Z'),
+        newId,
+        askTtlSeconds: 60,
+      });
     const day = new Date('2026-11-24T03:00:00Z');
     // two replicas fire for the same day; a third fires the next day
     const [a, b, c] = [ingest(), ingest(), ingest()];
@@ -22,10 +31,16 @@ describe('the daily RAG ingest', () => {
     for (const replica of [a, b, c]) replica.stop();
     const feed = await store.readFeed({ tenant, after: 0, limit: 100 });
     const accepted = feed.filter((e) => e.type === 'CommandAccepted');
-    expect(accepted.map((e) => (e.data as { command_type: string }).command_type)).toEqual(['rag.ingest', 'rag.ingest']);
+    expect(accepted.map((e) => (e.data as { command_type: string }).command_type)).toEqual([
+      'rag.ingest',
+      'rag.ingest',
+    ]);
     expect(accepted.map((e) => e.metadata.correlation_id)).toEqual(['rag-ingest-2026-11-24', 'rag-ingest-2026-11-25']);
     const first = (accepted[0]!.data as { command_id: string }).command_id;
-    expect((await store.readStream(tenant, commandStream(first))).map((e) => e.type)).toEqual(['CommandAccepted', 'TaskQueued']);
+    expect((await store.readStream(tenant, commandStream(first))).map((e) => e.type)).toEqual([
+      'CommandAccepted',
+      'TaskQueued',
+    ]);
   });
 
   it('is recorded as its own command though a client used the Idempotency-Key rag.ingest:<day> first', async () => {
@@ -56,15 +71,31 @@ describe('the daily RAG ingest', () => {
       },
       () => newId(),
     );
-    const daily = new DailyIngest({ store, tenant, hour: 3, minute: 0, logger: createLogger({ level: 'silent' }), now: () => now, newId, askTtlSeconds: 60 });
+    const daily = new DailyIngest({
+      store,
+      tenant,
+      hour: 3,
+      minute: 0,
+      logger: createLogger({ level: 'silent' }),
+      now: () => now,
+      newId,
+      askTtlSeconds: 60,
+    });
     await daily.fire(new Date('2026-12-07T03:00:00Z'));
     daily.stop();
-    const accepted = (await store.readFeed({ tenant, after: 0, limit: 100 })).filter((e) => e.type === 'CommandAccepted');
-    expect(accepted.map((e) => [(e.data as { command_type: string }).command_type, e.metadata.correlation_id])).toEqual([
-      ['echo.test', 'client'],
-      ['rag.ingest', 'rag-ingest-2026-12-07'],
-    ]);
+    const accepted = (await store.readFeed({ tenant, after: 0, limit: 100 })).filter(
+      (e) => e.type === 'CommandAccepted',
+    );
+    expect(accepted.map((e) => [(e.data as { command_type: string }).command_type, e.metadata.correlation_id])).toEqual(
+      [
+        ['echo.test', 'client'],
+        ['rag.ingest', 'rag-ingest-2026-12-07'],
+      ],
+    );
     expect((accepted[1]!.data as { command_id: string }).command_id).not.toBe(clientId);
-    expect((await store.readStream(tenant, commandStream(clientId))).map((e) => e.type)).toEqual(['CommandAccepted', 'TaskQueued']);
+    expect((await store.readStream(tenant, commandStream(clientId))).map((e) => e.type)).toEqual([
+      'CommandAccepted',
+      'TaskQueued',
+    ]);
   });
 });

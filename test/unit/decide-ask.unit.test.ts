@@ -1,6 +1,11 @@
 import { describe, it } from 'vitest';
 import { commandLifeDecider, type DecideAsk } from '../../src/commands/command-life.js';
-import { AskAlreadyDecidedError, AskNotFoundError, PayloadMismatchError, SelfApprovalError } from '../../src/commands/errors.js';
+import {
+  AskAlreadyDecidedError,
+  AskNotFoundError,
+  PayloadMismatchError,
+  SelfApprovalError,
+} from '../../src/commands/errors.js';
 import type { FourEyesRule } from '../../src/commands/four-eyes.js';
 import type { CommandLifeEvent } from '../../src/events/command-events.js';
 import { deciderSpec } from '../support/decider-spec.js';
@@ -38,7 +43,15 @@ interface Decision {
   payload_hash?: string;
   rule?: FourEyesRule;
 }
-const decide = ({ decision = 'approve', by = 'bob', at = '2026-11-23T10:30:00.000Z', ask_id = 'ask-1', rule = 'named', reason, payload_hash }: Decision = {}): DecideAsk => ({
+const decide = ({
+  decision = 'approve',
+  by = 'bob',
+  at = '2026-11-23T10:30:00.000Z',
+  ask_id = 'ask-1',
+  rule = 'named',
+  reason,
+  payload_hash,
+}: Decision = {}): DecideAsk => ({
   type: 'DecideAsk',
   data: {
     ask_id,
@@ -56,37 +69,70 @@ const approval = (valid_until = '2026-11-23T11:30:00.000Z'): CommandLifeEvent =>
   data: { ...ids, ask_id: 'ask-1', decided_by: 'bob', four_eyes: 'named', payload_hash: 'payload-1', valid_until },
 });
 const approved = approval();
-const denied: CommandLifeEvent = { type: 'AskDenied', data: { ...ids, ask_id: 'ask-1', decided_by: 'bob', four_eyes: 'named', reason: 'not now' } };
-const expired: CommandLifeEvent = { type: 'AskExpired', data: { ...ids, ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z' } };
+const denied: CommandLifeEvent = {
+  type: 'AskDenied',
+  data: { ...ids, ask_id: 'ask-1', decided_by: 'bob', four_eyes: 'named', reason: 'not now' },
+};
+const expired: CommandLifeEvent = {
+  type: 'AskExpired',
+  data: { ...ids, ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z' },
+};
 
 describe('DecideAsk', () => {
   it('approves a pending ask: the approval binds its payload for approval_ttl_seconds, and the task is queued', () => {
-    spec.given(pending).when(decide()).then([approved, events.queued(1)]);
+    spec
+      .given(pending)
+      .when(decide())
+      .then([approved, events.queued(1)]);
   });
 
   it('denies a pending ask, with the reason given, and queues nothing', () => {
-    spec.given(pending).when(decide({ decision: 'deny', reason: 'not now' })).then([denied]);
+    spec
+      .given(pending)
+      .when(decide({ decision: 'deny', reason: 'not now' }))
+      .then([denied]);
   });
 
   it('approves on the payload hash the decider was shown when it is the one the ask holds', () => {
-    spec.given(pending).when(decide({ payload_hash: 'payload-1' })).then([approved, events.queued(1)]);
+    spec
+      .given(pending)
+      .when(decide({ payload_hash: 'payload-1' }))
+      .then([approved, events.queued(1)]);
   });
 
   it('refuses a decision on another payload than the ask holds', () => {
-    spec.given(pending).when(decide({ payload_hash: 'payload-2' })).thenThrows(PayloadMismatchError);
-    spec.given(pending).when(decide({ decision: 'deny', payload_hash: 'payload-2' })).thenThrows(PayloadMismatchError);
+    spec
+      .given(pending)
+      .when(decide({ payload_hash: 'payload-2' }))
+      .thenThrows(PayloadMismatchError);
+    spec
+      .given(pending)
+      .when(decide({ decision: 'deny', payload_hash: 'payload-2' }))
+      .thenThrows(PayloadMismatchError);
   });
 
   it('refuses a decision at or after the expiry, though the expiry is not recorded yet', () => {
     const late = { at: '2026-11-23T11:00:00.000Z' };
     spec.given(pending).when(decide(late)).thenThrows(AskAlreadyDecidedError, { outcome: 'expired' });
-    spec.given(pending).when(decide({ ...late, decision: 'deny' })).thenThrows(AskAlreadyDecidedError, { outcome: 'expired' });
-    spec.given(pending).when(decide({ at: '2026-11-23T10:59:59.999Z' })).then([approval('2026-11-23T11:59:59.999Z'), events.queued(1)]);
+    spec
+      .given(pending)
+      .when(decide({ ...late, decision: 'deny' }))
+      .thenThrows(AskAlreadyDecidedError, { outcome: 'expired' });
+    spec
+      .given(pending)
+      .when(decide({ at: '2026-11-23T10:59:59.999Z' }))
+      .then([approval('2026-11-23T11:59:59.999Z'), events.queued(1)]);
   });
 
   it('refuses the requester where four eyes bar them, and lets them decide where four eyes are off', () => {
-    spec.given(pending).when(decide({ by: 'alice' })).thenThrows(SelfApprovalError);
-    spec.given(pending).when(decide({ by: 'alice', decision: 'deny' })).thenThrows(SelfApprovalError);
+    spec
+      .given(pending)
+      .when(decide({ by: 'alice' }))
+      .thenThrows(SelfApprovalError);
+    spec
+      .given(pending)
+      .when(decide({ by: 'alice', decision: 'deny' }))
+      .thenThrows(SelfApprovalError);
     spec
       .given(pending)
       .when(decide({ by: 'alice', rule: 'off', decision: 'deny' }))
@@ -96,14 +142,32 @@ describe('DecideAsk', () => {
   it('refuses an ask that does not exist: no command, a command with no ask, another ask id', () => {
     spec.given([]).when(decide()).thenThrows(AskNotFoundError);
     spec.given([events.accepted(), events.queued()]).when(decide()).thenThrows(AskNotFoundError);
-    spec.given(pending).when(decide({ ask_id: 'ask-2' })).thenThrows(AskNotFoundError);
+    spec
+      .given(pending)
+      .when(decide({ ask_id: 'ask-2' }))
+      .thenThrows(AskNotFoundError);
   });
 
   it('has no no-op: a second decision, the same one included, is refused with what became of the ask', () => {
-    spec.given([...pending, approved, events.queued(1)]).when(decide()).thenThrows(AskAlreadyDecidedError, { outcome: 'approved' });
-    spec.given([...pending, approved, events.queued(1), events.started(1)]).when(decide({ decision: 'deny' })).thenThrows(AskAlreadyDecidedError, { outcome: 'approved' });
-    spec.given([...pending, denied]).when(decide({ decision: 'deny', reason: 'not now' })).thenThrows(AskAlreadyDecidedError, { outcome: 'denied' });
-    spec.given([...pending, denied]).when(decide()).thenThrows(AskAlreadyDecidedError, { outcome: 'denied' });
-    spec.given([...pending, expired]).when(decide({ at: '2026-11-23T10:30:00.000Z' })).thenThrows(AskAlreadyDecidedError, { outcome: 'expired' });
+    spec
+      .given([...pending, approved, events.queued(1)])
+      .when(decide())
+      .thenThrows(AskAlreadyDecidedError, { outcome: 'approved' });
+    spec
+      .given([...pending, approved, events.queued(1), events.started(1)])
+      .when(decide({ decision: 'deny' }))
+      .thenThrows(AskAlreadyDecidedError, { outcome: 'approved' });
+    spec
+      .given([...pending, denied])
+      .when(decide({ decision: 'deny', reason: 'not now' }))
+      .thenThrows(AskAlreadyDecidedError, { outcome: 'denied' });
+    spec
+      .given([...pending, denied])
+      .when(decide())
+      .thenThrows(AskAlreadyDecidedError, { outcome: 'denied' });
+    spec
+      .given([...pending, expired])
+      .when(decide({ at: '2026-11-23T10:30:00.000Z' }))
+      .thenThrows(AskAlreadyDecidedError, { outcome: 'expired' });
   });
 });

@@ -62,11 +62,17 @@ describe('expensive reads', () => {
       await next();
     });
     // Each read takes 300 ms by the clock.
-    router.get('/read', new ReadBudget({ perKey: 2, msPerSecond: 200, now: () => clock }).refusing, async (c) => ((clock += 300), c.json({ ok: true })));
+    router.get(
+      '/read',
+      new ReadBudget({ perKey: 2, msPerSecond: 200, now: () => clock }).refusing,
+      async (c) => ((clock += 300), c.json({ ok: true })),
+    );
     expect((await router.request('/read')).status).toBe(200);
     const spent = await router.request('/read');
     expect(spent.status).toBe(429);
-    expect(await spent.json()).toMatchObject({ error: { code: 'too_many_expensive_reads', message: expect.stringContaining('EXPENSIVE_READ_MS_PER_SECOND') } });
+    expect(await spent.json()).toMatchObject({
+      error: { code: 'too_many_expensive_reads', message: expect.stringContaining('EXPENSIVE_READ_MS_PER_SECOND') },
+    });
     expect(Number(spent.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     clock += 600;
     expect((await router.request('/read')).status).toBe(200);

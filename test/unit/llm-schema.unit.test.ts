@@ -2,7 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { llmExtract } from '../../src/catalog/commands/llm.js';
-import { schemaLimitProblem, schemaValidators, SCHEMA_MAX_BYTES, SCHEMA_MAX_DEPTH } from '../../src/llm/json-schema-validator.js';
+import {
+  schemaLimitProblem,
+  schemaValidators,
+  SCHEMA_MAX_BYTES,
+  SCHEMA_MAX_DEPTH,
+} from '../../src/llm/json-schema-validator.js';
 
 const nested = (levels: number): Record<string, unknown> => {
   let schema: Record<string, unknown> = { type: 'string' };
@@ -61,7 +66,9 @@ describe('the schemas of llm.extract', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/remote.json`;
-      expect(refusal(() => schemaValidators().of({ type: 'object', properties: { a: { $ref: url } } }))).toMatchObject({ code: 'INVALID_SCHEMA' });
+      expect(refusal(() => schemaValidators().of({ type: 'object', properties: { a: { $ref: url } } }))).toMatchObject({
+        code: 'INVALID_SCHEMA',
+      });
       expect(requests).toBe(0);
     } finally {
       await new Promise((resolve) => server.close(resolve));
@@ -72,10 +79,14 @@ describe('the schemas of llm.extract', () => {
     const schemas = schemaValidators();
     for (const pattern of ['(?=a)', '(?<!a)b', '(a)\\1']) {
       expect(refusal(() => schemas.of({ type: 'string', pattern }))).toMatchObject({ code: 'INVALID_SCHEMA' });
-      expect(refusal(() => schemas.of({ type: 'object', patternProperties: { [pattern]: {} } }))).toMatchObject({ code: 'INVALID_SCHEMA' });
+      expect(refusal(() => schemas.of({ type: 'object', patternProperties: { [pattern]: {} } }))).toMatchObject({
+        code: 'INVALID_SCHEMA',
+      });
     }
     expect(schemas.size).toBe(0);
-    expect(schemas.of({ type: 'object', patternProperties: { '^x-': { type: 'integer' } } }).problemsOf({ 'x-a': 'one' })).toMatch(/integer/);
+    expect(
+      schemas.of({ type: 'object', patternProperties: { '^x-': { type: 'integer' } } }).problemsOf({ 'x-a': 'one' }),
+    ).toMatch(/integer/);
   });
 
   // A backtracking RegExp takes some 2^40 steps here and blocks the thread (the lookaround test above fails fast instead).
@@ -105,11 +116,18 @@ describe('the schemas of llm.extract', () => {
   it('refuse a schema nested too deep or too large, at the door and when compiling', () => {
     const large = { type: 'object', description: 'x'.repeat(SCHEMA_MAX_BYTES) };
     expect(schemaLimitProblem(nested(SCHEMA_MAX_DEPTH))).toBeUndefined();
-    expect(schemaLimitProblem(nested(SCHEMA_MAX_DEPTH + 1))).toBe(`the schema is nested deeper than ${SCHEMA_MAX_DEPTH} levels`);
+    expect(schemaLimitProblem(nested(SCHEMA_MAX_DEPTH + 1))).toBe(
+      `the schema is nested deeper than ${SCHEMA_MAX_DEPTH} levels`,
+    );
     expect(schemaLimitProblem(large)).toBe(`the schema is larger than ${SCHEMA_MAX_BYTES} bytes of JSON`);
     for (const schema of [nested(SCHEMA_MAX_DEPTH + 1), large]) {
-      expect(llmExtract.params.safeParse({ prompt: 'Who?', schema }).error?.issues).toEqual([expect.objectContaining({ path: ['schema'], message: schemaLimitProblem(schema) })]);
-      expect(refusal(() => schemaValidators().of(schema))).toEqual({ code: 'INVALID_SCHEMA', message: schemaLimitProblem(schema) });
+      expect(llmExtract.params.safeParse({ prompt: 'Who?', schema }).error?.issues).toEqual([
+        expect.objectContaining({ path: ['schema'], message: schemaLimitProblem(schema) }),
+      ]);
+      expect(refusal(() => schemaValidators().of(schema))).toEqual({
+        code: 'INVALID_SCHEMA',
+        message: schemaLimitProblem(schema),
+      });
     }
     expect(llmExtract.params.safeParse({ prompt: 'Who?', schema: nested(SCHEMA_MAX_DEPTH) }).success).toBe(true);
   });

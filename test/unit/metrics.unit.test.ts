@@ -8,7 +8,8 @@ describe('metrics', () => {
     metrics.readGauges({ queueDepth: () => 0, tasksInFlight: () => 0, sseClients: () => 0 });
     metrics.knowCommandTypes(['echo.test', 'email.send']);
     const before = await metrics.registry.metrics();
-    for (const action of ['requeue', 'hold', 'alarm', 'keep']) expect(before).toContain(`nexus_dead_letters_triaged_total{action="${action}"} 0`);
+    for (const action of ['requeue', 'hold', 'alarm', 'keep'])
+      expect(before).toContain(`nexus_dead_letters_triaged_total{action="${action}"} 0`);
     for (const outcome of ['accepted', 'succeeded', 'dead_lettered', 'denied', 'expired']) {
       expect(before).toContain(`nexus_commands_total{command_type="email.send",outcome="${outcome}"} 0`);
     }

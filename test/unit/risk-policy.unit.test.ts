@@ -25,7 +25,9 @@ describe('RISK_OVERRIDES', () => {
   });
 
   it('refuses at start an entry that would lower a level, unless lowering is allowed', () => {
-    expect(() => riskPolicy(catalog, parseRiskOverrides('acme/web:file.delete=GREEN'), false)).toThrow(/RISK_ALLOW_LOWERING/);
+    expect(() => riskPolicy(catalog, parseRiskOverrides('acme/web:file.delete=GREEN'), false)).toThrow(
+      /RISK_ALLOW_LOWERING/,
+    );
   });
 
   it('with lowering allowed, the most specific entry decides, up or down', () => {

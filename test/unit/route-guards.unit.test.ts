@@ -21,7 +21,12 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 /** Every route the app answers, as `METHOD /path`; middleware is registered for every method. */
-const endpoints = () => [...new Set(api.app.routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method} ${route.path}`))].sort();
+const endpoints = () =>
+  [
+    ...new Set(
+      api.app.routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method} ${route.path}`),
+    ),
+  ].sort();
 
 describe('routes are guarded by where they are mounted', () => {
   it('finds the routes, and every public one is among them', () => {
@@ -34,7 +39,12 @@ describe('routes are guarded by where they are mounted', () => {
     for (const endpoint of endpoints()) {
       if (PUBLIC.includes(endpoint)) continue;
       const [method, path] = endpoint.split(' ') as [string, string];
-      const { status } = await api.when({ method, path: path.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x'), key: null, tenant: { org_id: 'acme', project_id: 'web' } });
+      const { status } = await api.when({
+        method,
+        path: path.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x'),
+        key: null,
+        tenant: { org_id: 'acme', project_id: 'web' },
+      });
       if (status !== 401) reachable.push(`${endpoint} → ${status}`);
     }
     expect(reachable).toEqual([]);

@@ -2,7 +2,16 @@ import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csrfMatches, csrfToken, keyFingerprint, MAX_SESSION_MS, newSession, openSession, sealSession, sessionKey } from '../../src/http/auth/session-token.js';
+import {
+  csrfMatches,
+  csrfToken,
+  keyFingerprint,
+  MAX_SESSION_MS,
+  newSession,
+  openSession,
+  sealSession,
+  sessionKey,
+} from '../../src/http/auth/session-token.js';
 import { dataDirSessionSecret } from '../../src/http/auth/session-secret.js';
 import { tenant } from '../support/fixtures.js';
 
@@ -21,7 +30,9 @@ describe('dashboard session tokens', () => {
   it('refuse a changed payload, a changed signature and another signing key', () => {
     const token = sealSession(key, newSession({ ...admin, principal_id: 'api-key' }, tenant, now, 900_000));
     const [payload, signature] = token.split('.') as [string, string];
-    const forged = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('api-key', 'admin')).toString('base64url');
+    const forged = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('api-key', 'admin')).toString(
+      'base64url',
+    );
     expect(openSession(key, `${forged}.${signature}`, now)).toBeUndefined();
     expect(openSession(key, `${payload}.${signature.slice(1)}`, now)).toBeUndefined();
     expect(openSession(key, `${payload}`, now)).toBeUndefined();

@@ -13,15 +13,37 @@ const ask = (type: 'AskCreated' | 'AskApproved' | 'AskDenied', ask_id: string) =
     ? {
         type,
         data: {
-          command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test', ask_id, risk_level: 'RED', description: 'Share it',
-          params: { recipient: 'a@example.com' }, payload_hash: 'p', requested_by: 'alice', expires_at: '2026-11-24T10:00:00.000Z',
-          warn_at: '2026-11-24T09:55:00.000Z', options: ['approve', 'deny'],
+          command_id: 'cmd-1',
+          task_id: 'task-1',
+          command_type: 'echo.test',
+          ask_id,
+          risk_level: 'RED',
+          description: 'Share it',
+          params: { recipient: 'a@example.com' },
+          payload_hash: 'p',
+          requested_by: 'alice',
+          expires_at: '2026-11-24T10:00:00.000Z',
+          warn_at: '2026-11-24T09:55:00.000Z',
+          options: ['approve', 'deny'],
         },
       }
-    : { type, data: { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test', ask_id, payload_hash: 'p', decided_by: 'bob' } };
+    : {
+        type,
+        data: {
+          command_id: 'cmd-1',
+          task_id: 'task-1',
+          command_type: 'echo.test',
+          ask_id,
+          payload_hash: 'p',
+          decided_by: 'bob',
+        },
+      };
 
 /** Events of another command, `cmd-<n>`, for the cases where the counts once drifted. */
-const of = (n: number, type: string, data: object = {}) => ({ type, data: { command_id: `cmd-${n}`, task_id: `task-${n}`, command_type: 'echo.test', ...data } });
+const of = (n: number, type: string, data: object = {}) => ({
+  type,
+  data: { command_id: `cmd-${n}`, task_id: `task-${n}`, command_type: 'echo.test', ...data },
+});
 const mismatch = { code: 'PAYLOAD_HASH_MISMATCH', message: 'not the approved payload' };
 const boom = { code: 'BOOM', message: 'boom' };
 
@@ -36,7 +58,10 @@ const log = recorded([
   events.started(),
   events.failed(1, false),
   events.deadLettered(1),
-  { type: 'DeadLetterTriaged', data: { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test', code: 'BOOM', action: 'hold' } },
+  {
+    type: 'DeadLetterTriaged',
+    data: { command_id: 'cmd-1', task_id: 'task-1', command_type: 'echo.test', code: 'BOOM', action: 'hold' },
+  },
   { type: 'AutopilotPaused', data: { by: 'bob' } },
   ask('AskCreated', 'ask-2'),
   { type: 'MemoryDeleted', data: { key: 'topic' } },
@@ -65,7 +90,13 @@ const log = recorded([
 describe('a snapshot folded forward from reports (what the dashboard does)', () => {
   it('equals the snapshot the server folds from events, from any starting position', () => {
     const serverEnd = view(fold(projection.initialState(), log));
-    expect(serverEnd.autopilot).toEqual({ status: 'running', queued: 1, running: 0, awaiting_approval: 0, dead_lettered: 0 });
+    expect(serverEnd.autopilot).toEqual({
+      status: 'running',
+      queued: 1,
+      running: 0,
+      awaiting_approval: 0,
+      dead_lettered: 0,
+    });
     for (let start = 0; start <= log.length; start += 1) {
       const received = view(fold(projection.initialState(), log.slice(0, start)));
       const reports = log.slice(start).map((event) => fromReport(toReport(event), tenant));
@@ -74,8 +105,17 @@ describe('a snapshot folded forward from reports (what the dashboard does)', () 
   });
 
   it('keeps what the server told of a worker process (capabilities, heartbeat) while folding its work', () => {
-    const worker = { worker_id: 'worker-a', capabilities: ['echo.test'], host: 'h1', status: 'active' as const, joined_at: '2026-11-23T09:00:00.000Z' };
-    const live = { executors: new Map([['worker-a', worker]]), heartbeats: new Map([['worker-a', '2026-11-23T10:00:00.000Z']]) };
+    const worker = {
+      worker_id: 'worker-a',
+      capabilities: ['echo.test'],
+      host: 'h1',
+      status: 'active' as const,
+      joined_at: '2026-11-23T09:00:00.000Z',
+    };
+    const live = {
+      executors: new Map([['worker-a', worker]]),
+      heartbeats: new Map([['worker-a', '2026-11-23T10:00:00.000Z']]),
+    };
     const at = (state: SnapshotState) => ({ tenant, position: state.position, timestamp: 't' });
     const server = fold(projection.initialState(), log);
     const start = fold(projection.initialState(), log.slice(0, 5));
@@ -83,7 +123,11 @@ describe('a snapshot folded forward from reports (what the dashboard does)', () 
     const reports = log.slice(5).map((event) => fromReport(toReport(event), tenant));
     const client = fold(stateOf(received, 50), reports);
     expect(view(client).sidecar).toEqual(projection.view(server, at(server), live).sidecar);
-    expect(view(client).sidecar['worker-a']).toMatchObject({ kind: 'worker', capabilities: ['echo.test'], last_heartbeat_at: '2026-11-23T10:00:00.000Z' });
+    expect(view(client).sidecar['worker-a']).toMatchObject({
+      kind: 'worker',
+      capabilities: ['echo.test'],
+      last_heartbeat_at: '2026-11-23T10:00:00.000Z',
+    });
   });
 
   it('recovers the event types that share a report type', () => {

@@ -7,7 +7,13 @@ describe('SSE connection caps', () => {
     const slots = new StreamSlots({ total: 3, perTenant: 2, perKey: 2 });
     const a1 = slots.take('acme/web', 'key-a');
     slots.take('acme/web', 'key-b');
-    expect(() => slots.take('acme/web', 'key-c')).toThrow(expect.objectContaining({ status: 429, code: 'too_many_streams', message: expect.stringContaining('SSE_MAX_CONNECTIONS_PER_TENANT') }));
+    expect(() => slots.take('acme/web', 'key-c')).toThrow(
+      expect.objectContaining({
+        status: 429,
+        code: 'too_many_streams',
+        message: expect.stringContaining('SSE_MAX_CONNECTIONS_PER_TENANT'),
+      }),
+    );
     slots.take('globex/web', 'key-a');
     expect(() => slots.take('globex/web', 'key-a')).toThrow(/SSE_MAX_CONNECTIONS\b/);
     a1();

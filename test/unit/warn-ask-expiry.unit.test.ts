@@ -28,8 +28,15 @@ const askCreated = (warn_at: string | null = '2026-11-23T10:55:00.000Z'): Comman
   },
 });
 const pending = [events.accepted('RED'), askCreated()];
-const warn = (at: string, ask_id = 'ask-1'): WarnAskExpiry => ({ type: 'WarnAskExpiry', data: { ask_id }, metadata: { now: new Date(at), correlation_id: 'corr-1', actor: 'nexus' } });
-const expiring: CommandLifeEvent = { type: 'AskExpiring', data: { ...ids, ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z' } };
+const warn = (at: string, ask_id = 'ask-1'): WarnAskExpiry => ({
+  type: 'WarnAskExpiry',
+  data: { ask_id },
+  metadata: { now: new Date(at), correlation_id: 'corr-1', actor: 'nexus' },
+});
+const expiring: CommandLifeEvent = {
+  type: 'AskExpiring',
+  data: { ...ids, ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z' },
+};
 
 describe('WarnAskExpiry', () => {
   it('warns about a pending ask at its warn_at, and after it while the ask is still pending', () => {
@@ -39,7 +46,10 @@ describe('WarnAskExpiry', () => {
 
   it('refuses before the warn_at, and for an ask created without one', () => {
     spec.given(pending).when(warn('2026-11-23T10:54:59.999Z')).thenThrows(AskNotPendingError);
-    spec.given([events.accepted('RED'), askCreated(null)]).when(warn('2026-11-23T10:59:00.000Z')).thenThrows(AskNotPendingError);
+    spec
+      .given([events.accepted('RED'), askCreated(null)])
+      .when(warn('2026-11-23T10:59:00.000Z'))
+      .thenThrows(AskNotPendingError);
   });
 
   it('refuses an ask that is not waiting for a decision: another ask id, no ask, decided or expired', () => {
@@ -47,13 +57,31 @@ describe('WarnAskExpiry', () => {
     spec.given(pending).when(warn(at, 'ask-2')).thenThrows(AskNotPendingError);
     spec.given([]).when(warn(at)).thenThrows(AskNotPendingError);
     spec.given([events.accepted(), events.queued()]).when(warn(at)).thenThrows(AskNotPendingError);
-    const approved: CommandLifeEvent = { type: 'AskApproved', data: { ...ids, ask_id: 'ask-1', decided_by: 'bob', payload_hash: 'payload-1' } };
-    spec.given([...pending, approved, events.queued()]).when(warn(at)).thenThrows(AskNotPendingError);
-    spec.given([...pending, { type: 'AskDenied', data: { ...ids, ask_id: 'ask-1', decided_by: 'bob' } }]).when(warn(at)).thenThrows(AskNotPendingError);
-    spec.given([...pending, { type: 'AskExpired', data: { ...ids, ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z' } }]).when(warn(at)).thenThrows(AskNotPendingError);
+    const approved: CommandLifeEvent = {
+      type: 'AskApproved',
+      data: { ...ids, ask_id: 'ask-1', decided_by: 'bob', payload_hash: 'payload-1' },
+    };
+    spec
+      .given([...pending, approved, events.queued()])
+      .when(warn(at))
+      .thenThrows(AskNotPendingError);
+    spec
+      .given([...pending, { type: 'AskDenied', data: { ...ids, ask_id: 'ask-1', decided_by: 'bob' } }])
+      .when(warn(at))
+      .thenThrows(AskNotPendingError);
+    spec
+      .given([
+        ...pending,
+        { type: 'AskExpired', data: { ...ids, ask_id: 'ask-1', expires_at: '2026-11-23T11:00:00.000Z' } },
+      ])
+      .when(warn(at))
+      .thenThrows(AskNotPendingError);
   });
 
   it('changes nothing when the ask was already warned about', () => {
-    spec.given([...pending, expiring]).when(warn('2026-11-23T10:56:00.000Z')).thenNothingHappened();
+    spec
+      .given([...pending, expiring])
+      .when(warn('2026-11-23T10:56:00.000Z'))
+      .thenNothingHappened();
   });
 });

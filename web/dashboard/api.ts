@@ -28,13 +28,19 @@ export function useSession(session: PageSession | undefined, onChanged: () => vo
 }
 
 /** An answer to a session check that means "sign in again", as against "try again later" (429, 5xx). */
-export const sessionRefused = (error: unknown): boolean => error instanceof ApiError && [400, 401, 403].includes(error.status);
+export const sessionRefused = (error: unknown): boolean =>
+  error instanceof ApiError && [400, 401, 403].includes(error.status);
 
 export const sameSession = (a: PageSession, b: PageSession): boolean =>
   a.principal.id === b.principal.id && a.org_id === b.org_id && a.project_id === b.project_id;
 
 /** A JSON request with the session cookie; throws ApiError on any answer but 2xx. */
-export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   try {
     return await request<T>(method, path, body, headers);
   } catch (error) {
@@ -51,7 +57,12 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
   }
 }
 
-async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, headers: Record<string, string>): Promise<T> {
+async function request<T>(
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<T> {
   const response = await fetch(path, {
     method,
     credentials: 'same-origin',
@@ -73,7 +84,11 @@ async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body:
   }
   if (!response.ok) {
     const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `${response.status} ${response.statusText}`);
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'http_error',
+      error?.message ?? `${response.status} ${response.statusText}`,
+    );
   }
   return parsed as T;
 }

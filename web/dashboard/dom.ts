@@ -5,7 +5,11 @@ type Attributes = Record<string, string | number | boolean | undefined | ((event
  * An element with attributes, listeners (`onclick`, `oninput`, …) and children. Text is always
  * set as text, never parsed as HTML, so nothing a report carries can become markup.
  */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (typeof value === 'function') element.addEventListener(name.slice(2), value);

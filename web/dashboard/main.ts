@@ -35,7 +35,10 @@ function showSignIn(): void {
   sessionStorage.removeItem(NOTICE);
   showConnection('signed-out', 'signed out');
   const given = new URLSearchParams(location.hash.slice(1));
-  for (const [field, name] of [['org', 'sign-in-org'], ['project', 'sign-in-project']] as const) {
+  for (const [field, name] of [
+    ['org', 'sign-in-org'],
+    ['project', 'sign-in-project'],
+  ] as const) {
     const value = given.get(field);
     if (value) byId<HTMLInputElement>(name).value = value;
   }
@@ -110,7 +113,8 @@ function start(session: SessionInfo): void {
     state: (state, { retryInMs, lastEventId }) => {
       const after = lastEventId === undefined ? '' : ` after #${lastEventId}`;
       if (state === 'live') showConnection('live', `live · #${lastEventId ?? 0}`);
-      else if (retryInMs !== undefined) showConnection(state, `disconnected; retrying in ${(retryInMs / 1000).toFixed(1)} s${after}`);
+      else if (retryInMs !== undefined)
+        showConnection(state, `disconnected; retrying in ${(retryInMs / 1000).toFixed(1)} s${after}`);
       else showConnection(state, `${state}…${after}`);
     },
     unauthorized: () => {
@@ -145,7 +149,10 @@ async function loadHistory(snapshot: Snapshot): Promise<Report[]> {
   let after = Math.max(0, (snapshot.worklog[0]?.position ?? 1) - 1);
   try {
     for (let pages = 0; pages < 10; pages++) {
-      const page = await api<{ reports: Report[]; next_after: number; has_more: boolean }>('GET', `/agent/reports?after=${after}&up_to=${snapshot.position}&limit=1000`);
+      const page = await api<{ reports: Report[]; next_after: number; has_more: boolean }>(
+        'GET',
+        `/agent/reports?after=${after}&up_to=${snapshot.position}&limit=1000`,
+      );
       reports = [...reports, ...page.reports].slice(-HISTORY);
       if (!page.has_more) break;
       after = page.next_after;

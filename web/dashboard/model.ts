@@ -39,13 +39,18 @@ export class Model {
     this.reports.set(report.position, report);
     // A tenth at a time, so a busy feed does not pay a search through every report per report.
     if (this.reports.size > FEED_KEEP * 1.1) {
-      for (const position of [...this.reports.keys()].sort((a, b) => a - b).slice(0, this.reports.size - FEED_KEEP)) this.reports.delete(position);
+      for (const position of [...this.reports.keys()].sort((a, b) => a - b).slice(0, this.reports.size - FEED_KEEP))
+        this.reports.delete(position);
     }
     return true;
   }
 
   view(): Snapshot | undefined {
     if (!this.state || !this.tenant) return undefined;
-    return projection.view(this.state, { tenant: this.tenant, position: this.state.position, timestamp: new Date().toISOString() });
+    return projection.view(this.state, {
+      tenant: this.tenant,
+      position: this.state.position,
+      timestamp: new Date().toISOString(),
+    });
   }
 }

@@ -47,7 +47,9 @@ export class ReportStream {
     const resume = this.lastEventId === undefined ? '' : `?last_event_id=${this.lastEventId}`;
     const source = new EventSource(`/agent/reports/stream${resume}`);
     this.source = source;
-    this.handlers.state(this.lastEventId === undefined ? 'connecting' : 'reconnecting', { lastEventId: this.lastEventId });
+    this.handlers.state(this.lastEventId === undefined ? 'connecting' : 'reconnecting', {
+      lastEventId: this.lastEventId,
+    });
     source.addEventListener('snapshot', (message) => {
       const snapshot = JSON.parse((message as MessageEvent<string>).data) as Snapshot;
       this.lastEventId = snapshot.position;

@@ -21,11 +21,21 @@ const columns: Record<Source, string[]> = {
 function toRow(source: Source, event: RecordedEvent): Row {
   if (source === 'reports') return { ...toReport(event) };
   const { position, type, version, stream, revision, data, metadata } = event;
-  return { position, type, version, stream, revision, correlation_id: metadata.correlation_id, occurred_at: metadata.occurred_at, data };
+  return {
+    position,
+    type,
+    version,
+    stream,
+    revision,
+    correlation_id: metadata.correlation_id,
+    occurred_at: metadata.occurred_at,
+    data,
+  };
 }
 
 function csvField(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text =
+    value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -39,7 +49,10 @@ interface ExportRange {
 }
 
 /** The export's text, a page of the feed at a time. */
-async function* exportChunks(store: EventStore, { tenant, source, format, after, upTo, signal }: ExportRange): AsyncGenerator<{ text: string; rows: number }> {
+async function* exportChunks(
+  store: EventStore,
+  { tenant, source, format, after, upTo, signal }: ExportRange,
+): AsyncGenerator<{ text: string; rows: number }> {
   if (format === 'csv') yield { text: `${columns[source].join(',')}\n`, rows: 0 };
   for await (const page of feedPages(store, { tenant, after, upTo }, 1000)) {
     signal.throwIfAborted();
@@ -52,7 +65,11 @@ async function* exportChunks(store: EventStore, { tenant, source, format, after,
 }
 
 /** Writes the chunks to `path`, calling `check` after each one (it throws to stop). */
-async function writeChunks(path: string, chunks: AsyncIterable<{ text: string; rows: number }>, check: () => Promise<void>) {
+async function writeChunks(
+  path: string,
+  chunks: AsyncIterable<{ text: string; rows: number }>,
+  check: () => Promise<void>,
+) {
   const file = await open(path, 'w');
   const hash = createHash('sha256');
   let rows = 0;
@@ -100,7 +117,14 @@ export function dataExport(deps: { store: EventStore; outboxDir: string; outbox:
         const chunks = exportChunks(deps.store, { tenant, source, format, after, upTo, signal });
         const written = await writeChunks(partial, chunks, () => outbox.assertFits(tenant));
         await rename(partial, join(folder, name));
-        return { file: `${tenant.org_id}/${tenant.project_id}/${name}`, source, format, ...written, after, up_to: upTo };
+        return {
+          file: `${tenant.org_id}/${tenant.project_id}/${name}`,
+          source,
+          format,
+          ...written,
+          after,
+          up_to: upTo,
+        };
       } catch (error) {
         if (partial !== undefined) await rm(partial, { force: true });
         throw error instanceof OutboxFullError ? new TaskFailure('OUTBOX_FULL', error.message) : error;

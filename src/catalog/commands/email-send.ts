@@ -16,8 +16,10 @@ export interface SmtpSettings {
 /** SMTP reply codes: 5xx is a refusal that retrying will not change; the rest may pass later. */
 function failureOf(error: unknown): TaskFailure {
   const { responseCode, code, message } = error as { responseCode?: number; code?: string; message?: string };
-  if (code === 'EAUTH') return new TaskFailure('SMTP_AUTH_ERROR', `the SMTP server refused the credentials: ${message}`);
-  if (responseCode !== undefined && responseCode >= 500) return new TaskFailure('SMTP_REJECTED', `the SMTP server refused the message: ${message}`);
+  if (code === 'EAUTH')
+    return new TaskFailure('SMTP_AUTH_ERROR', `the SMTP server refused the credentials: ${message}`);
+  if (responseCode !== undefined && responseCode >= 500)
+    return new TaskFailure('SMTP_REJECTED', `the SMTP server refused the message: ${message}`);
   return new TaskFailure('SMTP_UNAVAILABLE', `the SMTP server could not take the message: ${message ?? code}`, true);
 }
 
@@ -50,7 +52,14 @@ export function emailSend(smtp: SmtpSettings | undefined) {
     handler: async ({ to, subject, text, cc }, { command_id }) => {
       if (!transport || !smtp) throw new TaskFailure('HANDLER_UNAVAILABLE', 'no SMTP server is configured (SMTP_HOST)');
       try {
-        const sent = await transport.sendMail({ from: smtp.from, to, ...(cc === undefined ? {} : { cc }), subject, text, messageId: `<${command_id}@nexus>` });
+        const sent = await transport.sendMail({
+          from: smtp.from,
+          to,
+          ...(cc === undefined ? {} : { cc }),
+          subject,
+          text,
+          messageId: `<${command_id}@nexus>`,
+        });
         return { message_id: sent.messageId, accepted: sent.accepted.map(String), rejected: sent.rejected.map(String) };
       } catch (error) {
         throw failureOf(error);

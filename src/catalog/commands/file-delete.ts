@@ -20,7 +20,12 @@ export function fileDelete(workspaceDir: string) {
         throw new TaskFailure('IS_A_DIRECTORY', `${path} is a folder; send recursive: true to delete it`);
       }
       await removeEntry(entry, { recursive: stat.isDirectory() });
-      return { path, deleted: true, kind: stat.isDirectory() ? 'directory' : stat.isSymbolicLink() ? 'symlink' : 'file', bytes: stat.size };
+      return {
+        path,
+        deleted: true,
+        kind: stat.isDirectory() ? 'directory' : stat.isSymbolicLink() ? 'symlink' : 'file',
+        bytes: stat.size,
+      };
     },
   });
 }

@@ -16,7 +16,10 @@ export const llmComplete = defineCommand({
   type: 'llm.complete',
   risk: 'GREEN',
   description: 'Ask the configured LLM for a text answer',
-  params: z.object({ ...common, /** Stream the answer, reporting its growth as task_progress. */ stream: z.boolean().default(false) }),
+  params: z.object({
+    ...common,
+    /** Stream the answer, reporting its growth as task_progress. */ stream: z.boolean().default(false),
+  }),
   handler: (params, { llm }) => llm.complete(params),
 });
 

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { defineCommand } from '../define-command.js';
 
-const key = z.string().min(1).max(200).regex(/^[\x21-\x7E]+$/, 'must be visible ASCII');
+const key = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7E]+$/, 'must be visible ASCII');
 
 /** GREEN: writes a key of the tenant's memory (snapshot.memory), which agents read. */
 export const memorySetCommand = defineCommand({

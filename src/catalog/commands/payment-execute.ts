@@ -28,25 +28,48 @@ export function paymentExecute(webhook: PaymentWebhook | undefined) {
       reference: z.string().max(200).optional(),
     }),
     handler: async (params, { command_id, correlation_id, signal }) => {
-      if (!webhook) throw new TaskFailure('HANDLER_UNAVAILABLE', 'no payment webhook is configured (PAYMENT_WEBHOOK_URL)');
+      if (!webhook)
+        throw new TaskFailure('HANDLER_UNAVAILABLE', 'no payment webhook is configured (PAYMENT_WEBHOOK_URL)');
       const body = JSON.stringify({ ...params, command_id, correlation_id });
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': `nexus-${command_id}`, 'x-correlation-id': correlation_id };
-      if (webhook.secret) headers['x-nexus-signature'] = createHmac('sha256', webhook.secret).update(body).digest('hex');
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'idempotency-key': `nexus-${command_id}`,
+        'x-correlation-id': correlation_id,
+      };
+      if (webhook.secret)
+        headers['x-nexus-signature'] = createHmac('sha256', webhook.secret).update(body).digest('hex');
       let response: Response;
       try {
-        response = await fetch(webhook.url, { method: 'POST', headers, body, signal: AbortSignal.any([signal, AbortSignal.timeout(webhook.timeoutMs)]) });
+        response = await fetch(webhook.url, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.any([signal, AbortSignal.timeout(webhook.timeoutMs)]),
+        });
       } catch (error) {
         if (signal.aborted) throw error;
-        throw new TaskFailure('PAYMENT_UNREACHABLE', `the payment webhook did not answer: ${(error as Error).message}`, true);
+        throw new TaskFailure(
+          'PAYMENT_UNREACHABLE',
+          `the payment webhook did not answer: ${(error as Error).message}`,
+          true,
+        );
       }
       const text = (await response.text()).slice(0, 10_000);
       if (response.ok || response.status === 409) {
-        return { status: response.status, idempotency_key: headers['idempotency-key'], ...(response.status === 409 ? { already_paid: true } : {}), response: parse(text) };
+        return {
+          status: response.status,
+          idempotency_key: headers['idempotency-key'],
+          ...(response.status === 409 ? { already_paid: true } : {}),
+          response: parse(text),
+        };
       }
       if (response.status >= 500 || response.status === 429) {
         throw new TaskFailure('PAYMENT_UPSTREAM_ERROR', `the payment webhook answered ${response.status}`, true);
       }
-      throw new TaskFailure('PAYMENT_REJECTED', `the payment webhook refused the payment (${response.status}): ${text.slice(0, 500)}`);
+      throw new TaskFailure(
+        'PAYMENT_REJECTED',
+        `the payment webhook refused the payment (${response.status}): ${text.slice(0, 500)}`,
+      );
     },
   });
 }

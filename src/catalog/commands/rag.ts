@@ -28,9 +28,16 @@ async function tenantFolder(folder: string, wholeFolderTenants: readonly string[
   const own = join(await realpath(folder), tenant.org_id, tenant.project_id);
   const real = await realpath(own).catch(() => undefined);
   if (real === undefined || !(await stat(real)).isDirectory()) {
-    throw new TaskFailure('RAG_TENANT_FOLDER_NOT_FOUND', `the RAG folder has no folder ${tenantKey(tenant)} for this tenant (an admin creates it, or grants the whole folder in RAG_WHOLE_FOLDER_TENANTS)`);
+    throw new TaskFailure(
+      'RAG_TENANT_FOLDER_NOT_FOUND',
+      `the RAG folder has no folder ${tenantKey(tenant)} for this tenant (an admin creates it, or grants the whole folder in RAG_WHOLE_FOLDER_TENANTS)`,
+    );
   }
-  if (real !== own) throw new TaskFailure('PATH_OUTSIDE_FOLDER', `the folder ${tenantKey(tenant)} of the RAG folder is a link, not a folder of its own`);
+  if (real !== own)
+    throw new TaskFailure(
+      'PATH_OUTSIDE_FOLDER',
+      `the folder ${tenantKey(tenant)} of the RAG folder is a link, not a folder of its own`,
+    );
   return own;
 }
 
@@ -56,21 +63,33 @@ export function ragIngest(settings: RagSettings) {
         .max(4096)
         .refine((p) => !p.includes('\0'), 'must not contain NUL')
         .optional()
-        .describe("A folder relative to the tenant's folder (RAG_AUTO_INGEST_PATH/<org>/<project>, or the whole RAG_AUTO_INGEST_PATH when granted); all of it when absent"),
+        .describe(
+          "A folder relative to the tenant's folder (RAG_AUTO_INGEST_PATH/<org>/<project>, or the whole RAG_AUTO_INGEST_PATH when granted); all of it when absent",
+        ),
     }),
     handler: async ({ path }, { tenant, signal, logger, progress }) => {
-      if (!settings.folder) throw new TaskFailure('HANDLER_UNAVAILABLE', 'no RAG folder is configured (RAG_AUTO_INGEST_PATH)');
+      if (!settings.folder)
+        throw new TaskFailure('HANDLER_UNAVAILABLE', 'no RAG folder is configured (RAG_AUTO_INGEST_PATH)');
       const index = RagIndex.open(ragIndexFile(settings.indexDir, tenant));
       try {
         const root = await tenantFolder(settings.folder, settings.wholeFolderTenants, tenant);
         const counts = await index.ingest(root, { signal, ...(path === undefined ? {} : { under: path }) });
         logger.info(counts, 'rag folder ingested');
-        await progress({ percent: 100, message: `${counts.files_indexed} indexed, ${counts.files_unchanged} unchanged, ${counts.files_removed} removed` });
+        await progress({
+          percent: 100,
+          message: `${counts.files_indexed} indexed, ${counts.files_unchanged} unchanged, ${counts.files_removed} removed`,
+        });
         return { path: path ?? '.', ...counts };
       } catch (error) {
         if (signal.aborted) throw error;
-        if (error instanceof RagPathError) throw new TaskFailure(error.reason === 'outside' ? 'PATH_OUTSIDE_FOLDER' : 'PATH_NOT_FOUND', error.message);
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TaskFailure('RAG_FOLDER_UNAVAILABLE', `the RAG folder cannot be read: ${(error as Error).message}`, true);
+        if (error instanceof RagPathError)
+          throw new TaskFailure(error.reason === 'outside' ? 'PATH_OUTSIDE_FOLDER' : 'PATH_NOT_FOUND', error.message);
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new TaskFailure(
+            'RAG_FOLDER_UNAVAILABLE',
+            `the RAG folder cannot be read: ${(error as Error).message}`,
+            true,
+          );
         throw error;
       } finally {
         index.close();

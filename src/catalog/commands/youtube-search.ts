@@ -63,12 +63,16 @@ export function youtubeSearch(settings: YoutubeSettings) {
     params: z.object({
       query: z.string().min(1).max(500),
       max_results: z.number().int().min(1).max(50).default(10),
-      region: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter region code such as KR').optional(),
+      region: z
+        .string()
+        .regex(/^[A-Za-z]{2}$/, 'must be a two-letter region code such as KR')
+        .optional(),
       language: z.string().min(2).max(16).optional(),
       page_token: z.string().min(1).max(200).optional(),
     }),
     handler: async ({ query, max_results, region, language, page_token }, { signal }) => {
-      if (!settings.apiKey) throw new TaskFailure('HANDLER_UNAVAILABLE', 'no YouTube API key is configured (YOUTUBE_API_KEY)');
+      if (!settings.apiKey)
+        throw new TaskFailure('HANDLER_UNAVAILABLE', 'no YouTube API key is configured (YOUTUBE_API_KEY)');
       const url = new URL(`${settings.baseUrl.replace(/\/+$/, '')}/search`);
       url.searchParams.set('part', 'snippet');
       url.searchParams.set('type', 'video');
@@ -91,7 +95,11 @@ export function youtubeSearch(settings: YoutubeSettings) {
         text = await response.text();
       } catch (error) {
         if (signal.aborted) throw error;
-        throw new TaskFailure('YOUTUBE_UNAVAILABLE', `the YouTube API did not answer: ${(error as Error).message}`, true);
+        throw new TaskFailure(
+          'YOUTUBE_UNAVAILABLE',
+          `the YouTube API did not answer: ${(error as Error).message}`,
+          true,
+        );
       }
       if (status < 200 || status >= 300) throw failureOf(status, text);
       return { query, ...videosOf(text) };
@@ -102,21 +110,27 @@ export function youtubeSearch(settings: YoutubeSettings) {
 function failureOf(status: number, text: string): TaskFailure {
   const parsed = googleError.safeParse(parseJson(text));
   const error = parsed.success ? parsed.data.error : undefined;
-  const reasons = [...(error?.errors ?? []), ...(error?.details ?? [])].map((e) => (e.reason ?? '').replaceAll('_', '').toLowerCase());
+  const reasons = [...(error?.errors ?? []), ...(error?.details ?? [])].map((e) =>
+    (e.reason ?? '').replaceAll('_', '').toLowerCase(),
+  );
   const detail = error?.message ?? text.slice(0, 300);
-  if (status === 400 && reasons.some((r) => keyReasons.has(r))) return new TaskFailure('YOUTUBE_AUTH_ERROR', `the YouTube API refused the key: ${detail}`);
+  if (status === 400 && reasons.some((r) => keyReasons.has(r)))
+    return new TaskFailure('YOUTUBE_AUTH_ERROR', `the YouTube API refused the key: ${detail}`);
   if (status === 400) return new TaskFailure('YOUTUBE_BAD_REQUEST', `the YouTube API refused the request: ${detail}`);
   if (status === 401 || status === 403) {
-    if (reasons.some((r) => quotaReasons.has(r))) return new TaskFailure('YOUTUBE_QUOTA_EXCEEDED', `the YouTube API quota is spent: ${detail}`, true);
+    if (reasons.some((r) => quotaReasons.has(r)))
+      return new TaskFailure('YOUTUBE_QUOTA_EXCEEDED', `the YouTube API quota is spent: ${detail}`, true);
     return new TaskFailure('YOUTUBE_AUTH_ERROR', `the YouTube API refused the key (${status}): ${detail}`);
   }
-  if (status === 429 || status >= 500) return new TaskFailure('YOUTUBE_UNAVAILABLE', `the YouTube API answered ${status}: ${detail}`, true);
+  if (status === 429 || status >= 500)
+    return new TaskFailure('YOUTUBE_UNAVAILABLE', `the YouTube API answered ${status}: ${detail}`, true);
   return new TaskFailure('YOUTUBE_BAD_RESPONSE', `the YouTube API answered an unexpected ${status}: ${detail}`);
 }
 
 function videosOf(text: string) {
   const parsed = searchListResponse.safeParse(parseJson(text));
-  if (!parsed.success) throw new TaskFailure('YOUTUBE_BAD_RESPONSE', `the YouTube API answered an unexpected body: ${text.slice(0, 300)}`);
+  if (!parsed.success)
+    throw new TaskFailure('YOUTUBE_BAD_RESPONSE', `the YouTube API answered an unexpected body: ${text.slice(0, 300)}`);
   const { nextPageToken, pageInfo, items } = parsed.data;
   const videos = items.flatMap(({ id, snippet }) => {
     if (!id.videoId) return []; // type=video asks for videos only; anything else is skipped

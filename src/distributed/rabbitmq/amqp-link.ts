@@ -64,7 +64,9 @@ export class AmqpLink {
     let connection: ChannelModel | undefined;
     try {
       connection = await connect(this.url, { clientProperties: { connection_name: this.name } });
-      connection.on('error', (error: Error) => this.logger.warn({ err: error, link: this.name }, 'RabbitMQ connection error'));
+      connection.on('error', (error: Error) =>
+        this.logger.warn({ err: error, link: this.name }, 'RabbitMQ connection error'),
+      );
       connection.once('close', () => this.lost(connection!));
       await this.hooks.setup(connection);
       if (this.stopped) return void (await connection.close().catch(() => undefined));

@@ -77,9 +77,16 @@ export class QueueConsumer {
 
   private async setup(connection: ChannelModel): Promise<void> {
     // The task queue dead-letters to the DLQ, which must exist first.
-    await declareQueues(connection, this.options.queues, this.options.queue === 'tasks' ? ['dlq', 'tasks'] : ['dlq'], this.options.logger);
+    await declareQueues(
+      connection,
+      this.options.queues,
+      this.options.queue === 'tasks' ? ['dlq', 'tasks'] : ['dlq'],
+      this.options.logger,
+    );
     const channel = await connection.createChannel();
-    channel.on('error', (error: Error) => this.options.logger.warn({ err: error, queue: this.queueName }, 'RabbitMQ consumer channel error'));
+    channel.on('error', (error: Error) =>
+      this.options.logger.warn({ err: error, queue: this.queueName }, 'RabbitMQ consumer channel error'),
+    );
     // A channel the broker closed under a live connection (a consumer timeout, say) would stop
     // consuming for good: close the connection too, and the link sets everything up again.
     channel.once('close', () => {
@@ -89,7 +96,11 @@ export class QueueConsumer {
     });
     await channel.prefetch(this.options.prefetch);
     if (this.stopping) return;
-    const { consumerTag } = await channel.consume(this.queueName, (message) => this.deliver(connection, channel, message), { noAck: false });
+    const { consumerTag } = await channel.consume(
+      this.queueName,
+      (message) => this.deliver(connection, channel, message),
+      { noAck: false },
+    );
     this.channel = channel;
     this.consumerTag = consumerTag;
   }
@@ -103,7 +114,10 @@ export class QueueConsumer {
     }
     const task = decodeTaskMessage(message.content);
     if (!task) {
-      this.options.logger.error({ queue: this.queueName, content: message.content.toString('utf8', 0, 200) }, 'dropped a message that is not a task');
+      this.options.logger.error(
+        { queue: this.queueName, content: message.content.toString('utf8', 0, 200) },
+        'dropped a message that is not a task',
+      );
       channel.ack(message);
       return;
     }

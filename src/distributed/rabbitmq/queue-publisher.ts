@@ -8,7 +8,6 @@ import { declareQueues, queueDepth, type QueueTopology } from './queue-topology.
 import { encodeTaskMessage } from '../task-message.js';
 import { sleep } from '../../shared/sleep.js';
 
-
 /**
  * Publishes due tasks to `TASK_QUEUE` and dead letters to `DLQ_QUEUE`, persistent, with
  * publisher confirms: a publish resolves once the broker has the message durable. While the
@@ -84,7 +83,12 @@ export class QueuePublisher implements TaskPublisher {
 
   private async publish(queue: string, task: PendingTask): Promise<void> {
     const attempt = 'attempt' in task.state ? task.state.attempt : 'attempts' in task.state ? task.state.attempts : 0;
-    const body = encodeTaskMessage({ tenant: task.tenant, command_id: task.command_id, correlation_id: task.correlation_id, attempt });
+    const body = encodeTaskMessage({
+      tenant: task.tenant,
+      command_id: task.command_id,
+      correlation_id: task.correlation_id,
+      attempt,
+    });
     for (;;) {
       if (this.closed) throw new Error('the task publisher is closed');
       const channel = this.channel;
@@ -99,11 +103,20 @@ export class QueuePublisher implements TaskPublisher {
           const flowing = channel.sendToQueue(
             queue,
             body,
-            { persistent: true, contentType: 'application/json', correlationId: task.correlation_id, messageId: `${task.command_id}:${attempt}` },
+            {
+              persistent: true,
+              contentType: 'application/json',
+              correlationId: task.correlation_id,
+              messageId: `${task.command_id}:${attempt}`,
+            },
             (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()),
           );
           // The socket's buffer is full: later publishes wait for it to drain.
-          if (!flowing) this.drained = once(channel, 'drain').then(() => undefined, () => undefined);
+          if (!flowing)
+            this.drained = once(channel, 'drain').then(
+              () => undefined,
+              () => undefined,
+            );
         });
         return;
       } catch (error) {

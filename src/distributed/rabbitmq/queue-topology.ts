@@ -18,7 +18,9 @@ export type QueueRole = 'tasks' | 'dlq';
  * @example
  *   new QueuePublisher(config.RABBITMQ_URL, queueTopology(config), logger);
  */
-export const queueTopology = (config: Pick<Config, 'TASK_QUEUE' | 'DLQ_QUEUE' | 'RABBITMQ_DELIVERY_LIMIT'>): QueueTopology => ({
+export const queueTopology = (
+  config: Pick<Config, 'TASK_QUEUE' | 'DLQ_QUEUE' | 'RABBITMQ_DELIVERY_LIMIT'>,
+): QueueTopology => ({
   tasks: config.TASK_QUEUE,
   dlq: config.DLQ_QUEUE,
   deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT,
@@ -53,7 +55,12 @@ export function queueOptions(topology: QueueTopology, role: QueueRole): Options.
  * RabbitMQ refuse the declaration (406) and close the channel: it is then checked on a new
  * channel and used as it is, with a warning that says how to give it NEXUS's arguments.
  */
-export async function declareQueues(connection: ChannelModel, topology: QueueTopology, roles: readonly QueueRole[], logger: Logger): Promise<void> {
+export async function declareQueues(
+  connection: ChannelModel,
+  topology: QueueTopology,
+  roles: readonly QueueRole[],
+  logger: Logger,
+): Promise<void> {
   for (const role of (['dlq', 'tasks'] as const).filter((r) => roles.includes(r))) {
     const name = topology[role];
     const options = queueOptions(topology, role);
@@ -67,7 +74,10 @@ export async function declareQueues(connection: ChannelModel, topology: QueueTop
     if (declared) continue;
     await onChannel(connection, (channel) => channel.checkQueue(name));
     if (role === 'dlq') {
-      logger.warn({ queue: name, wanted_arguments: options.arguments }, `RabbitMQ queue ${name} exists with other arguments than NEXUS declares; using it as it is`);
+      logger.warn(
+        { queue: name, wanted_arguments: options.arguments },
+        `RabbitMQ queue ${name} exists with other arguments than NEXUS declares; using it as it is`,
+      );
       continue;
     }
     logger.warn(

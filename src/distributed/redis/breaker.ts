@@ -60,7 +60,9 @@ export class RedisBreaker implements CircuitBreaker {
 
   async failed(now: number): Promise<BreakerChange> {
     const member = `${this.id}:${now}:${this.sequence++}`;
-    const opened = await this.eval(FAILED, [now, this.settings.windowMs, this.settings.failThreshold, member]).catch(() => 0);
+    const opened = await this.eval(FAILED, [now, this.settings.windowMs, this.settings.failThreshold, member]).catch(
+      () => 0,
+    );
     return opened === 1 ? 'opened' : undefined;
   }
 

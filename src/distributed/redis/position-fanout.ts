@@ -49,5 +49,7 @@ export async function followPositions(subscriber: Redis, wake: () => void, logge
   // ioredis re-subscribes by itself after a reconnect (autoResubscribe); wake then, in case
   // announcements were missed while it was away.
   subscriber.on('ready', wakeSoon);
-  await subscriber.psubscribe(redisKeys.allPositions).catch((error: unknown) => logger.warn({ err: error }, 'cannot follow positions on Redis yet'));
+  await subscriber
+    .psubscribe(redisKeys.allPositions)
+    .catch((error: unknown) => logger.warn({ err: error }, 'cannot follow positions on Redis yet'));
 }

@@ -37,7 +37,15 @@ export class TaskLeases {
 
   async acquire(tenant: Tenant, commandId: string): Promise<boolean> {
     const [before, after] = redisKeys.workerAlive('\u0000').split('\u0000') as [string, string];
-    const taken = await this.redis.eval(ACQUIRE, 1, redisKeys.lease(tenant, commandId), this.holder, this.ttlMs, before, after);
+    const taken = await this.redis.eval(
+      ACQUIRE,
+      1,
+      redisKeys.lease(tenant, commandId),
+      this.holder,
+      this.ttlMs,
+      before,
+      after,
+    );
     return taken === 1;
   }
 

@@ -61,7 +61,12 @@ export class WorkerPresence {
  * Whether a worker is presumed dead: its heartbeat key is absent now and still absent a beat
  * and a half later (a Redis that just restarted has lost every key until the next beats).
  */
-export async function presumedDead(redis: Redis, workerId: string, beatMs: number, signal: AbortSignal): Promise<boolean> {
+export async function presumedDead(
+  redis: Redis,
+  workerId: string,
+  beatMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
   const key = redisKeys.workerAlive(workerId);
   if ((await redis.exists(key)) === 1) return false;
   await sleep(beatMs * 1.5, signal);
@@ -82,8 +87,19 @@ export async function knownWorkers(redis: Redis): Promise<Array<WorkerInfo & { l
 export const forgetWorker = (redis: Redis, workerId: string) => redis.hdel(redisKeys.workers, workerId);
 
 /** Records a worker's arrival or departure in the executors' log. */
-export async function recordWorker(store: EventStore, event: ExecutorEvent, expected: ExpectedRevision, stamp: { now: Date; newEventId: () => string }): Promise<void> {
+export async function recordWorker(
+  store: EventStore,
+  event: ExecutorEvent,
+  expected: ExpectedRevision,
+  stamp: { now: Date; newEventId: () => string },
+): Promise<void> {
   const worker_id = event.data.worker_id;
   const metadata = { correlation_id: worker_id, actor: worker_id, now: stamp.now };
-  await appendEvents(store, { tenant: EXECUTORS_TENANT, stream: workerStream(worker_id) }, [{ events: [event], metadata }], expected, stamp.newEventId);
+  await appendEvents(
+    store,
+    { tenant: EXECUTORS_TENANT, stream: workerStream(worker_id) },
+    [{ events: [event], metadata }],
+    expected,
+    stamp.newEventId,
+  );
 }

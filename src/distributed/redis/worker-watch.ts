@@ -89,7 +89,10 @@ export class WorkerWatch {
 
   private async lost(workerId: string): Promise<void> {
     try {
-      await recordWorker(this.options.store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'lost' } }, 0, { now: this.options.now(), newEventId: this.options.newEventId });
+      await recordWorker(this.options.store, { type: 'WorkerLeft', data: { worker_id: workerId, reason: 'lost' } }, 0, {
+        now: this.options.now(),
+        newEventId: this.options.newEventId,
+      });
       this.options.logger.warn({ worker_id: workerId }, 'worker lost: its heartbeats stopped');
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;

@@ -24,7 +24,12 @@ export interface AuthOptions {
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 const everyTenant = ['*/*'];
-const DEVELOPER: Principal = { id: 'development', roles: ['requester', 'approver', 'admin'], tenants: everyTenant, shared: true };
+const DEVELOPER: Principal = {
+  id: 'development',
+  roles: ['requester', 'approver', 'admin'],
+  tenants: everyTenant,
+  shared: true,
+};
 const CLIENT: Principal = { id: 'api-key', roles: ['requester', 'approver'], tenants: everyTenant, shared: true };
 const ADMIN: Principal = { id: 'admin', roles: ['requester', 'approver', 'admin'], tenants: everyTenant };
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -47,8 +52,14 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
   const named = new Map(options.principals.map(({ key_sha256, ...principal }) => [key_sha256, principal]));
   // Who a session names, and the fingerprint of that principal's key today.
   const byId = new Map<string, { principal: Principal; key: string }>([
-    ...shared.map(({ digest: d, principal }) => [principal.id, { principal, key: keyFingerprint(options.sessionKey, d.toString('hex')) }] as const),
-    ...options.principals.map(({ key_sha256, ...principal }) => [principal.id, { principal, key: keyFingerprint(options.sessionKey, key_sha256) }] as const),
+    ...shared.map(
+      ({ digest: d, principal }) =>
+        [principal.id, { principal, key: keyFingerprint(options.sessionKey, d.toString('hex')) }] as const,
+    ),
+    ...options.principals.map(
+      ({ key_sha256, ...principal }) =>
+        [principal.id, { principal, key: keyFingerprint(options.sessionKey, key_sha256) }] as const,
+    ),
   ]);
   const developerKey = keyFingerprint(options.sessionKey, 'development');
 
@@ -64,7 +75,12 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
       const session = readSession(c, true);
       if (!session) throw new RequestError(401, 'missing_api_key', 'send your API key in the x-api-key header');
       const known = byId.get(session.principal_id);
-      if (!known || known.key !== session.key) throw new RequestError(401, 'session_expired', 'the key this session was opened with is no longer valid; sign in again');
+      if (!known || known.key !== session.key)
+        throw new RequestError(
+          401,
+          'session_expired',
+          'the key this session was opened with is no longer valid; sign in again',
+        );
       c.set('principal', known.principal);
       c.set('key_fingerprint', known.key);
       return next();
@@ -89,7 +105,11 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
       throw new RequestError(401, 'session_expired', 'this session has expired or is not valid; sign in again');
     }
     if (!SAFE_METHODS.has(c.req.method) && !csrfMatches(options.sessionKey, session, header(c, 'x-csrf-token'))) {
-      throw new RequestError(403, 'csrf_token_mismatch', 'a change made with a session cookie needs the x-csrf-token the session was given');
+      throw new RequestError(
+        403,
+        'csrf_token_mismatch',
+        'a change made with a session cookie needs the x-csrf-token the session was given',
+      );
     }
     c.set('session', session);
     return session;
@@ -110,7 +130,8 @@ export function tenantScope(): MiddlewareHandler<AppEnv> {
 /** The principal holds the role; for a router's `use('*')` too, where it leaves requests that reach no route alone. */
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
   return beforeARoute(async function requireRoleMiddleware(c, next) {
-    if (!c.get('principal').roles.includes(role)) throw new RequestError(403, 'forbidden', `this key lacks the ${role} role`);
+    if (!c.get('principal').roles.includes(role))
+      throw new RequestError(403, 'forbidden', `this key lacks the ${role} role`);
     return next();
   });
 }

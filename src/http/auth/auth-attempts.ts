@@ -25,12 +25,18 @@ export function authAttempts(options: AuthAttemptsOptions) {
   const buckets = new TokenBuckets({ capacity: options.perMinute, perSecond: options.perMinute / 60 });
   const perMs = options.perMinute / 60_000;
   const left = (address: string): Bucket => buckets.at(address, now());
-  const addressOf = (c: Parameters<MiddlewareHandler<AppEnv>>[0]): string => c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  const addressOf = (c: Parameters<MiddlewareHandler<AppEnv>>[0]): string =>
+    c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
   const refuseWhenSpent = (bucket: Bucket) => {
     if (bucket.tokens >= 1) return;
-    throw new RequestError(429, 'too_many_auth_attempts', `too many attempts with a wrong or missing key from this address; at most ${options.perMinute} a minute (AUTH_FAILURES_PER_MINUTE)`, {
-      retry_after_seconds: Math.ceil((1 - bucket.tokens) / perMs / 1000),
-    });
+    throw new RequestError(
+      429,
+      'too_many_auth_attempts',
+      `too many attempts with a wrong or missing key from this address; at most ${options.perMinute} a minute (AUTH_FAILURES_PER_MINUTE)`,
+      {
+        retry_after_seconds: Math.ceil((1 - bucket.tokens) / perMs / 1000),
+      },
+    );
   };
 
   return {
@@ -49,12 +55,12 @@ export function authAttempts(options: AuthAttemptsOptions) {
       };
     },
     /** Every request counts (sign-in). */
-    counting: (async function countedAttemptMiddleware(c, next) {
+    counting: async function countedAttemptMiddleware(c, next) {
       if (options.perMinute === 0) return next();
       const bucket = left(addressOf(c));
       refuseWhenSpent(bucket);
       bucket.tokens -= 1;
       return next();
-    }) as MiddlewareHandler<AppEnv>,
+    } as MiddlewareHandler<AppEnv>,
   };
 }

@@ -34,7 +34,9 @@ export const principalsSchema = z
           .refine((id) => !builtInPrincipalIds.includes(id), 'is reserved'),
         key_sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex sha-256 of the key'),
         roles: z.array(z.enum(roles)).min(1),
-        tenants: z.array(z.string().regex(new RegExp(`^${tenantId}/${tenantId}$`), 'must be org/project, * allowed')).min(1),
+        tenants: z
+          .array(z.string().regex(new RegExp(`^${tenantId}/${tenantId}$`), 'must be org/project, * allowed'))
+          .min(1),
       })
       .strict(),
   )
@@ -42,8 +44,10 @@ export const principalsSchema = z
     const ids = new Set<string>();
     const keys = new Set<string>();
     principals.forEach((principal, i) => {
-      if (ids.has(principal.id)) context.addIssue({ code: 'custom', path: [i, 'id'], message: `${principal.id} is listed twice` });
-      if (keys.has(principal.key_sha256)) context.addIssue({ code: 'custom', path: [i, 'key_sha256'], message: 'the same key is listed twice' });
+      if (ids.has(principal.id))
+        context.addIssue({ code: 'custom', path: [i, 'id'], message: `${principal.id} is listed twice` });
+      if (keys.has(principal.key_sha256))
+        context.addIssue({ code: 'custom', path: [i, 'key_sha256'], message: 'the same key is listed twice' });
       ids.add(principal.id);
       keys.add(principal.key_sha256);
     });

@@ -9,13 +9,21 @@ const PLAIN = 'nexus_session';
 const HOST_ONLY = '__Host-nexus_session';
 
 /** The page came over HTTPS, directly or through a proxy that says so. */
-export const overHttps = (c: Context<AppEnv>): boolean => new URL(c.req.url).protocol === 'https:' || header(c, 'x-forwarded-proto') === 'https';
+export const overHttps = (c: Context<AppEnv>): boolean =>
+  new URL(c.req.url).protocol === 'https:' || header(c, 'x-forwarded-proto') === 'https';
 
-export const readSessionCookie = (c: Context<AppEnv>): string | undefined => getCookie(c, HOST_ONLY) ?? (overHttps(c) ? undefined : getCookie(c, PLAIN));
+export const readSessionCookie = (c: Context<AppEnv>): string | undefined =>
+  getCookie(c, HOST_ONLY) ?? (overHttps(c) ? undefined : getCookie(c, PLAIN));
 
 export function writeSessionCookie(c: Context<AppEnv>, token: string, maxAgeSeconds: number): void {
   const secure = overHttps(c);
-  setCookie(c, secure ? HOST_ONLY : PLAIN, token, { path: '/', httpOnly: true, sameSite: 'Strict', secure, maxAge: maxAgeSeconds });
+  setCookie(c, secure ? HOST_ONLY : PLAIN, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'Strict',
+    secure,
+    maxAge: maxAgeSeconds,
+  });
 }
 
 export function clearSessionCookie(c: Context<AppEnv>): void {

@@ -30,6 +30,7 @@ export function dataDirSessionSecret(dataDir: string): string {
     unlinkSync(draft);
   }
   const secret = readFileSync(path, 'utf8').trim();
-  if (!SECRET.test(secret)) throw new Error(`${path} is not a session secret (64 hex characters); delete it and NEXUS makes a new one`);
+  if (!SECRET.test(secret))
+    throw new Error(`${path} is not a session secret (64 hex characters); delete it and NEXUS makes a new one`);
   return secret;
 }

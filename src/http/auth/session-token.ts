@@ -38,7 +38,8 @@ const mac = (key: Buffer, text: string): Buffer => createHmac('sha256', key).upd
 export const sessionKey = (secret: string): Buffer => mac(Buffer.from('nexus-session-v1'), secret);
 
 /** What a session remembers of the key that opened it (the hex sha-256 of the key): not the key, nor its digest. */
-export const keyFingerprint = (signingKey: Buffer, keyDigestHex: string): string => mac(signingKey, `key:${keyDigestHex}`).toString('base64url').slice(0, 22);
+export const keyFingerprint = (signingKey: Buffer, keyDigestHex: string): string =>
+  mac(signingKey, `key:${keyDigestHex}`).toString('base64url').slice(0, 22);
 
 /** A new session, or a renewal of `previous` (same sid and sign-in time, a later expiry). */
 export function newSession(
@@ -66,7 +67,8 @@ export function sealSession(key: Buffer, session: Session): string {
 }
 
 /** Digests of both sides have the same length, so timingSafeEqual never throws on a short forgery. */
-const sameText = (a: string, b: string): boolean => timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+const sameText = (a: string, b: string): boolean =>
+  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 
 /** The session a cookie holds, if it is genuine and not expired. */
 export function openSession(key: Buffer, token: string, now: number): Session | undefined {
@@ -85,7 +87,8 @@ export function openSession(key: Buffer, token: string, now: number): Session | 
 }
 
 /** The token a page sends in `x-csrf-token` with every change it asks for, tied to the session. */
-export const csrfToken = (key: Buffer, session: Session): string => mac(key, `csrf:${session.sid}`).toString('base64url');
+export const csrfToken = (key: Buffer, session: Session): string =>
+  mac(key, `csrf:${session.sid}`).toString('base64url');
 
 export const csrfMatches = (key: Buffer, session: Session, given: string | undefined): boolean =>
   given !== undefined && sameText(given, csrfToken(key, session));

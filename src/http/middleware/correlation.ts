@@ -5,9 +5,7 @@ import { RequestError } from '../errors.js';
 import { header } from '../header.js';
 
 /** Visible ASCII, 1-128 characters: safe in headers, logs and SSE data. */
-export const correlationIdSchema = z
-  .string()
-  .regex(/^[\x21-\x7E]{1,128}$/, 'must be 1-128 visible ASCII characters');
+export const correlationIdSchema = z.string().regex(/^[\x21-\x7E]{1,128}$/, 'must be 1-128 visible ASCII characters');
 
 export interface CorrelationOptions {
   readonly newId: () => string;

@@ -46,14 +46,24 @@ export class ReadBudget {
     const key = c.get('key_fingerprint');
     const use = this.useOf(key, startedAt);
     if (use.running >= this.options.perKey) {
-      throw new RequestError(429, 'too_many_expensive_reads', `this key already runs ${use.running} reads of history at once (EXPENSIVE_READS_PER_KEY); retry when one is done`, {
-        retry_after_seconds: 1,
-      });
+      throw new RequestError(
+        429,
+        'too_many_expensive_reads',
+        `this key already runs ${use.running} reads of history at once (EXPENSIVE_READS_PER_KEY); retry when one is done`,
+        {
+          retry_after_seconds: 1,
+        },
+      );
     }
     if (use.time.tokens <= 0) {
-      throw new RequestError(429, 'too_many_expensive_reads', `this key has spent its time for reads of history (EXPENSIVE_READ_MS_PER_SECOND=${this.options.msPerSecond}); retry in a moment`, {
-        retry_after_seconds: Math.max(1, Math.ceil(-use.time.tokens / this.options.msPerSecond)),
-      });
+      throw new RequestError(
+        429,
+        'too_many_expensive_reads',
+        `this key has spent its time for reads of history (EXPENSIVE_READ_MS_PER_SECOND=${this.options.msPerSecond}); retry in a moment`,
+        {
+          retry_after_seconds: Math.max(1, Math.ceil(-use.time.tokens / this.options.msPerSecond)),
+        },
+      );
     }
     await this.run(key, use, startedAt, next);
   };
@@ -64,7 +74,11 @@ export class ReadBudget {
    */
   readonly waiting: MiddlewareHandler<AppEnv> = async (c, next) => {
     const key = c.get('key_fingerprint');
-    for (let use = this.useOf(key, this.now()); use.running >= this.options.perKey || use.time.tokens <= 0; use = this.useOf(key, this.now())) {
+    for (
+      let use = this.useOf(key, this.now());
+      use.running >= this.options.perKey || use.time.tokens <= 0;
+      use = this.useOf(key, this.now())
+    ) {
       const waitMs = use.time.tokens <= 0 ? (-use.time.tokens / this.options.msPerSecond) * 1000 : 50;
       await sleep(Math.min(1000, Math.max(10, waitMs)));
     }
@@ -93,7 +107,8 @@ export class ReadBudget {
 export function oneAtATime(what: string): MiddlewareHandler<AppEnv> {
   let busy = false;
   return async function oneAtATimeMiddleware(_c, next) {
-    if (busy) throw new RequestError(429, 'busy', `another ${what} is running; retry in a moment`, { retry_after_seconds: 2 });
+    if (busy)
+      throw new RequestError(429, 'busy', `another ${what} is running; retry in a moment`, { retry_after_seconds: 2 });
     busy = true;
     try {
       await next();

@@ -19,7 +19,11 @@ export function loopbackHostOnly(): MiddlewareHandler<AppEnv> {
   return async function loopbackHostOnlyMiddleware(c, next) {
     const host = header(c, 'host');
     if (host === undefined || !isLoopback(hostName(host).toLowerCase())) {
-      throw new RequestError(403, 'forbidden_host', 'development mode answers only requests to localhost, 127.0.0.1 or [::1]');
+      throw new RequestError(
+        403,
+        'forbidden_host',
+        'development mode answers only requests to localhost, 127.0.0.1 or [::1]',
+      );
     }
     return next();
   };

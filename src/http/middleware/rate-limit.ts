@@ -35,12 +35,19 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     const tenant = c.get('tenant');
     const at = now();
     const limits = { perSecond: options.perSecond, burst: options.burst };
-    const left = options.shared ? await options.shared(tenant, limits).catch(() => local(tenantKey(tenant), at)) : local(tenantKey(tenant), at);
+    const left = options.shared
+      ? await options.shared(tenant, limits).catch(() => local(tenantKey(tenant), at))
+      : local(tenantKey(tenant), at);
     if (left < 1) {
       const retryAfter = Math.ceil((1 - left) / options.perSecond);
-      throw new RequestError(429, 'rate_limited', `this tenant is limited to ${options.perSecond} requests per second`, {
-        retry_after_seconds: retryAfter,
-      });
+      throw new RequestError(
+        429,
+        'rate_limited',
+        `this tenant is limited to ${options.perSecond} requests per second`,
+        {
+          retry_after_seconds: retryAfter,
+        },
+      );
     }
     return next();
   };

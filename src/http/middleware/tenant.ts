@@ -18,21 +18,33 @@ export function tenantHeaders(): MiddlewareHandler<AppEnv> {
     const org = header(c, 'x-org-id') ?? session?.tenant.org_id;
     const project = header(c, 'x-project-id') ?? session?.tenant.project_id;
     if (session && (org !== session.tenant.org_id || project !== session.tenant.project_id)) {
-      throw new RequestError(403, 'forbidden_tenant', `this session is for ${session.tenant.org_id}/${session.tenant.project_id}`);
+      throw new RequestError(
+        403,
+        'forbidden_tenant',
+        `this session is for ${session.tenant.org_id}/${session.tenant.project_id}`,
+      );
     }
     if (org === undefined || project === undefined) {
       throw new RequestError(400, 'missing_tenant', 'send the tenant in the x-org-id and x-project-id headers');
     }
     if (org === SYSTEM_ORG && SYSTEM_PROJECT.test(project)) {
       if (!c.get('principal').roles.includes('admin') || (c.req.method !== 'GET' && c.req.method !== 'HEAD')) {
-        throw new RequestError(403, 'forbidden_tenant', `${org}/${project} is NEXUS's own log: admins may read it, nobody writes to it`);
+        throw new RequestError(
+          403,
+          'forbidden_tenant',
+          `${org}/${project} is NEXUS's own log: admins may read it, nobody writes to it`,
+        );
       }
       c.set('tenant', { org_id: org, project_id: project });
       return next();
     }
-    for (const [header, value] of [['x-org-id', org], ['x-project-id', project]] as const) {
+    for (const [header, value] of [
+      ['x-org-id', org],
+      ['x-project-id', project],
+    ] as const) {
       const result = tenantIdSchema.safeParse(value);
-      if (!result.success) throw new RequestError(400, 'invalid_tenant', `${header} ${result.error.issues[0]!.message}`);
+      if (!result.success)
+        throw new RequestError(400, 'invalid_tenant', `${header} ${result.error.issues[0]!.message}`);
     }
     c.set('tenant', { org_id: org, project_id: project });
     return next();

@@ -24,24 +24,28 @@ export const adminTaskDocs: RouteDoc[] = [
     summary: 'Dead-lettered tasks: held ones (hold, alarm) wait for an admin (admin)',
     tags: ['operations'],
     tenant: true,
-    responses: { 200: { description: '`{"held":[…],"kept":[…]}`' }, 403: { description: 'Not an admin key', schema: errorSchema } },
+    responses: {
+      200: { description: '`{"held":[…],"kept":[…]}`' },
+      403: { description: 'Not an admin key', schema: errorSchema },
+    },
   },
-  ...(['requeue', 'discard'] as const).map(
-    (action): RouteDoc => ({
-      method: 'post',
-      path: `/admin/tasks/{command_id}/${action}`,
-      summary: action === 'requeue' ? 'Sends a held task back to the queue for one more attempt (admin)' : 'Gives up on a held task (admin)',
-      tags: ['operations'],
-      tenant: true,
-      body: adminDecisionBody,
-      responses: {
-        202: { description: 'Recorded' },
-        403: { description: 'Not an admin key', schema: errorSchema },
-        404: { description: 'No such command in this tenant', schema: errorSchema },
-        409: { description: 'The task is not held', schema: errorSchema },
-      },
-    }),
-  ),
+  ...(['requeue', 'discard'] as const).map((action): RouteDoc => ({
+    method: 'post',
+    path: `/admin/tasks/{command_id}/${action}`,
+    summary:
+      action === 'requeue'
+        ? 'Sends a held task back to the queue for one more attempt (admin)'
+        : 'Gives up on a held task (admin)',
+    tags: ['operations'],
+    tenant: true,
+    body: adminDecisionBody,
+    responses: {
+      202: { description: 'Recorded' },
+      403: { description: 'Not an admin key', schema: errorSchema },
+      404: { description: 'No such command in this tenant', schema: errorSchema },
+      409: { description: 'The task is not held', schema: errorSchema },
+    },
+  })),
 ];
 
 /** Admin routes over dead-lettered tasks: list them, requeue or discard the held ones. */
@@ -50,11 +54,22 @@ export function adminTaskRoutes(deps: AdminTaskDeps) {
     async function decideHeld(c: Context<AppEnv>) {
       const { reason } = await readJson(c, adminDecisionBody, deps.body);
       const commandId = c.req.param('command_id') ?? '';
-      const request = { tenant: c.get('tenant'), command_id: commandId, caller: callerOf(c), ...(reason === undefined ? {} : { reason }) };
+      const request = {
+        tenant: c.get('tenant'),
+        command_id: commandId,
+        caller: callerOf(c),
+        ...(reason === undefined ? {} : { reason }),
+      };
       const decided = await (action === 'requeue' ? requeueHeldTask : discardHeldTask)(deps, request);
       c.header('x-correlation-id', decided.correlation_id);
       return c.json(
-        { status: 'accepted', correlation_id: decided.correlation_id, command_id: commandId, action, ...(decided.ask_id === undefined ? {} : { ask_id: decided.ask_id }) },
+        {
+          status: 'accepted',
+          correlation_id: decided.correlation_id,
+          command_id: commandId,
+          action,
+          ...(decided.ask_id === undefined ? {} : { ask_id: decided.ask_id }),
+        },
         202,
       );
     };

@@ -32,7 +32,9 @@ export const diffQuery = z.object({
   to: position.optional().meta({ description: 'Now when absent' }),
 });
 
-export const autopilotBody = z.object({ action: z.enum(['pause', 'resume']), reason: z.string().max(2000).optional() }).strict();
+export const autopilotBody = z
+  .object({ action: z.enum(['pause', 'resume']), reason: z.string().max(2000).optional() })
+  .strict();
 
 export const reportsPage = z.object({
   reports: z.array(reportSchema),
@@ -73,7 +75,8 @@ export const agentDocs: RouteDoc[] = [
     method: 'get',
     path: '/agent/snapshot/diff',
     summary: 'What changed between two positions',
-    description: 'Autopilot before and after, worklog lines added, asks added and resolved, memory keys set and deleted.',
+    description:
+      'Autopilot before and after, worklog lines added, asks added and resolved, memory keys set and deleted.',
     tags: ['reports'],
     tenant: true,
     query: diffQuery,
@@ -83,7 +86,8 @@ export const agentDocs: RouteDoc[] = [
     method: 'post',
     path: '/agent/autopilot',
     summary: 'Pause or resume dispatching (admin)',
-    description: 'Paused, commands are still accepted and recorded, but none runs until resumed. Reported as autopilot_changed.',
+    description:
+      'Paused, commands are still accepted and recorded, but none runs until resumed. Reported as autopilot_changed.',
     tags: ['operations'],
     tenant: true,
     body: autopilotBody,
@@ -103,17 +107,29 @@ export function agentRoutes(deps: AgentRoutesDeps) {
       const { after, limit, up_to } = readQuery(c, reportsQuery);
       const upTo = up_to === undefined ? {} : { upTo: up_to };
       const { events, hasMore } = await feedPage(deps.store, { tenant: c.get('tenant'), after, limit, ...upTo });
-      return jsonStream(c, 'reports', events.map(toReport), { next_after: events.at(-1)?.position ?? after, has_more: hasMore });
+      return jsonStream(c, 'reports', events.map(toReport), {
+        next_after: events.at(-1)?.position ?? after,
+        has_more: hasMore,
+      });
     })
-    .get('/snapshot', async (c, next) => (c.req.query('at') === undefined ? next() : deps.expensive(c, next)), async (c) => {
-      const { at } = readQuery(c, snapshotQuery);
-      const text = JSON.stringify(await snapshotAt(c.get('tenant'), at));
-      if (text.length > deps.snapshotMaxBytes) throw snapshotTooLarge(text.length, deps.snapshotMaxBytes);
-      return c.body(text, 200, { 'content-type': 'application/json' });
-    })
+    .get(
+      '/snapshot',
+      async (c, next) => (c.req.query('at') === undefined ? next() : deps.expensive(c, next)),
+      async (c) => {
+        const { at } = readQuery(c, snapshotQuery);
+        const text = JSON.stringify(await snapshotAt(c.get('tenant'), at));
+        if (text.length > deps.snapshotMaxBytes) throw snapshotTooLarge(text.length, deps.snapshotMaxBytes);
+        return c.body(text, 200, { 'content-type': 'application/json' });
+      },
+    )
     .post('/autopilot', requireRole('admin'), async (c) => {
       const { action, reason } = await readJson(c, autopilotBody, deps.body);
-      const { autopilot } = await setAutopilot(deps, { tenant: c.get('tenant'), action, caller: callerOf(c), ...(reason === undefined ? {} : { reason }) });
+      const { autopilot } = await setAutopilot(deps, {
+        tenant: c.get('tenant'),
+        action,
+        caller: callerOf(c),
+        ...(reason === undefined ? {} : { reason }),
+      });
       return c.json({ status: 'accepted', correlation_id: c.get('correlation_id'), autopilot }, 202);
     })
     .get('/snapshot/diff', deps.expensive, async (c) => {

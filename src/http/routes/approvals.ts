@@ -17,7 +17,9 @@ export const decisionBody = z
       .string()
       .regex(/^[0-9a-f]{64}$/)
       .optional()
-      .meta({ description: 'The payload_hash of the ask as the decider saw it: refused (409) if the ask holds another' }),
+      .meta({
+        description: 'The payload_hash of the ask as the decider saw it: refused (409) if the ask holds another',
+      }),
   })
   .strict();
 
@@ -46,7 +48,7 @@ export const approvalDocs: RouteDoc[] = [
     path: '/approvals/{ask_id}/decide',
     summary: 'Approve or deny an ask',
     description:
-      'Answers 202 once the decision is recorded; ask_resolved follows on the stream, then (approved) the task runs under the command\'s correlation id. The decider is the authenticated principal; APPROVAL_FOUR_EYES says whether whoever requested the command may decide it (named: not a named principal, the shared key may; always: nobody; off).',
+      "Answers 202 once the decision is recorded; ask_resolved follows on the stream, then (approved) the task runs under the command's correlation id. The decider is the authenticated principal; APPROVAL_FOUR_EYES says whether whoever requested the command may decide it (named: not a named principal, the shared key may; always: nobody; off).",
     tags: ['approvals'],
     tenant: true,
     body: decisionBody,
@@ -73,7 +75,12 @@ export function approvalRoutes(deps: ApprovalRoutesDeps) {
   return new Hono<AppEnv>()
     .post('/:ask_id/decide', requireRole('approver'), async (c) => {
       const body = await readJson(c, decisionBody, deps.body);
-      const answered = await answerAsk(deps, { tenant: c.get('tenant'), ask_id: c.req.param('ask_id'), ...body, caller: callerOf(c) });
+      const answered = await answerAsk(deps, {
+        tenant: c.get('tenant'),
+        ask_id: c.req.param('ask_id'),
+        ...body,
+        caller: callerOf(c),
+      });
       c.header('x-correlation-id', answered.correlation_id);
       const answer: z.input<typeof decisionAccepted> = {
         status: 'accepted',

@@ -47,7 +47,8 @@ export const commandDocs: RouteDoc[] = [
     headers: {
       'idempotency-key': {
         schema: idempotencyKeySchema,
-        description: 'The same key and body answer the same 202 and create nothing; the same key with another body gets 422.',
+        description:
+          'The same key and body answer the same 202 and create nothing; the same key with another body gets 422.',
       },
     },
     body: submitCommandBody,
@@ -55,7 +56,10 @@ export const commandDocs: RouteDoc[] = [
       202: { description: 'Recorded', schema: acceptedBody },
       413: { description: 'Body too large', schema: errorSchema },
       415: { description: 'Not JSON', schema: errorSchema },
-      422: { description: 'Unknown command type, params failing its schema, or an Idempotency-Key reused', schema: errorSchema },
+      422: {
+        description: 'Unknown command type, params failing its schema, or an Idempotency-Key reused',
+        schema: errorSchema,
+      },
     },
   },
 ];

@@ -13,7 +13,10 @@ import { RequestError } from '../errors.js';
  * through tsx (`src/http/routes`).
  */
 export const BUILT_DASHBOARD = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? '../../../dist/web/dashboard/' : '../../../web/dashboard/', import.meta.url),
+  new URL(
+    import.meta.url.endsWith('.ts') ? '../../../dist/web/dashboard/' : '../../../web/dashboard/',
+    import.meta.url,
+  ),
 );
 
 /** What the page is made of: the path it is served at → the built file and its content type. */
@@ -78,7 +81,12 @@ export function dashboardRoutes(options: DashboardOptions = {}) {
   }
   const serve = (path: DashboardPath) => (c: Context<AppEnv>) => {
     const asset = assets?.get(path);
-    if (asset === undefined) throw new RequestError(500, 'dashboard_not_built', 'the dashboard is not built on this server (`npm run build` builds it)');
+    if (asset === undefined)
+      throw new RequestError(
+        500,
+        'dashboard_not_built',
+        'the dashboard is not built on this server (`npm run build` builds it)',
+      );
     const headers = { etag: asset.etag, ...SECURITY_HEADERS };
     if (matches(c.req.header('if-none-match'), asset.etag)) return c.body(null, 304, headers);
     return c.body(asset.body, 200, { 'content-type': asset.type, ...headers });

@@ -8,7 +8,10 @@ import { readQuery } from '../validation.js';
 
 const finopsQuery = z.object({
   /** Only calls on or after this day (YYYY-MM-DD, UTC). */
-  since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').optional(),
+  since: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+    .optional(),
 });
 
 export const finopsDocs: RouteDoc[] = [
@@ -19,7 +22,12 @@ export const finopsDocs: RouteDoc[] = [
     tags: ['operations'],
     tenant: true,
     query: finopsQuery,
-    responses: { 200: { description: '`{"total","by_day","by_provider","by_model","by_command_type"}`, each calls, failed, tokens and cost_usd' } },
+    responses: {
+      200: {
+        description:
+          '`{"total","by_day","by_provider","by_model","by_command_type"}`, each calls, failed, tokens and cost_usd',
+      },
+    },
   },
 ];
 

@@ -39,7 +39,8 @@ export function healthRoutes(deps: HealthDeps) {
       auth: deps.developmentMode ? 'development' : 'api-key',
       uptime_seconds: Math.round((deps.now().getTime() - deps.startedAt.getTime()) / 1000),
     };
-    const answer = (status: string, details: Record<string, unknown>, code: 200 | 503) => c.json(detailed ? { status, ...base, ...details } : { status }, code);
+    const answer = (status: string, details: Record<string, unknown>, code: 200 | 503) =>
+      c.json(detailed ? { status, ...base, ...details } : { status }, code);
     if (deps.shutdown.aborted) return answer('shutting_down', {}, 503);
     try {
       const position = await deps.store.headPosition();

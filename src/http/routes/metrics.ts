@@ -9,11 +9,16 @@ export const metricsDocs: RouteDoc[] = [
     method: 'get',
     path: '/metrics',
     summary: 'Prometheus metrics (admin key)',
-    description: 'Commands by type and outcome, retries, triage, queue depth, tasks in flight, DLQ depth, SSE clients, append latency.',
+    description:
+      'Commands by type and outcome, retries, triage, queue depth, tasks in flight, DLQ depth, SSE clients, append latency.',
     tags: ['operations'],
     tenant: false,
     key: true,
-    responses: { 200: { description: 'Prometheus text format' }, 401: { description: 'No key', schema: errorSchema }, 403: { description: 'Not an admin key', schema: errorSchema } },
+    responses: {
+      200: { description: 'Prometheus text format' },
+      401: { description: 'No key', schema: errorSchema },
+      403: { description: 'Not an admin key', schema: errorSchema },
+    },
   },
 ];
 

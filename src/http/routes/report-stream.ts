@@ -15,9 +15,14 @@ import { tenantKey } from '../../events/tenant.js';
 
 /** A snapshot too large to send (SNAPSHOT_MAX_BYTES): it shrinks as asks are decided and memory freed. */
 export const snapshotTooLarge = (bytes: number, max: number) =>
-  new RequestError(503, 'snapshot_too_large', `this tenant's snapshot takes ${bytes} bytes, more than SNAPSHOT_MAX_BYTES (${max}); decide asks or free memory`, {
-    retry_after_seconds: 30,
-  });
+  new RequestError(
+    503,
+    'snapshot_too_large',
+    `this tenant's snapshot takes ${bytes} bytes, more than SNAPSHOT_MAX_BYTES (${max}); decide asks or free memory`,
+    {
+      retry_after_seconds: 30,
+    },
+  );
 
 export const streamQuery = z.object({
   last_event_id: z
@@ -61,20 +66,24 @@ const SSE_HEADERS = {
 function resumePosition(header: string | undefined, query: number | undefined): number | undefined {
   if (header === undefined || header === '') return query;
   const parsed = position.safeParse(header);
-  if (!parsed.success) throw new RequestError(400, 'invalid_last_event_id', 'Last-Event-ID must be an event position (an integer)');
+  if (!parsed.success)
+    throw new RequestError(400, 'invalid_last_event_id', 'Last-Event-ID must be an event position (an integer)');
   return parsed.data;
 }
 
 export function reportStreamRoutes(deps: ReportStreamDeps) {
   const resumed: MiddlewareHandler<AppEnv> = async (c, next) =>
-    header(c, 'last-event-id') === undefined && c.req.query('last_event_id') === undefined ? next() : deps.resumes(c, next);
+    header(c, 'last-event-id') === undefined && c.req.query('last_event_id') === undefined
+      ? next()
+      : deps.resumes(c, next);
   return new Hono<AppEnv>().get('/reports/stream', resumed, async (c) => {
     // A HEAD asks for the headers a stream would get, not for a stream.
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const { last_event_id } = readQuery(c, streamQuery);
     const resume = resumePosition(header(c, 'last-event-id'), last_event_id);
     const tenant = c.get('tenant');
-    if (deps.shutdown.aborted) throw new RequestError(503, 'shutting_down', 'NEXUS is shutting down; reconnect in a moment');
+    if (deps.shutdown.aborted)
+      throw new RequestError(503, 'shutting_down', 'NEXUS is shutting down; reconnect in a moment');
     const slot = deps.slots.take(tenantKey(tenant), c.get('key_fingerprint'));
     const res = c.env.outgoing;
     // Listen for the end from the start: the client may leave while the snapshot is made.

@@ -22,7 +22,9 @@ const sessionInfo = z.object({
     roles: z.array(z.string()),
     shared: z.boolean().meta({ description: 'A key many hold (NEXUS_API_KEY): it identifies nobody' }),
   }),
-  four_eyes: z.enum(['named', 'always', 'off']).meta({ description: 'APPROVAL_FOUR_EYES: who may not decide their own request' }),
+  four_eyes: z
+    .enum(['named', 'always', 'off'])
+    .meta({ description: 'APPROVAL_FOUR_EYES: who may not decide their own request' }),
   org_id: z.string(),
   project_id: z.string(),
   expires_at: z.string(),
@@ -50,7 +52,10 @@ export const sessionDocs: RouteDoc[] = [
     responses: {
       200: { description: 'The session', schema: sessionInfo },
       401: { description: 'No session cookie (`no_session`), or an expired one', schema: errorSchema },
-      403: { description: 'Tenant headers naming another tenant than the session, or a principal no longer in it', schema: errorSchema },
+      403: {
+        description: 'Tenant headers naming another tenant than the session, or a principal no longer in it',
+        schema: errorSchema,
+      },
     },
   },
   {
@@ -71,7 +76,11 @@ export const sessionDocs: RouteDoc[] = [
  */
 export function sessionRoutes(deps: SessionRoutesDeps, guards: Guards) {
   const describe = (c: Context<AppEnv>, session: Session) => ({
-    principal: { id: c.get('principal').id, roles: [...c.get('principal').roles], shared: c.get('principal').shared === true },
+    principal: {
+      id: c.get('principal').id,
+      roles: [...c.get('principal').roles],
+      shared: c.get('principal').shared === true,
+    },
     four_eyes: deps.fourEyes,
     org_id: session.tenant.org_id,
     project_id: session.tenant.project_id,
@@ -88,7 +97,11 @@ export function sessionRoutes(deps: SessionRoutesDeps, guards: Guards) {
       const now = deps.now().getTime();
       const who = { principal_id: c.get('principal').id, key: c.get('key_fingerprint') };
       const session = newSession(who, c.get('tenant'), now, deps.ttlSeconds * 1000, c.get('session'));
-      writeSessionCookie(c, sealSession(deps.sessionKey, session), Math.max(1, Math.floor((session.expires_at - now) / 1000)));
+      writeSessionCookie(
+        c,
+        sealSession(deps.sessionKey, session),
+        Math.max(1, Math.floor((session.expires_at - now) / 1000)),
+      );
       return c.json(describe(c, session), 201);
     })
     .get('/', guards.authenticate, requireSession, ...guards.tenant, (c) => c.json(describe(c, c.get('session')!)));

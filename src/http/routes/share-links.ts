@@ -25,7 +25,7 @@ export const shareLinkDocs: RouteDoc[] = [
     path: '/agent/shares/{command_id}',
     summary: 'The link of the share an external_share.prepare command made',
     description:
-      'The link is a credential, so it is in no report, export or audit record (they name the share by `share_id`): the tenant\'s keys get it here. 404 when that command made no share in this tenant, 410 once the share expired.',
+      "The link is a credential, so it is in no report, export or audit record (they name the share by `share_id`): the tenant's keys get it here. 404 when that command made no share in this tenant, 410 once the share expired.",
     tags: ['shares'],
     tenant: true,
     responses: {
@@ -43,7 +43,8 @@ export function shareLinkRoutes(deps: ShareLinkDeps) {
     const share = await deps.shares.forCommand(c.get('tenant'), commandId);
     if (!share) throw new RequestError(404, 'share_not_found', `command ${commandId} made no share in this tenant`);
     const { recipient, expires_at, files } = share.manifest;
-    if (deps.now().getTime() >= Date.parse(expires_at)) throw new RequestError(410, 'share_expired', `this share expired at ${expires_at}`);
+    if (deps.now().getTime() >= Date.parse(expires_at))
+      throw new RequestError(410, 'share_expired', `this share expired at ${expires_at}`);
     c.header('cache-control', 'no-store');
     return c.json({ share_url: `${deps.publicUrl()}/shares/${share.token}`, expires_at, recipient, files });
   });

@@ -16,10 +16,15 @@ export const shareDocs: RouteDoc[] = [
     method: 'get',
     path: '/shares/{token}',
     summary: 'A share link (no key: the token is the credential)',
-    description: 'What an approved external_share.prepare packaged: recipient, message, files with their sizes and hashes. The tenant gets the link from GET /agent/shares/{command_id}. 410 once expired.',
+    description:
+      'What an approved external_share.prepare packaged: recipient, message, files with their sizes and hashes. The tenant gets the link from GET /agent/shares/{command_id}. 410 once expired.',
     tags: ['shares'],
     tenant: false,
-    responses: { 200: { description: 'The share' }, 404: { description: 'No such share' }, 410: { description: 'Expired' } },
+    responses: {
+      200: { description: 'The share' },
+      404: { description: 'No such share' },
+      410: { description: 'Expired' },
+    },
   },
   {
     method: 'get',
@@ -27,7 +32,11 @@ export const shareDocs: RouteDoc[] = [
     summary: 'One file of a share',
     tags: ['shares'],
     tenant: false,
-    responses: { 200: { description: 'The file', contentType: 'application/octet-stream' }, 404: { description: 'No such file' }, 410: { description: 'Expired' } },
+    responses: {
+      200: { description: 'The file', contentType: 'application/octet-stream' },
+      404: { description: 'No such file' },
+      410: { description: 'Expired' },
+    },
   },
 ];
 
@@ -35,7 +44,8 @@ export function shareRoutes(deps: ShareRoutesDeps) {
   async function live(token: string) {
     const manifest = await deps.shares.open(token);
     if (!manifest) throw new RequestError(404, 'share_not_found', 'no such share');
-    if (deps.now().getTime() >= Date.parse(manifest.expires_at)) throw new RequestError(410, 'share_expired', `this share expired at ${manifest.expires_at}`);
+    if (deps.now().getTime() >= Date.parse(manifest.expires_at))
+      throw new RequestError(410, 'share_expired', `this share expired at ${manifest.expires_at}`);
     return manifest;
   }
 

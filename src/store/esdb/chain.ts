@@ -92,7 +92,8 @@ export class EsdbChain {
         if (!content) return true;
         const position = positionOf(event);
         const seal = seals[next];
-        if (seal && seal.position < position) return walk.fail(seal.position, 'the sealed event at this position is gone: events were deleted');
+        if (seal && seal.position < position)
+          return walk.fail(seal.position, 'the sealed event at this position is gone: events were deleted');
         const link = walk.next(content);
         for (; seals[next]?.position === position; next++) {
           if (seals[next]!.link !== link) return walk.fail(position, LINK_MISMATCH);
@@ -103,7 +104,8 @@ export class EsdbChain {
     });
     const unmatched = seals[next];
     if (unmatched) walk.fail(unmatched.position, END_REMOVED);
-    if (disorder !== -1) walk.fail(all[disorder]!.position, `a seal out of order: something else wrote to ${this.names.chain(tenant)}`);
+    if (disorder !== -1)
+      walk.fail(all[disorder]!.position, `a seal out of order: something else wrote to ${this.names.chain(tenant)}`);
     return walk.verdict();
   }
 
@@ -139,7 +141,10 @@ export class EsdbChain {
     }
   }
 
-  private async readSeals(tenant: Tenant, options: ReadStreamOptions): Promise<Array<{ revision: bigint; seal: Seal }>> {
+  private async readSeals(
+    tenant: Tenant,
+    options: ReadStreamOptions,
+  ): Promise<Array<{ revision: bigint; seal: Seal }>> {
     const seals: Array<{ revision: bigint; seal: Seal }> = [];
     try {
       for await (const { event } of this.client.readStream(this.names.chain(tenant), options)) {

@@ -1,4 +1,12 @@
-import { jsonEvent, START, type EventData, type JSONType, type Position, type ReadPosition, type RecordedEvent as EsdbEvent } from '@eventstore/db-client';
+import {
+  jsonEvent,
+  START,
+  type EventData,
+  type JSONType,
+  type Position,
+  type ReadPosition,
+  type RecordedEvent as EsdbEvent,
+} from '@eventstore/db-client';
 import type { EventMetadata, RecordedEvent } from '../../events/envelope.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
 import type { ChainedContent } from '../chain.js';
@@ -26,7 +34,9 @@ export function positionOf(event: { readonly position?: Position }): number {
   const commit = event.position?.commit;
   if (commit === undefined || commit < 0n || commit > BigInt(Number.MAX_SAFE_INTEGER)) {
     // Stream reads carry positions from EventStoreDB 22.6 on; older servers send none or 2^64-1.
-    throw new StoreUnavailableError(`EventStoreDB gave no usable log position (${String(commit)}): version 23.10 or later is needed`);
+    throw new StoreUnavailableError(
+      `EventStoreDB gave no usable log position (${String(commit)}): version 23.10 or later is needed`,
+    );
   }
   return Number(commit);
 }
@@ -102,9 +112,17 @@ export class EsdbCodec {
     const place = event.type.startsWith('$') ? undefined : this.names.parse(event.streamId);
     if (!place) return undefined;
     const raw = event.metadata;
-    const stored = (typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array) ? raw : {}) as unknown as StoredMetadata;
+    const stored = (typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array)
+      ? raw
+      : {}) as unknown as StoredMetadata;
     const { nexus_version: version = 1, nexus_event_id: event_id = event.id, ...metadata } = stored;
-    return { tenant: this.tenantOf(place.tenant), stream: place.stream, event_id, version, metadata: metadata as EventMetadata };
+    return {
+      tenant: this.tenantOf(place.tenant),
+      stream: place.stream,
+      event_id,
+      version,
+      metadata: metadata as EventMetadata,
+    };
   }
 
   private tenantOf(tenant: Tenant): Tenant {

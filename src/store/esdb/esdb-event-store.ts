@@ -68,7 +68,9 @@ export async function openEsdbEventStore(options: EsdbEventStoreOptions): Promis
     await probe(client, `${names.prefix}~probe~`);
   } catch (error) {
     await client.dispose().catch(() => undefined);
-    throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError('EventStoreDB cannot be reached', { cause: error });
+    throw error instanceof StoreUnavailableError
+      ? error
+      : new StoreUnavailableError('EventStoreDB cannot be reached', { cause: error });
   }
   return new EsdbEventStore(client, names, options);
 }
@@ -93,13 +95,20 @@ class EsdbEventStore implements EventStore {
     this.chain = new EsdbChain(client, names, this.codec, options.onBackgroundError ?? (() => undefined));
   }
 
-  append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  append(
+    tenant: Tenant,
+    stream: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     if (this.state !== 'open') return Promise.reject(new StoreUnavailableError(`the event store is ${this.state}`));
     // The client opens its batch-append call on its first append, which puts that append a few
     // ticks behind those called right after it: holding them until it is done keeps concurrent
     // appends reaching the server, and taking positions, in the order they were called.
     const first = this.firstAppend;
-    const appending = first ? first.then(() => this.appendNow(tenant, stream, events, expected)) : this.appendNow(tenant, stream, events, expected);
+    const appending = first
+      ? first.then(() => this.appendNow(tenant, stream, events, expected))
+      : this.appendNow(tenant, stream, events, expected);
     this.firstAppend ??= appending.then(
       () => undefined,
       () => undefined,
@@ -110,7 +119,12 @@ class EsdbEventStore implements EventStore {
     return appending;
   }
 
-  private async appendNow(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  private async appendNow(
+    tenant: Tenant,
+    stream: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     const name = this.names.stream(tenant, stream);
     const expectedRevision = toEsdbExpected(expected);
     const ids = events.map((event) => event.event_id);
@@ -128,16 +142,26 @@ class EsdbEventStore implements EventStore {
     // with the revision of the original instead of writing again
     let revision: bigint;
     try {
-      ({ nextExpectedRevision: revision } = await this.client.appendToStream(name, events.map(toEventData), { expectedRevision }));
+      ({ nextExpectedRevision: revision } = await this.client.appendToStream(name, events.map(toEventData), {
+        expectedRevision,
+      }));
     } catch (error) {
-      if (error instanceof WrongExpectedVersionError) throw new ConcurrencyError(stream, expected, fromEsdbCurrent(error.actualVersion));
-      if (error instanceof MaxAppendSizeExceededError) throw new RangeError(`stream ${stream}: the append is larger than EventStoreDB accepts (${error.maxAppendSize} bytes)`, { cause: error });
+      if (error instanceof WrongExpectedVersionError)
+        throw new ConcurrencyError(stream, expected, fromEsdbCurrent(error.actualVersion));
+      if (error instanceof MaxAppendSizeExceededError)
+        throw new RangeError(
+          `stream ${stream}: the append is larger than EventStoreDB accepts (${error.maxAppendSize} bytes)`,
+          { cause: error },
+        );
       throw storeError(error, `append to ${name}`);
     }
     // 3. read the events back: only a read tells each one's position
     const first = Number(revision) - events.length + 1;
     const result = await this.readBack(name, first, ids);
-    if (!result) throw new StoreUnavailableError(`EventStoreDB acknowledged an append to ${name}, but revisions ${first} on hold other events`);
+    if (!result)
+      throw new StoreUnavailableError(
+        `EventStoreDB acknowledged an append to ${name}, but revisions ${first} on hold other events`,
+      );
     this.recentIds.remember(name, ids, first);
     this.chain.request(tenant);
     return result;
@@ -209,7 +233,11 @@ class EsdbEventStore implements EventStore {
     this.assertReadable();
     const prefix = options.tenant ? this.names.tenant(options.tenant) : this.names.all;
     const batches = follow({
-      open: (after) => this.client.subscribeToAll({ fromPosition: readAfter(after), filter: streamNameFilter({ prefixes: [prefix] }) }),
+      open: (after) =>
+        this.client.subscribeToAll({
+          fromPosition: readAfter(after),
+          filter: streamNameFilter({ prefixes: [prefix] }),
+        }),
       after: options.after,
       batchSize: options.batchSize ?? 500,
       signal: options.signal ? AbortSignal.any([options.signal, this.lifetime.signal]) : this.lifetime.signal,

@@ -1,4 +1,10 @@
-import { ANY, NO_STREAM, STREAM_EXISTS, type AppendExpectedRevision, type CurrentRevision } from '@eventstore/db-client';
+import {
+  ANY,
+  NO_STREAM,
+  STREAM_EXISTS,
+  type AppendExpectedRevision,
+  type CurrentRevision,
+} from '@eventstore/db-client';
 import { createHash } from 'node:crypto';
 import type { Tenant } from '../../events/tenant.js';
 import type { ExpectedRevision } from '../event-store.js';
@@ -28,7 +34,8 @@ export interface EsdbNames {
 const PREFIX = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 export function esdbNames(prefix = 'nexus'): EsdbNames {
-  if (!PREFIX.test(prefix)) throw new RangeError(`an EventStoreDB prefix is a letter then up to 63 letters, digits or "_": "${prefix}"`);
+  if (!PREFIX.test(prefix))
+    throw new RangeError(`an EventStoreDB prefix is a letter then up to 63 letters, digits or "_": "${prefix}"`);
   const all = `${prefix}-`;
   const tenantPart = (tenant: Tenant): string => `${escapeSegment(tenant.org_id)}~${escapeSegment(tenant.project_id)}~`;
   return {
@@ -42,7 +49,10 @@ export function esdbNames(prefix = 'nexus'): EsdbNames {
       const parts = name.slice(all.length).split('~');
       if (parts.length !== 3) return undefined;
       try {
-        return { tenant: { org_id: unescapeSegment(parts[0]!), project_id: unescapeSegment(parts[1]!) }, stream: unescapeSegment(parts[2]!) };
+        return {
+          tenant: { org_id: unescapeSegment(parts[0]!), project_id: unescapeSegment(parts[1]!) },
+          stream: unescapeSegment(parts[2]!),
+        };
       } catch {
         return undefined;
       }
@@ -67,7 +77,9 @@ export function toEsdbExpected(expected: ExpectedRevision): AppendExpectedRevisi
       return STREAM_EXISTS;
   }
   if (!Number.isSafeInteger(expected) || expected < 0) {
-    throw new RangeError(`an expected revision is 'any', 'no_stream', 'stream_exists' or an integer ≥ 0, not ${String(expected)}`);
+    throw new RangeError(
+      `an expected revision is 'any', 'no_stream', 'stream_exists' or an integer ≥ 0, not ${String(expected)}`,
+    );
   }
   return BigInt(expected);
 }
@@ -91,4 +103,5 @@ export function esdbEventId(eventId: string): string {
 }
 
 /** This client (6.x) reads only `esdb://` and `esdb+discover://`; KurrentDB's schemes mean the same. */
-export const esdbConnectionString = (url: string): string => url.replace(/^(?:kurrentdb|kdb)(\+discover)?:\/\//, 'esdb$1://');
+export const esdbConnectionString = (url: string): string =>
+  url.replace(/^(?:kurrentdb|kdb)(\+discover)?:\/\//, 'esdb$1://');

@@ -41,7 +41,10 @@ export function catchUp(client: EventStoreDBClient, options: CatchUpOptions): Pr
     const pastUpTo = (position: Position): void => {
       if (upTo !== undefined && position.commit > BigInt(upTo)) end();
     };
-    const subscription = client.subscribeToAll({ fromPosition: readAfter(options.after), filter: serverFilter(options.filter, pastUpTo) });
+    const subscription = client.subscribeToAll({
+      fromPosition: readAfter(options.after),
+      filter: serverFilter(options.filter, pastUpTo),
+    });
     const finish = (error?: unknown): void => {
       if (state === 'done') return;
       state = 'done';
@@ -67,19 +70,27 @@ export function catchUp(client: EventStoreDBClient, options: CatchUpOptions): Pr
     });
     subscription.on('caughtUp', end);
     subscription.on('error', (error) => finish(error));
-    subscription.on('end', () => finish(new StoreUnavailableError('EventStoreDB ended a read of $all before it caught up')));
+    subscription.on('end', () =>
+      finish(new StoreUnavailableError('EventStoreDB ended a read of $all before it caught up')),
+    );
   });
 }
 
 function serverFilter(filter: AllFilter, checkpoint: (position: Position) => void) {
-  const checkpoints = { checkpointInterval: 10, checkpointReached: (_: unknown, position: Position) => checkpoint(position) };
+  const checkpoints = {
+    checkpointInterval: 10,
+    checkpointReached: (_: unknown, position: Position) => checkpoint(position),
+  };
   if ('streamPrefix' in filter) return streamNameFilter({ prefixes: [filter.streamPrefix], ...checkpoints });
   const alternatives = filter.types.map((type) => type.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&')).join('|');
   return eventTypeFilter({ regex: `^(?:${alternatives})$`, ...checkpoints });
 }
 
 /** The position of the last event of $all that `accept` takes, read backwards; 0 for none. */
-export async function lastPosition(client: EventStoreDBClient, accept: (event: AllStreamRecordedEvent) => boolean): Promise<number> {
+export async function lastPosition(
+  client: EventStoreDBClient,
+  accept: (event: AllStreamRecordedEvent) => boolean,
+): Promise<number> {
   const read = client.readAll({ direction: BACKWARDS, fromPosition: END });
   try {
     for await (const resolved of read) {
@@ -99,8 +110,19 @@ export async function lastPosition(client: EventStoreDBClient, accept: (event: A
  */
 export function probe(client: EventStoreDBClient, nothing: string, timeoutMs = 10_000): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const subscription = client.subscribeToAll({ fromPosition: END, filter: streamNameFilter({ prefixes: [nothing] }) });
-    const timer = setTimeout(() => settle(new StoreUnavailableError(`EventStoreDB sent no caught-up signal within ${timeoutMs} ms: version 23.10 or later is needed`)), timeoutMs);
+    const subscription = client.subscribeToAll({
+      fromPosition: END,
+      filter: streamNameFilter({ prefixes: [nothing] }),
+    });
+    const timer = setTimeout(
+      () =>
+        settle(
+          new StoreUnavailableError(
+            `EventStoreDB sent no caught-up signal within ${timeoutMs} ms: version 23.10 or later is needed`,
+          ),
+        ),
+      timeoutMs,
+    );
     let settled = false;
     const settle = (error?: unknown): void => {
       if (settled) return;
@@ -112,7 +134,9 @@ export function probe(client: EventStoreDBClient, nothing: string, timeoutMs = 1
     };
     subscription.on('caughtUp', () => settle());
     subscription.on('error', (error) => settle(error));
-    subscription.on('end', () => settle(new StoreUnavailableError('EventStoreDB ended a subscription to $all at once')));
+    subscription.on('end', () =>
+      settle(new StoreUnavailableError('EventStoreDB ended a subscription to $all at once')),
+    );
     subscription.resume();
   });
 }
@@ -198,11 +222,14 @@ async function* inBatches<T>(readable: Readable, max: number): AsyncGenerator<T[
 const backoff = (failures: number): number => Math.min(5_000, 100 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
 
 /** gRPC statuses that a new call would meet again. */
-const PERMANENT_STATUSES = new Set([3 /* INVALID_ARGUMENT */, 7 /* PERMISSION_DENIED */, 11 /* OUT_OF_RANGE */, 16 /* UNAUTHENTICATED */]);
+const PERMANENT_STATUSES = new Set([
+  3 /* INVALID_ARGUMENT */, 7 /* PERMISSION_DENIED */, 11 /* OUT_OF_RANGE */, 16 /* UNAUTHENTICATED */,
+]);
 
 /** An engine error that a new subscription may not meet: unavailable, timed out, dropped... */
 function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error) || error instanceof AccessDeniedError || error instanceof InvalidArgumentError) return false;
+  if (!(error instanceof Error) || error instanceof AccessDeniedError || error instanceof InvalidArgumentError)
+    return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'number') return !PERMANENT_STATUSES.has(code);
   return isCommandError(error) || code === 'ERR_STREAM_PREMATURE_CLOSE';

@@ -26,7 +26,9 @@ export class RecentIds {
     const found = ids.map((id) => this.landed.get(id));
     if (found.every((landing) => landing === undefined)) return { kind: 'unknown' };
     const first = found[0];
-    const same = first !== undefined && found.every((landing, i) => landing?.stream === stream && landing.revision === first.revision + i);
+    const same =
+      first !== undefined &&
+      found.every((landing, i) => landing?.stream === stream && landing.revision === first.revision + i);
     return same ? { kind: 'same', first: first.revision } : { kind: 'other' };
   }
 

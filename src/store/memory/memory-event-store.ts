@@ -47,7 +47,12 @@ class MemoryEventStore implements EventStore {
   private readonly commits = new CommitSignal();
   private closed = false;
 
-  async append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  async append(
+    tenant: Tenant,
+    stream: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     await Promise.resolve();
     if (this.closed) throw new StoreUnavailableError('the event store is closed');
     const tenantId = tenantKey(tenant);
@@ -68,8 +73,20 @@ class MemoryEventStore implements EventStore {
     const recorded = events.map((event, i): RecordedEvent => {
       const revision = actual + 1 + i;
       const { data, metadata } = texts[i]!;
-      const stored = { event: typedEvent({ ...event, position: this.log.length + 1, tenant, stream, revision }), link: '' };
-      const link = chainLink(this.heads.get(tenantId) ?? GENESIS, { tenant: tenantId, stream, revision, event_id: event.event_id, type: event.type, version: event.version, data, metadata });
+      const stored = {
+        event: typedEvent({ ...event, position: this.log.length + 1, tenant, stream, revision }),
+        link: '',
+      };
+      const link = chainLink(this.heads.get(tenantId) ?? GENESIS, {
+        tenant: tenantId,
+        stream,
+        revision,
+        event_id: event.event_id,
+        type: event.type,
+        version: event.version,
+        data,
+        metadata,
+      });
       const entry = { event: stored.event, link, size: data.length + metadata.length };
       this.heads.set(tenantId, link);
       this.log.push(entry);
@@ -105,7 +122,18 @@ class MemoryEventStore implements EventStore {
       const { event } = stored;
       if (tenantKey(event.tenant) !== tenantId) continue;
       const { position, stream, revision, event_id, type, version } = event;
-      if (walk.next({ tenant: tenantId, stream, revision, event_id, type, version, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }) !== stored.link) {
+      if (
+        walk.next({
+          tenant: tenantId,
+          stream,
+          revision,
+          event_id,
+          type,
+          version,
+          data: JSON.stringify(event.data),
+          metadata: JSON.stringify(event.metadata),
+        }) !== stored.link
+      ) {
         walk.fail(position, 'this event, or one before it, was changed');
         break;
       }
@@ -115,7 +143,12 @@ class MemoryEventStore implements EventStore {
   }
 
   subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
-    return followCommits(this.commits, (query) => this.readNow(query), () => !this.closed, options);
+    return followCommits(
+      this.commits,
+      (query) => this.readNow(query),
+      () => !this.closed,
+      options,
+    );
   }
 
   async close(): Promise<void> {
@@ -142,7 +175,14 @@ class MemoryEventStore implements EventStore {
   /** Where the event stored under `id` is, if one is. */
   private landing(id: string) {
     const stored = this.ids.get(id);
-    return stored && { tenant: tenantKey(stored.event.tenant), stream: stored.event.stream, revision: stored.event.revision, event: stored.event };
+    return (
+      stored && {
+        tenant: tenantKey(stored.event.tenant),
+        stream: stored.event.stream,
+        revision: stored.event.revision,
+        event: stored.event,
+      }
+    );
   }
 
   private assertOpen(): void {

@@ -82,7 +82,17 @@ function planAppend(append: AppendRequest, state: LogState, plan: BatchPlan): Ap
   let link = state.links.get(tenant) ?? GENESIS;
   const rows = events.map((event, i): StoredEvent => {
     const { event_id, type, version, data, metadata } = event;
-    const row: StoredEvent = { position: state.head + 1 + i, tenant, stream, revision: actual + 1 + i, event_id, type, version, data, metadata };
+    const row: StoredEvent = {
+      position: state.head + 1 + i,
+      tenant,
+      stream,
+      revision: actual + 1 + i,
+      event_id,
+      type,
+      version,
+      data,
+      metadata,
+    };
     link = chainLink(link, row);
     plan.rows.push({ chain: link, ...row });
     state.known.set(row.event_id, row);

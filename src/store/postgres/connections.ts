@@ -43,7 +43,11 @@ export class CommitInDoubtError extends Error {
  * left in doubt (the rollback failed too, or COMMIT got no answer) is closed rather than
  * returned to the pool. Throws `CommitInDoubtError` when COMMIT got no answer.
  */
-export async function inTransaction<T>(pool: pg.Pool, begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  begin: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   // A dropped connection is also reported as an event, even when a query fails with it.
   const ignore = (): void => undefined;

@@ -35,7 +35,10 @@ export async function wasRecorded(rows: readonly StoredEvent[], options: InDoubt
   });
 }
 
-async function storedUnderLock(ids: readonly string[], { pool, names, withinMs }: InDoubtOptions): Promise<Map<string, StoredEvent>> {
+async function storedUnderLock(
+  ids: readonly string[],
+  { pool, names, withinMs }: InDoubtOptions,
+): Promise<Map<string, StoredEvent>> {
   const deadline = Date.now() + withinMs;
   for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
     const left = Math.max(1, deadline - Date.now());
@@ -49,7 +52,12 @@ async function storedUnderLock(ids: readonly string[], { pool, names, withinMs }
 }
 
 /** Read only, and waiting for the lock no longer than `lockTimeoutMs`. */
-function lookUp(pool: pg.Pool, names: LogNames, ids: readonly string[], lockTimeoutMs: number): Promise<Map<string, StoredEvent>> {
+function lookUp(
+  pool: pg.Pool,
+  names: LogNames,
+  ids: readonly string[],
+  lockTimeoutMs: number,
+): Promise<Map<string, StoredEvent>> {
   const begin = `BEGIN READ ONLY; SET LOCAL lock_timeout = ${Math.ceil(lockTimeoutMs)}; SELECT pg_advisory_xact_lock(${names.appendLock})`;
   return inTransaction(pool, begin, async (client) => {
     const text = `SELECT ${FIELDS.join(', ')} FROM ${names.events} WHERE event_id = ANY ($1::text[])`;
@@ -74,4 +82,5 @@ async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /** Out of reach, overloaded, shutting down or the lock still held: worth another try. A wrong statement is not. */
-const transient = (error: unknown): boolean => !(error instanceof pg.DatabaseError) || /^(08|53|57|55P03)/.test(error.code ?? '');
+const transient = (error: unknown): boolean =>
+  !(error instanceof pg.DatabaseError) || /^(08|53|57|55P03)/.test(error.code ?? '');

@@ -62,11 +62,19 @@ const CHAIN_PAGE = 5000;
  */
 export async function openPostgresEventStore(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
   const names = logNames(options.schema ?? 'nexus');
-  const connection: ConnectionOptions = { connectionString: options.connectionString, connectTimeoutMs: options.connectTimeoutMs ?? 5_000 };
+  const connection: ConnectionOptions = {
+    connectionString: options.connectionString,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+  };
   const pool = createPool(connection, `nexus:${names.schema}`, options.poolSize ?? 10);
   try {
     await inTransaction(pool, 'BEGIN', (client) => migrate(client, names));
-    return new PgEventStore(pool, names, options, () => new pg.Client(clientConfig(connection, `nexus-listen:${names.schema}`)));
+    return new PgEventStore(
+      pool,
+      names,
+      options,
+      () => new pg.Client(clientConfig(connection, `nexus-listen:${names.schema}`)),
+    );
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw unavailable(error, `open the event log in schema ${names.schema}`);
@@ -99,7 +107,11 @@ class PgEventStore implements PostgresEventStore {
       const rows = await this.rows<StoredEvent>(this.sql.feed.all, [after, Number.MAX_SAFE_INTEGER, limit, PAGE_BYTES]);
       const bytes = rows.reduce((sum, row) => sum + row.data.length + row.metadata.length, 0);
       // Cut short by its bytes, a page may be followed by more: see FeedQuery.maxBytes.
-      return { events: rows.map((row) => this.toRecorded(row)), bytes, more: rows.length === limit || bytes >= PAGE_BYTES };
+      return {
+        events: rows.map((row) => this.toRecorded(row)),
+        bytes,
+        more: rows.length === limit || bytes >= PAGE_BYTES,
+      };
     }, options.recentKeep ?? 10_000);
     this.writer = new BatchWriter({
       pool,
@@ -133,7 +145,12 @@ class PgEventStore implements PostgresEventStore {
     this.poll.unref();
   }
 
-  append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  append(
+    tenant: Tenant,
+    stream: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     if (this.state !== 'open') return Promise.reject(new StoreUnavailableError(`the event store is ${this.state}`));
     return this.writer.append(tenant, stream, events, expected);
   }
@@ -146,7 +163,15 @@ class PgEventStore implements PostgresEventStore {
   async readFeed(query: FeedQuery): Promise<RecordedEvent[]> {
     this.assertOpen();
     if (query.types?.length === 0) return [];
-    return this.readFeedNow(query.tenant && tenantKey(query.tenant), query.after, query.upTo ?? Number.MAX_SAFE_INTEGER, query.limit, query.types, query.maxBytes, query.withoutPayloads);
+    return this.readFeedNow(
+      query.tenant && tenantKey(query.tenant),
+      query.after,
+      query.upTo ?? Number.MAX_SAFE_INTEGER,
+      query.limit,
+      query.types,
+      query.maxBytes,
+      query.withoutPayloads,
+    );
   }
 
   async headPosition(): Promise<number> {
@@ -157,7 +182,8 @@ class PgEventStore implements PostgresEventStore {
     this.assertOpen();
     const key = tenantKey(tenant);
     const verify = (client: pg.PoolClient) => {
-      const read = async <R extends pg.QueryResultRow>(statement: Statement, values: unknown[]) => (await client.query<R>({ ...statement, values })).rows;
+      const read = async <R extends pg.QueryResultRow>(statement: Statement, values: unknown[]) =>
+        (await client.query<R>({ ...statement, values })).rows;
       return verifyPages(
         (after) => read<StoredLink>(this.sql.chainPage, [key, after, CHAIN_PAGE, PAGE_BYTES]),
         async () => (await read<StoredHead>(this.sql.chainHead, [key]))[0],
@@ -165,9 +191,11 @@ class PgEventStore implements PostgresEventStore {
     };
     // One snapshot: the rows and the stored head come from the same moment, however many
     // commits land meanwhile.
-    return inTransaction(this.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', verify).catch((error: unknown) => {
-      throw unavailable(error, 'verify the hash chain');
-    });
+    return inTransaction(this.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', verify).catch(
+      (error: unknown) => {
+        throw unavailable(error, 'verify the hash chain');
+      },
+    );
   }
 
   async *subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
@@ -182,7 +210,8 @@ class PgEventStore implements PostgresEventStore {
     while (this.state === 'open' && !options.signal?.aborted) {
       // Taken before reading: a tail that moves during the read ends the wait below at once.
       const moved = this.tail.next();
-      const { events, scannedTo } = this.tail.page(after, limit, tenant) ?? (await this.readBehindTail(tenant, after, limit));
+      const { events, scannedTo } =
+        this.tail.page(after, limit, tenant) ?? (await this.readBehindTail(tenant, after, limit));
       if (events.length > 0) yield events;
       if (scannedTo > after) after = scannedTo;
       else await CommitSignal.until(moved, options.signal);
@@ -223,7 +252,17 @@ class PgEventStore implements PostgresEventStore {
   ): Promise<RecordedEvent[]> {
     const { feed } = this.sql;
     const lean = withoutPayloads && !types;
-    const statement = tenant ? (types ? feed.tenantTypes : lean ? feed.tenantLean : feed.tenant) : types ? feed.types : lean ? feed.lean : feed.all;
+    const statement = tenant
+      ? types
+        ? feed.tenantTypes
+        : lean
+          ? feed.tenantLean
+          : feed.tenant
+      : types
+        ? feed.types
+        : lean
+          ? feed.lean
+          : feed.all;
     const values: unknown[] = [after, upTo, limit, maxBytes];
     if (tenant) values.push(tenant);
     if (types) values.push(types);
@@ -242,7 +281,17 @@ class PgEventStore implements PostgresEventStore {
   private toRecorded(row: StoredEvent): RecordedEvent {
     const { position, stream, revision, event_id, type, version } = row;
     const data = this.upcast(type, version, JSON.parse(row.data));
-    return typedEvent({ position, tenant: this.tenantOf(row.tenant), stream, revision, event_id, type, version, data, metadata: JSON.parse(row.metadata) as EventMetadata });
+    return typedEvent({
+      position,
+      tenant: this.tenantOf(row.tenant),
+      stream,
+      revision,
+      event_id,
+      type,
+      version,
+      data,
+      metadata: JSON.parse(row.metadata) as EventMetadata,
+    });
   }
 
   private assertOpen(): void {

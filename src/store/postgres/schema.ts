@@ -109,8 +109,13 @@ export function statements(names: LogNames) {
     const where = ['position > $1 AND position <= $2'];
     if (tenant) where.push('tenant = $5');
     if (types) where.push(`type = ANY ($${tenant ? 6 : 5}::text[])`);
-    const name = ['feed', tenant && 'tenant', types && 'types', columns === LEAN_COLUMNS && 'lean'].filter(Boolean).join('_');
-    return prepared(name, withinBytes(`SELECT ${columns} FROM ${events} WHERE ${where.join(' AND ')} ORDER BY position LIMIT $3`, '$4'));
+    const name = ['feed', tenant && 'tenant', types && 'types', columns === LEAN_COLUMNS && 'lean']
+      .filter(Boolean)
+      .join('_');
+    return prepared(
+      name,
+      withinBytes(`SELECT ${columns} FROM ${events} WHERE ${where.join(' AND ')} ORDER BY position LIMIT $3`, '$4'),
+    );
   };
   return {
     /** One round trip: the lock is granted once every earlier append of the log has committed. */
@@ -145,7 +150,11 @@ export function statements(names: LogNames) {
     head: prepared('head', `SELECT COALESCE(max(position), 0) AS head FROM ${events}`),
     chainPage: prepared(
       'chain_page',
-      withinBytes(`SELECT ${COLUMNS}, chain FROM ${events} WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3`, '$4', `${COLUMNS}, chain`),
+      withinBytes(
+        `SELECT ${COLUMNS}, chain FROM ${events} WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3`,
+        '$4',
+        `${COLUMNS}, chain`,
+      ),
     ),
     chainHead: prepared('chain_head', `SELECT position, chain FROM ${chainHeads} WHERE tenant = $1`),
     /** The feed, with or without a tenant and a type filter: one statement each, so each gets the plan that fits. */

@@ -4,7 +4,10 @@ import { PAGE_BYTES, StoreUnavailableError } from '../event-store.js';
 import { RecentEvents } from '../recent-events.js';
 
 /** The whole log after a position, from the database, roughly the memory its events take, and whether more may follow. */
-export type ReadLog = (after: number, limit: number) => Promise<{ events: RecordedEvent[]; bytes: number; more: boolean }>;
+export type ReadLog = (
+  after: number,
+  limit: number,
+) => Promise<{ events: RecordedEvent[]; bytes: number; more: boolean }>;
 
 export interface TailPage {
   readonly events: RecordedEvent[];
@@ -56,7 +59,10 @@ export class LogTail {
     const events = this.recent.read(after, this.tailPosition, limit, PAGE_BYTES, tenant);
     if (!events) return undefined;
     // A page cut short by its bytes is not the end: only an empty one says memory holds no more.
-    return { events, scannedTo: events.length > 0 ? events[events.length - 1]!.position : Math.max(after, this.tailPosition) };
+    return {
+      events,
+      scannedTo: events.length > 0 ? events[events.length - 1]!.position : Math.max(after, this.tailPosition),
+    };
   }
 
   /** This instance committed `written`: when the tail holds all before it, it follows at once. */
@@ -75,7 +81,7 @@ export class LogTail {
     try {
       do {
         this.readAgain = false;
-        for (let more = true; more && !this.stopped; ) {
+        for (let more = true; more && !this.stopped;) {
           const page = await this.read(this.tailPosition, PAGE);
           more = page.more;
           this.advance(page.events, page.bytes);
@@ -102,7 +108,10 @@ export class LogTail {
   /** `events`: every event after some position, in order, up to the last one. */
   private advance(events: readonly RecordedEvent[], bytes: number): void {
     // This instance's commits may have moved the tail while a read was in flight.
-    const fresh = events.length > 0 && events[0]!.position <= this.tailPosition ? events.filter((e) => e.position > this.tailPosition) : events;
+    const fresh =
+      events.length > 0 && events[0]!.position <= this.tailPosition
+        ? events.filter((e) => e.position > this.tailPosition)
+        : events;
     if (fresh.length === 0) return;
     this.recent.push(fresh, bytes);
     this.tailPosition = fresh[fresh.length - 1]!.position;

@@ -2,8 +2,23 @@ import type pg from 'pg';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
 import { conflictError, settleEach, type Settleable } from '../append-outcome.js';
-import { typedEvent, type AppendResult, type StoreUnavailableError, type EventToAppend, type ExpectedRevision } from '../event-store.js';
-import { planBatch, serialize, streamKey, type AppendRequest, type SerializedEvent, type BatchPlan, type LogState, type StoredEvent } from './append-plan.js';
+import {
+  typedEvent,
+  type AppendResult,
+  type StoreUnavailableError,
+  type EventToAppend,
+  type ExpectedRevision,
+} from '../event-store.js';
+import {
+  planBatch,
+  serialize,
+  streamKey,
+  type AppendRequest,
+  type SerializedEvent,
+  type BatchPlan,
+  type LogState,
+  type StoredEvent,
+} from './append-plan.js';
 import { CommitInDoubtError, inTransaction, isRefusedData, unavailable } from './connections.js';
 import { wasRecorded } from './in-doubt.js';
 import type { LogNames, Statements } from './schema.js';
@@ -60,7 +75,12 @@ export class BatchWriter {
 
   constructor(private readonly options: WriterOptions) {}
 
-  append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  append(
+    tenant: Tenant,
+    stream: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     // Serialized at once, outside the lock: an event JSON cannot hold fails its own append only.
     let serialized: SerializedEvent[];
     try {
@@ -69,7 +89,15 @@ export class BatchWriter {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ tenant: tenantKey(tenant), stream, events: serialized, given: events, expected, resolve, reject });
+      this.queue.push({
+        tenant: tenantKey(tenant),
+        stream,
+        events: serialized,
+        given: events,
+        expected,
+        resolve,
+        reject,
+      });
       // Started in a microtask: the appends made in the rest of this turn join the transaction.
       this.writing ??= Promise.resolve().then(() => this.drain());
     });
@@ -101,7 +129,11 @@ export class BatchWriter {
     let sent: Planned | undefined;
     let committed: Planned;
     try {
-      committed = await inTransaction(this.options.pool, this.options.sql.beginAppend, async (client) => (sent = await this.write(client, batch)));
+      committed = await inTransaction(
+        this.options.pool,
+        this.options.sql.beginAppend,
+        async (client) => (sent = await this.write(client, batch)),
+      );
     } catch (error) {
       if (error instanceof CommitInDoubtError && sent) {
         await this.settleInDoubt(batch, sent, error);
@@ -126,7 +158,11 @@ export class BatchWriter {
    * the appends that wrote fail as before the COMMIT (the caller may retry: nothing was
    * recorded); if the log cannot be asked in time, they fail too, their outcome unknown.
    */
-  private async settleInDoubt(batch: readonly PendingAppend[], { plan, headBefore }: Planned, error: CommitInDoubtError): Promise<void> {
+  private async settleInDoubt(
+    batch: readonly PendingAppend[],
+    { plan, headBefore }: Planned,
+    error: CommitInDoubtError,
+  ): Promise<void> {
     let lost: StoreUnavailableError | undefined;
     if (plan.rows.length > 0) {
       const { pool, names, inDoubtMs = 10_000 } = this.options;
@@ -200,7 +236,12 @@ export class BatchWriter {
   }
 
   /** `lost`: the transaction did not commit (or may not have), and the appends that wrote fail with it. */
-  private settle(batch: readonly PendingAppend[], plan: BatchPlan, headBefore: number, lost?: StoreUnavailableError): void {
+  private settle(
+    batch: readonly PendingAppend[],
+    plan: BatchPlan,
+    headBefore: number,
+    lost?: StoreUnavailableError,
+  ): void {
     const { tenantOf } = this.options;
     const written: RecordedEvent[] = [];
     let bytes = 0;
@@ -214,7 +255,17 @@ export class BatchWriter {
         const { data, metadata } = pending.given[j]!;
         const { position, revision, event_id, type, version } = row;
         bytes += row.data.length + row.metadata.length;
-        return typedEvent({ position, tenant: tenantOf(row.tenant), stream, revision, event_id, type, version, data, metadata });
+        return typedEvent({
+          position,
+          tenant: tenantOf(row.tenant),
+          stream,
+          revision,
+          event_id,
+          type,
+          version,
+          data,
+          metadata,
+        });
       });
       written.push(...events);
       return { revision: outcome.revision, events };

@@ -2,7 +2,14 @@ import type { RecordedEvent } from '../../events/envelope.js';
 import { tenantKey, type Tenant } from '../../events/tenant.js';
 import type { CommitSignal } from '../commit-signal.js';
 import { conflictError, settleEach, type Settleable } from '../append-outcome.js';
-import { StoreUnavailableError, typedEvent, UnstorableEventError, type AppendResult, type EventToAppend, type ExpectedRevision } from '../event-store.js';
+import {
+  StoreUnavailableError,
+  typedEvent,
+  UnstorableEventError,
+  type AppendResult,
+  type EventToAppend,
+  type ExpectedRevision,
+} from '../event-store.js';
 import type { LogReader } from './log-reader.js';
 import { encodeAppend } from './wire.js';
 import type { WireAppend, WireResult, WriterAnswer, WriterChannel } from './writer-channel.js';
@@ -44,7 +51,12 @@ export class AppendQueue {
 
   constructor(private readonly options: AppendQueueOptions) {}
 
-  append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  append(
+    tenant: Tenant,
+    stream: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ tenant, stream, events, expected, resolve, reject });
       if (!this.sendScheduled) {
@@ -99,7 +111,13 @@ export class AppendQueue {
       const { tenant, stream, expected, events } = pending;
       let wire: WireAppend['events'];
       try {
-        wire = events.map(({ event_id, type, version, data, metadata }) => ({ event_id, type, version, data: JSON.stringify(data) ?? 'null', metadata: JSON.stringify(metadata) }));
+        wire = events.map(({ event_id, type, version, data, metadata }) => ({
+          event_id,
+          type,
+          version,
+          data: JSON.stringify(data) ?? 'null',
+          metadata: JSON.stringify(metadata),
+        }));
       } catch (error) {
         // Data JSON cannot hold (a cycle, a BigInt, nesting past the stack) fails its own append only.
         pending.reject(new UnstorableEventError(`the events of ${stream} cannot be stored as JSON`, { cause: error }));
@@ -122,20 +140,20 @@ export class AppendQueue {
     const outcomes = batch.map((pending, i): AppendResult | Error => {
       const result = results[i]!;
       if (result.kind === 'conflict') return conflictError(pending.stream, pending.expected, result);
-      if (result.kind === 'duplicate') return { revision: result.revision, events: reader.atPositions(result.positions) };
-      const recorded = pending.events.map(
-        (event, j): RecordedEvent =>
-          typedEvent({
-            position: result.positions[j]!,
-            tenant: reader.tenantOf(tenantKey(pending.tenant)),
-            stream: pending.stream,
-            revision: result.revision - pending.events.length + 1 + j,
-            event_id: event.event_id,
-            type: event.type,
-            version: event.version,
-            data: event.data,
-            metadata: event.metadata,
-          }),
+      if (result.kind === 'duplicate')
+        return { revision: result.revision, events: reader.atPositions(result.positions) };
+      const recorded = pending.events.map((event, j): RecordedEvent =>
+        typedEvent({
+          position: result.positions[j]!,
+          tenant: reader.tenantOf(tenantKey(pending.tenant)),
+          stream: pending.stream,
+          revision: result.revision - pending.events.length + 1 + j,
+          event_id: event.event_id,
+          type: event.type,
+          version: event.version,
+          data: event.data,
+          metadata: event.metadata,
+        }),
       );
       if (recorded.length > 0) {
         // Appends commit in order: each one's events follow the previous one's.

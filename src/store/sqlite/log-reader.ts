@@ -35,7 +35,9 @@ export class LogReader {
     this.db.pragma('cache_size = -65536');
     this.sql = {
       stream: this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE tenant = ? AND stream = ? ORDER BY revision`).raw(),
-      positions: this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(),
+      positions: this.db
+        .prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position`)
+        .raw(),
       all: this.feedStatements('position > ? AND position <= ?'),
       tenant: this.feedStatements('tenant = ? AND position > ? AND position <= ?'),
       head: this.db.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck(),
@@ -73,7 +75,8 @@ export class LogReader {
 
   /** The three statements of a feed query: the rows, the rows without payloads, the rows' sizes only. */
   private feedStatements(where: string): FeedStatements {
-    const query = (columns: string) => this.db.prepare(`SELECT ${columns} FROM events WHERE ${where} ORDER BY position LIMIT ?`).raw();
+    const query = (columns: string) =>
+      this.db.prepare(`SELECT ${columns} FROM events WHERE ${where} ORDER BY position LIMIT ?`).raw();
     return { rows: query(COLUMNS), lean: query(LEAN_COLUMNS), sizes: query(SIZE_COLUMNS) };
   }
 
@@ -81,7 +84,14 @@ export class LogReader {
    * A page within `maxBytes`: the sizes of the rows are read first (SQLite measures them
    * without handing their text over), then only the rows that fit.
    */
-  private page(statements: FeedStatements, args: unknown[], upTo: number, limit: number, maxBytes: number, lean: boolean): RecordedEvent[] {
+  private page(
+    statements: FeedStatements,
+    args: unknown[],
+    upTo: number,
+    limit: number,
+    maxBytes: number,
+    lean: boolean,
+  ): RecordedEvent[] {
     const sizes = statements.sizes.all(...args, upTo, limit) as Array<[position: number, bytes: number]>;
     if (sizes.length === 0) return [];
     let bytes = 0;
@@ -105,7 +115,17 @@ export class LogReader {
     return this.page(statements, [...tenant, ...types, query.after], upTo, query.limit, maxBytes, false);
   }
 
-  private toRecorded([position, tenant, stream, revision, event_id, type, version, data, metadata]: EventRow): RecordedEvent {
+  private toRecorded([
+    position,
+    tenant,
+    stream,
+    revision,
+    event_id,
+    type,
+    version,
+    data,
+    metadata,
+  ]: EventRow): RecordedEvent {
     return typedEvent({
       position,
       tenant: this.tenantOf(tenant),

@@ -13,7 +13,9 @@ export function acquireProcessLock(path: string): Database.Database {
   const lock = new Database(path, { timeout: 0 });
   try {
     lock.pragma('locking_mode = EXCLUSIVE');
-    lock.exec(`CREATE TABLE IF NOT EXISTS owner (pid INTEGER); DELETE FROM owner; INSERT INTO owner VALUES (${process.pid});`);
+    lock.exec(
+      `CREATE TABLE IF NOT EXISTS owner (pid INTEGER); DELETE FROM owner; INSERT INTO owner VALUES (${process.pid});`,
+    );
     return lock;
   } catch (cause) {
     lock.close();

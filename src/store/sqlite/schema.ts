@@ -25,7 +25,17 @@ export const SCHEMA = `
 `;
 
 /** A row as `SELECT ${COLUMNS}` returns it in raw mode (arrays are cheaper to build than objects). */
-export type EventRow = [position: number, tenant: string, stream: string, revision: number, event_id: string, type: string, version: number, data: string, metadata: string];
+export type EventRow = [
+  position: number,
+  tenant: string,
+  stream: string,
+  revision: number,
+  event_id: string,
+  type: string,
+  version: number,
+  data: string,
+  metadata: string,
+];
 
 export const COLUMNS = 'position, tenant, stream, revision, event_id, type, version, data, metadata';
 

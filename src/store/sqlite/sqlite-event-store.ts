@@ -90,7 +90,12 @@ class SqliteEventStore implements EventStore {
     });
   }
 
-  append(tenant: Tenant, stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  append(
+    tenant: Tenant,
+    stream: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     if (this.state !== 'open') return Promise.reject(new StoreUnavailableError(`the event store is ${this.state}`));
     return this.appends.append(tenant, stream, events, expected);
   }
@@ -114,7 +119,9 @@ class SqliteEventStore implements EventStore {
   async verifyChain(tenant: Tenant): Promise<ChainVerification> {
     this.assertReadable();
     const answer = await new Promise<{ result?: ChainVerification; failure?: string }>((resolve, reject) => {
-      const worker = new Worker(new URL('./verify.worker.js', import.meta.url), { workerData: { path: this.options.path, tenant: tenantKey(tenant) } });
+      const worker = new Worker(new URL('./verify.worker.js', import.meta.url), {
+        workerData: { path: this.options.path, tenant: tenantKey(tenant) },
+      });
       worker.once('message', resolve);
       worker.once('error', reject);
       worker.once('exit', () => resolve({ failure: 'the verification thread stopped' }));
@@ -124,7 +131,12 @@ class SqliteEventStore implements EventStore {
   }
 
   subscribe(options: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]> {
-    return followCommits(this.commits, (query) => this.readFeedNow(query), () => this.state === 'open', options);
+    return followCommits(
+      this.commits,
+      (query) => this.readFeedNow(query),
+      () => this.state === 'open',
+      options,
+    );
   }
 
   async close(): Promise<void> {
@@ -153,11 +165,19 @@ class SqliteEventStore implements EventStore {
     const upTo = query.upTo ?? Number.MAX_SAFE_INTEGER;
     const maxBytes = query.maxBytes ?? PAGE_BYTES;
     const types = query.types && new Set(query.types);
-    const fromMemory = this.recent.read(query.after, upTo, query.limit, maxBytes, query.tenant && tenantKey(query.tenant), types);
+    const fromMemory = this.recent.read(
+      query.after,
+      upTo,
+      query.limit,
+      maxBytes,
+      query.tenant && tenantKey(query.tenant),
+      types,
+    );
     return fromMemory ?? this.reader.feed(query, upTo, maxBytes);
   }
 
   private assertReadable(): void {
-    if (this.state === 'closed' || this.state === 'broken') throw new StoreUnavailableError(`the event store is ${this.state}`);
+    if (this.state === 'closed' || this.state === 'broken')
+      throw new StoreUnavailableError(`the event store is ${this.state}`);
   }
 }

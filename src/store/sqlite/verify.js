@@ -12,7 +12,9 @@ import { verifyRows } from '../chain-check.js';
 export function verifyTenantChain(path, tenant) {
   const db = new Database(path, { readonly: true });
   try {
-    const rows = db.prepare('SELECT position, tenant, stream, revision, event_id, type, version, data, metadata, chain FROM events WHERE tenant = ? ORDER BY position');
+    const rows = db.prepare(
+      'SELECT position, tenant, stream, revision, event_id, type, version, data, metadata, chain FROM events WHERE tenant = ? ORDER BY position',
+    );
     const head = db.prepare('SELECT position, chain FROM chain_heads WHERE tenant = ?');
     // One read transaction: the rows and the stored head come from the same moment, however many
     // commits land meanwhile.

@@ -57,7 +57,8 @@ export function decodeAppends(text) {
     const count = Number(take());
     /** @type {WireEvent[]} */
     const events = [];
-    for (let i = 0; i < count; i++) events.push({ event_id: take(), type: take(), version: Number(take()), data: take(), metadata: take() });
+    for (let i = 0; i < count; i++)
+      events.push({ event_id: take(), type: take(), version: Number(take()), data: take(), metadata: take() });
     appends.push({ tenant, stream, expected, events });
   }
   return appends;

@@ -50,15 +50,42 @@ export function openWriter(path, schema) {
     const actual = /** @type {number | null} */ (sql.lastRevision.get(tenant, stream)) ?? -1;
     // The main thread encoded an ExpectedRevision; the wire types it loosely.
     const expected = /** @type {import('../event-store.js').ExpectedRevision} */ (append.expected);
-    const refused = checkAppend({ tenant, stream, expected, events }, actual, (id) => /** @type {Row | undefined} */ (sql.byEventId.get(id)));
-    if (refused?.kind === 'duplicate') return { kind: 'duplicate', revision: refused.revision, positions: refused.rows.map((row) => row.position) };
+    const refused = checkAppend(
+      { tenant, stream, expected, events },
+      actual,
+      (id) => /** @type {Row | undefined} */ (sql.byEventId.get(id)),
+    );
+    if (refused?.kind === 'duplicate')
+      return { kind: 'duplicate', revision: refused.revision, positions: refused.rows.map((row) => row.position) };
     if (refused) return refused;
     let link = heads.get(tenant) ?? /** @type {string | undefined} */ (sql.head.get(tenant)) ?? GENESIS;
     let position = 0;
     const positions = events.map((e, i) => {
-      const stored = { tenant, stream, revision: actual + 1 + i, event_id: e.event_id, type: e.type, version: e.version, data: e.data, metadata: e.metadata };
+      const stored = {
+        tenant,
+        stream,
+        revision: actual + 1 + i,
+        event_id: e.event_id,
+        type: e.type,
+        version: e.version,
+        data: e.data,
+        metadata: e.metadata,
+      };
       link = chainLink(link, stored);
-      position = Number(sql.insert.run(tenant, stream, stored.revision, e.event_id, e.type, e.version, e.data, e.metadata, recordedAt, link).lastInsertRowid);
+      position = Number(
+        sql.insert.run(
+          tenant,
+          stream,
+          stored.revision,
+          e.event_id,
+          e.type,
+          e.version,
+          e.data,
+          e.metadata,
+          recordedAt,
+          link,
+        ).lastInsertRowid,
+      );
       return position;
     });
     if (events.length > 0) {
@@ -104,7 +131,7 @@ function addChainTo(db) {
     );
     /** @type {Map<string, { position: number, link: string }>} */
     const links = new Map();
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const rows = /** @type {Array<import('../chain.js').ChainedContent & { position: number }>} */ (page.all(after));
       if (rows.length === 0) break;
       for (const row of rows) {

@@ -23,7 +23,8 @@ export class AsksView {
   private barred(ask: PendingAsk): string | undefined {
     const { principal, four_eyes } = this.session;
     if (!principal.roles.includes('approver')) return 'Deciding needs an approver key.';
-    if (barsRequester(four_eyes, principal, ask.requested_by)) return 'You requested this: someone else decides it (four eyes).';
+    if (barsRequester(four_eyes, principal, ask.requested_by))
+      return 'You requested this: someone else decides it (four eyes).';
     return undefined;
   }
 
@@ -44,7 +45,13 @@ export class AsksView {
 
   private row(ask: PendingAsk): HTMLLIElement {
     const message = h('p', { class: 'ask-message', role: 'status' });
-    const reason = h('input', { type: 'text', class: 'reason', placeholder: 'reason (optional)', 'aria-label': `Reason for the decision on ${ask.command_type}`, maxlength: 2000 });
+    const reason = h('input', {
+      type: 'text',
+      class: 'reason',
+      placeholder: 'reason (optional)',
+      'aria-label': `Reason for the decision on ${ask.command_type}`,
+      maxlength: 2000,
+    });
     // aria-disabled rather than disabled: a disabled button loses the keyboard focus.
     const busy = (on: boolean) => buttons.forEach((button) => button.setAttribute('aria-disabled', String(on)));
     const decide = (decision: 'approve' | 'deny') => () => {
@@ -53,7 +60,8 @@ export class AsksView {
       message.textContent = `sending ${decision}…`;
       const body = reason.value.trim() === '' ? { decision } : { decision, reason: reason.value.trim() };
       api('POST', `/approvals/${encodeURIComponent(ask.ask_id)}/decide`, body).then(
-        () => (message.textContent = `${decision === 'approve' ? 'approval' : 'denial'} recorded; waiting for the report`),
+        () =>
+          (message.textContent = `${decision === 'approve' ? 'approval' : 'denial'} recorded; waiting for the report`),
         (error: unknown) => {
           message.textContent = error instanceof ApiError ? `${error.message} (${error.code})` : String(error);
           busy(false);
@@ -63,21 +71,35 @@ export class AsksView {
     const label = `${ask.command_type} (${ask.risk_level}) asked by ${ask.requested_by}`;
     const barred = this.barred(ask);
     const buttons = [
-      h('button', { type: 'button', class: 'approve', 'aria-label': `Approve ${label}`, onclick: decide('approve') }, 'Approve'),
+      h(
+        'button',
+        { type: 'button', class: 'approve', 'aria-label': `Approve ${label}`, onclick: decide('approve') },
+        'Approve',
+      ),
       h('button', { type: 'button', class: 'deny', 'aria-label': `Deny ${label}`, onclick: decide('deny') }, 'Deny'),
     ];
     const row = h(
       'li',
       { class: `ask risk-${ask.risk_level}`, 'data-ask-id': ask.ask_id, 'data-risk': ask.risk_level },
-      h('div', { class: 'ask-head' },
+      h(
+        'div',
+        { class: 'ask-head' },
         h('span', { class: `badge risk-${ask.risk_level}` }, ask.risk_level),
         h('strong', {}, ask.command_type),
         h('span', { class: 'muted' }, `asked by ${ask.requested_by} at ${time(ask.created_at)}`),
         h('span', { class: 'expiry', 'data-expires': ask.expires_at, title: `expires at ${ask.expires_at}` }),
       ),
       h('p', {}, ask.description),
-      h('details', { open: true }, h('summary', {}, 'Exact payload (approval is bound to its hash)'), h('pre', { class: 'payload' }, json(ask.payload)), h('p', { class: 'muted hash' }, `sha-256 ${ask.payload_hash}`)),
-      barred === undefined ? h('div', { class: 'actions' }, reason, ...buttons) : h('p', { class: 'muted barred' }, barred),
+      h(
+        'details',
+        { open: true },
+        h('summary', {}, 'Exact payload (approval is bound to its hash)'),
+        h('pre', { class: 'payload' }, json(ask.payload)),
+        h('p', { class: 'muted hash' }, `sha-256 ${ask.payload_hash}`),
+      ),
+      barred === undefined
+        ? h('div', { class: 'actions' }, reason, ...buttons)
+        : h('p', { class: 'muted barred' }, barred),
       message,
     );
     this.rows.set(ask.ask_id, row);

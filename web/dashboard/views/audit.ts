@@ -25,7 +25,7 @@ export class AuditView {
     this.body.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
     try {
       let records: ApprovalRecord[] = [];
-      for (let after = 0, more = true; more; ) {
+      for (let after = 0, more = true; more;) {
         const page = await api<Page>('GET', `/audit/approvals?format=json&limit=500&after=${after}`);
         records = [...records, ...page.approvals].slice(-SHOWN);
         after = page.next_after;
@@ -46,7 +46,15 @@ export class AuditView {
       h(
         'table',
         { class: 'audit' },
-        h('thead', {}, h('tr', {}, columns.map((name) => h('th', { scope: 'col' }, name)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            columns.map((name) => h('th', { scope: 'col' }, name)),
+          ),
+        ),
         h(
           'tbody',
           {},

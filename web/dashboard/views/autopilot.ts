@@ -8,11 +8,21 @@ export class AutopilotView {
   private readonly status = h('p', { class: 'autopilot-status', id: 'autopilot-status' });
   private readonly counts = h('dl', { class: 'counts' });
   private readonly message = h('p', { class: 'error', role: 'alert' });
-  private readonly pause = h('button', { type: 'button', id: 'autopilot-pause', onclick: () => this.send('pause') }, 'Pause');
-  private readonly resume = h('button', { type: 'button', id: 'autopilot-resume', onclick: () => this.send('resume') }, 'Resume');
+  private readonly pause = h(
+    'button',
+    { type: 'button', id: 'autopilot-pause', onclick: () => this.send('pause') },
+    'Pause',
+  );
+  private readonly resume = h(
+    'button',
+    { type: 'button', id: 'autopilot-resume', onclick: () => this.send('resume') },
+    'Resume',
+  );
 
   constructor(private readonly isAdmin: boolean) {
-    const controls = isAdmin ? h('p', { class: 'actions' }, this.pause, ' ', this.resume) : h('p', { class: 'muted' }, 'Pausing needs an admin key.');
+    const controls = isAdmin
+      ? h('p', { class: 'actions' }, this.pause, ' ', this.resume)
+      : h('p', { class: 'muted' }, 'Pausing needs an admin key.');
     this.body.replaceChildren(this.status, this.counts, controls, this.message);
   }
 
@@ -20,7 +30,9 @@ export class AutopilotView {
     const { status, ...counts } = snapshot.autopilot;
     this.status.textContent = status;
     this.status.dataset.status = status;
-    this.counts.replaceChildren(...Object.entries(counts).flatMap(([name, value]) => [h('dt', {}, name.replace('_', ' ')), h('dd', {}, value)]));
+    this.counts.replaceChildren(
+      ...Object.entries(counts).flatMap(([name, value]) => [h('dt', {}, name.replace('_', ' ')), h('dd', {}, value)]),
+    );
     // aria-disabled rather than disabled: a disabled button loses the keyboard focus.
     this.pause.setAttribute('aria-disabled', String(status === 'paused'));
     this.resume.setAttribute('aria-disabled', String(status !== 'paused'));

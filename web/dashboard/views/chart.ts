@@ -10,7 +10,11 @@ interface Bucket {
   spend: number;
 }
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string | number>,
+  text?: string,
+): SVGElementTagNameMap[K] {
   const element = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
   if (text !== undefined) element.textContent = text;
@@ -27,7 +31,8 @@ export class ChartView {
 
   add(report: Report): void {
     const finished = report.report_type === 'task_completed' || report.report_type === 'task_failed';
-    const cost = report.report_type === 'llm_call' && typeof report.payload.cost_usd === 'number' ? report.payload.cost_usd : 0;
+    const cost =
+      report.report_type === 'llm_call' && typeof report.payload.cost_usd === 'number' ? report.payload.cost_usd : 0;
     if (!finished && cost === 0) return;
     const key = Math.floor(Date.parse(report.timestamp) / BUCKET_MS);
     const bucket = this.buckets.get(key) ?? { tasks: 0, spend: 0 };
@@ -39,21 +44,34 @@ export class ChartView {
   render(now = Date.now()): void {
     const last = Math.floor(now / BUCKET_MS);
     for (const key of this.buckets.keys()) if (key <= last - BUCKETS) this.buckets.delete(key);
-    const series = Array.from({ length: BUCKETS }, (_, i) => this.buckets.get(last - BUCKETS + 1 + i) ?? { tasks: 0, spend: 0 });
+    const series = Array.from(
+      { length: BUCKETS },
+      (_, i) => this.buckets.get(last - BUCKETS + 1 + i) ?? { tasks: 0, spend: 0 },
+    );
     const maxTasks = Math.max(1, ...series.map((b) => b.tasks));
     const maxSpend = Math.max(0.0001, ...series.map((b) => b.spend));
     const width = 600;
     const height = 140;
     const bar = width / BUCKETS;
-    const chart = svg('svg', { viewBox: `0 0 ${width} ${height + 20}`, role: 'img', class: 'chart', 'aria-label': 'Tasks finished and LLM spend per 10 seconds, last 10 minutes' });
+    const chart = svg('svg', {
+      viewBox: `0 0 ${width} ${height + 20}`,
+      role: 'img',
+      class: 'chart',
+      'aria-label': 'Tasks finished and LLM spend per 10 seconds, last 10 minutes',
+    });
     series.forEach((b, i) => {
       if (b.tasks === 0) return;
       const barHeight = (b.tasks / maxTasks) * height;
-      chart.append(svg('rect', { x: i * bar + 1, y: height - barHeight, width: bar - 2, height: barHeight, class: 'bar' }));
+      chart.append(
+        svg('rect', { x: i * bar + 1, y: height - barHeight, width: bar - 2, height: barHeight, class: 'bar' }),
+      );
     });
     const points = series.map((b, i) => `${i * bar + bar / 2},${height - (b.spend / maxSpend) * height}`).join(' ');
     chart.append(svg('polyline', { points, class: 'spend' }));
-    chart.append(svg('text', { x: 0, y: height + 16, class: 'axis' }, '−10 min'), svg('text', { x: width, y: height + 16, class: 'axis', 'text-anchor': 'end' }, 'now'));
+    chart.append(
+      svg('text', { x: 0, y: height + 16, class: 'axis' }, '−10 min'),
+      svg('text', { x: width, y: height + 16, class: 'axis', 'text-anchor': 'end' }, 'now'),
+    );
     const tasks = series.reduce((sum, b) => sum + b.tasks, 0);
     const spend = series.reduce((sum, b) => sum + b.spend, 0);
     const legend = document.createElement('p');

@@ -38,14 +38,25 @@ export class DeadLettersView {
     };
     const triage = h('span', { class: 'badge triage' }, letter.triage);
     const actions = this.isAdmin
-      ? h('div', { class: 'actions' },
+      ? h(
+          'div',
+          { class: 'actions' },
           h('button', { type: 'button', onclick: act('requeue') }, 'Requeue'),
-          h('button', { type: 'button', class: 'deny', onclick: act('discard') }, 'Discard'))
+          h('button', { type: 'button', class: 'deny', onclick: act('discard') }, 'Discard'),
+        )
       : h('p', { class: 'muted' }, 'Requeue and discard need an admin key.');
     const row = h(
       'li',
       { class: 'letter', 'data-command-id': letter.command_id },
-      h('div', {}, triage, ' ', h('strong', {}, letter.command_type), ' ', h('span', { class: 'muted' }, `after ${letter.attempts} attempts, ${time(letter.dead_lettered_at)}`)),
+      h(
+        'div',
+        {},
+        triage,
+        ' ',
+        h('strong', {}, letter.command_type),
+        ' ',
+        h('span', { class: 'muted' }, `after ${letter.attempts} attempts, ${time(letter.dead_lettered_at)}`),
+      ),
       h('p', {}, `${letter.error.code}: ${letter.error.message}`),
       actions,
       message,

@@ -10,27 +10,41 @@ export function renderExecutors(sidecar: Readonly<Record<string, Executor>>): vo
     return;
   }
   body.replaceChildren(
-    h('div', { class: 'scroll' }, h(
-      'table',
-      {},
-      h('thead', {}, h('tr', {}, ...['Executor', 'Status', 'In flight', 'Done', 'Failed', 'Last seen'].map((name) => h('th', { scope: 'col' }, name)))),
+    h(
+      'div',
+      { class: 'scroll' },
       h(
-        'tbody',
+        'table',
         {},
-        ids.map((id) => {
-          const executor = sidecar[id]!;
-          return h(
+        h(
+          'thead',
+          {},
+          h(
             'tr',
-            { 'data-executor': id },
-            h('th', { scope: 'row', title: executor.capabilities?.join(', ') ?? '' }, id),
-            h('td', {}, executor.status ?? (executor.in_flight.length > 0 ? 'busy' : 'idle')),
-            h('td', {}, executor.in_flight.length),
-            h('td', {}, executor.completed),
-            h('td', {}, executor.failed),
-            h('td', {}, time(executor.last_heartbeat_at ?? executor.last_seen_at)),
-          );
-        }),
+            {},
+            ...['Executor', 'Status', 'In flight', 'Done', 'Failed', 'Last seen'].map((name) =>
+              h('th', { scope: 'col' }, name),
+            ),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          ids.map((id) => {
+            const executor = sidecar[id]!;
+            return h(
+              'tr',
+              { 'data-executor': id },
+              h('th', { scope: 'row', title: executor.capabilities?.join(', ') ?? '' }, id),
+              h('td', {}, executor.status ?? (executor.in_flight.length > 0 ? 'busy' : 'idle')),
+              h('td', {}, executor.in_flight.length),
+              h('td', {}, executor.completed),
+              h('td', {}, executor.failed),
+              h('td', {}, time(executor.last_heartbeat_at ?? executor.last_seen_at)),
+            );
+          }),
+        ),
       ),
-    )),
+    ),
   );
 }

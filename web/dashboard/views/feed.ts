@@ -4,7 +4,14 @@ import { byId, h, time } from '../dom.js';
 type ReportStatus = 'ok' | 'warning' | 'error';
 
 const ERRORS = new Set(['task_failed', 'task_dead_lettered', 'alarm_raised']);
-const WARNINGS = new Set(['risk_warning', 'ask_created', 'ask_expiring', 'task_retrying', 'dlq_triaged', 'task_discarded']);
+const WARNINGS = new Set([
+  'risk_warning',
+  'ask_created',
+  'ask_expiring',
+  'task_retrying',
+  'dlq_triaged',
+  'task_discarded',
+]);
 
 /** How a report reads at a glance: the status filter and the row colour. */
 function statusOf(report: Report): ReportStatus {
@@ -21,10 +28,14 @@ function summary(report: Report): string {
   const p = report.payload;
   const parts = [
     typeof p.command_type === 'string' ? p.command_type : undefined,
-    typeof p.decision === 'string' ? `${p.decision}${typeof p.decided_by === 'string' ? ` by ${p.decided_by}` : ''}` : undefined,
+    typeof p.decision === 'string'
+      ? `${p.decision}${typeof p.decided_by === 'string' ? ` by ${p.decided_by}` : ''}`
+      : undefined,
     typeof p.key === 'string' ? `key ${p.key}` : undefined,
     typeof p.status === 'string' ? p.status : undefined,
-    typeof p.error === 'object' && p.error !== null ? `${(p.error as { code?: string }).code ?? ''} ${(p.error as { message?: string }).message ?? ''}` : undefined,
+    typeof p.error === 'object' && p.error !== null
+      ? `${(p.error as { code?: string }).code ?? ''} ${(p.error as { message?: string }).message ?? ''}`
+      : undefined,
     typeof p.cost_usd === 'number' ? `$${p.cost_usd.toFixed(4)}` : undefined,
   ];
   return parts.filter((part) => part !== undefined).join(' · ');
@@ -43,7 +54,8 @@ export class FeedView {
   private readonly types = new Set<string>();
 
   constructor(private readonly keep: number) {
-    for (const control of [this.correlation, this.type, this.status]) control.addEventListener('input', () => this.filterAll());
+    for (const control of [this.correlation, this.type, this.status])
+      control.addEventListener('input', () => this.filterAll());
   }
 
   add(report: Report): void {
@@ -51,7 +63,9 @@ export class FeedView {
     const row = this.row(report);
     this.rows.set(report.position, row);
     // Rows are ordered by position, newest first; live reports land on top.
-    const later = [...this.list.children].find((child) => Number((child as HTMLElement).dataset.position) < report.position);
+    const later = [...this.list.children].find(
+      (child) => Number((child as HTMLElement).dataset.position) < report.position,
+    );
     this.list.insertBefore(row, later ?? null);
     this.filter(row);
     if (!this.types.has(report.report_type)) this.addType(report.report_type);
@@ -66,12 +80,28 @@ export class FeedView {
     const status = statusOf(report);
     return h(
       'li',
-      { class: `report status-${status}`, 'data-position': report.position, 'data-type': report.report_type, 'data-status': status, 'data-correlation': report.correlation_id, 'data-command': report.command_id ?? '' },
+      {
+        class: `report status-${status}`,
+        'data-position': report.position,
+        'data-type': report.report_type,
+        'data-status': status,
+        'data-correlation': report.correlation_id,
+        'data-command': report.command_id ?? '',
+      },
       h('span', { class: 'position' }, `#${report.position}`),
       h('time', { datetime: report.timestamp }, time(report.timestamp)),
       h('span', { class: 'type' }, report.report_type),
       h('span', { class: 'summary' }, summary(report)),
-      h('button', { type: 'button', class: 'link correlation', title: 'Show only this correlation id', onclick: () => this.only(report.correlation_id) }, report.correlation_id),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link correlation',
+          title: 'Show only this correlation id',
+          onclick: () => this.only(report.correlation_id),
+        },
+        report.correlation_id,
+      ),
     );
   }
 

@@ -47,7 +47,8 @@ export class TimeTravelView {
 
   /** The slider at the chosen position (the last known one at or before it), or at the end. */
   private place(): void {
-    const index = this.chosen === undefined ? this.positions.length - 1 : this.positions.findLastIndex((p) => p <= this.chosen!);
+    const index =
+      this.chosen === undefined ? this.positions.length - 1 : this.positions.findLastIndex((p) => p <= this.chosen!);
     this.slider.value = String(Math.max(0, index));
   }
 
@@ -66,19 +67,38 @@ export class TimeTravelView {
       const past = await api<Snapshot>('GET', `/agent/snapshot?at=${position}`);
       if (request === this.requested) this.body.replaceChildren(...this.describe(past));
     } catch (error) {
-      if (request === this.requested) this.body.replaceChildren(h('p', { class: 'error' }, error instanceof ApiError ? error.message : String(error)));
+      if (request === this.requested)
+        this.body.replaceChildren(
+          h('p', { class: 'error' }, error instanceof ApiError ? error.message : String(error)),
+        );
     }
   }
 
   private describe(past: Snapshot): HTMLElement[] {
     const { status, ...counts } = past.autopilot;
     return [
-      h('p', { class: 'past-head', 'data-position': past.position }, `As it stood after event #${past.position}: autopilot ${status}, `,
-        Object.entries(counts).map(([name, value]) => `${name.replace('_', ' ')} ${value}`).join(', ')),
+      h(
+        'p',
+        { class: 'past-head', 'data-position': past.position },
+        `As it stood after event #${past.position}: autopilot ${status}, `,
+        Object.entries(counts)
+          .map(([name, value]) => `${name.replace('_', ' ')} ${value}`)
+          .join(', '),
+      ),
       h('h3', {}, `Pending approvals (${past.asks.length})`),
       past.asks.length === 0
         ? h('p', { class: 'muted' }, 'none')
-        : h('ul', { class: 'past-asks' }, past.asks.map((ask) => h('li', { 'data-ask-id': ask.ask_id }, `${ask.risk_level} ${ask.command_type}, asked by ${ask.requested_by}`))),
+        : h(
+            'ul',
+            { class: 'past-asks' },
+            past.asks.map((ask) =>
+              h(
+                'li',
+                { 'data-ask-id': ask.ask_id },
+                `${ask.risk_level} ${ask.command_type}, asked by ${ask.requested_by}`,
+              ),
+            ),
+          ),
       h('h3', {}, 'Worklog'),
       h('ol', { class: 'worklog past-worklog', reversed: true }, worklogItems(past.worklog.slice(-15))),
       h('h3', {}, 'Memory'),
